@@ -1,0 +1,42 @@
+"""Options and helpers shared by the sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from blindiqa.models.base import QualityModel
+
+
+def add_model_options(parser: argparse.ArgumentParser, multiple: bool = False) -> None:
+    """``--model NAME|FILE``, ``--params FILE``, ``--device``."""
+    if multiple:
+        parser.add_argument("--model", action="append", required=True, metavar="NAME|FILE",
+                            help="a registered model (see `blindiqa models`) or a model "
+                                 "file; repeat for several")
+    else:
+        parser.add_argument("--model", default="default", metavar="NAME|FILE",
+                            help="a registered model (see `blindiqa models`) or a model file "
+                                 "(default: %(default)s)")
+    parser.add_argument("--params", metavar="FILE",
+                        help="parameter file for niqe / ilniqe (official .npz/.mat or ours)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                        help="where to run the encoder (default: %(default)s)")
+
+
+def load_model(name: str, args: argparse.Namespace) -> QualityModel:
+    """Load a model named on the command line; ``ValueError`` says what is wrong."""
+    from blindiqa.models.load import load
+
+    options = {"params": args.params} if getattr(args, "params", None) else {}
+    return load(name, device=args.device, **options)
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """A progress bar only on a terminal and without ``--quiet``."""
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
+def fail(message: str, code: int = 2) -> int:
+    print(f"blindiqa: error: {message}", file=sys.stderr)
+    return code

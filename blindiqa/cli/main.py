@@ -1,0 +1,52 @@
+"""``blindiqa`` console command: one sub-command per module in this package."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: Modules of blindiqa.cli providing ``register(subparsers)``; each adds one sub-command
+#: whose parser sets ``func(args) -> int`` (the exit code).
+COMMANDS = ("score", "models", "fit", "bench", "demo")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # bad usage: exit code 2 with the usage line
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="blindiqa",
+                     description="Completely blind image quality assessment.")
+    from blindiqa import __version__
+
+    parser.add_argument("--version", action="version", version=f"blindiqa {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"blindiqa.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"blindiqa.cli.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Patch features: input normalisation, a network, chosen layers, global average pooling."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+#: Input normalisations: (mean, std) per RGB channel applied to [0, 1] inputs.
+NORMALIZATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "none": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    # EfficientNet-Lite's own preprocessing: (x*255 - 127.5) / 127.5 ~ [-1, 1]
+    "lite": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+}
+
+
+class FeatureExtractor(nn.Module):
+    """Turn a batch of patches (N, 3, h, w) in [0, 1] into feature vectors (N, D).
+
+    The features of several layers are globally average-pooled and concatenated.
+
+    Args:
+        network: a module with ``forward_features(x, layers)`` and ``layer_channels``.
+        layers: names of the layers to tap.
+        normalization: a key of :data:`NORMALIZATIONS`.
+    """
+
+    def __init__(self, network: nn.Module, layers: tuple[str, ...],
+                 normalization: str = "none") -> None:
+        super().__init__()
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"unknown normalization {normalization!r}; known: {sorted(NORMALIZATIONS)}"
+            )
+        if not layers:
+            raise ValueError("at least one feature layer is needed")
+        self.network = network
+        self.layers = tuple(layers)
+        self.dims = [network.layer_channels(n) for n in self.layers]  # validates names
+        self.normalization = normalization
+        mean, std = NORMALIZATIONS[normalization]
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+
+    @property
+    def feature_dim(self) -> int:
+        return sum(self.dims)
+
+    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        x = (patches - self.mean) / self.std
+        maps = self.network.forward_features(x, self.layers)
+        return torch.cat([maps[n].mean(dim=(2, 3)) for n in self.layers], dim=1)

