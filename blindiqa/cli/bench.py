@@ -1,0 +1,88 @@
+"""``blindiqa bench``: SRCC / PLCC / KRCC of models on labelled datasets."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from blindiqa.cli.common import add_model_options, fail
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+def dataset_arg(text: str) -> tuple[str, Path]:
+    """Parse ``NAME=ROOT`` (argparse type): a file-name-safe name and a folder."""
+    name, sep, root = text.partition("=")
+    name, root = name.strip(), root.strip()
+    if not sep or not name or not root:
+        raise argparse.ArgumentTypeError(f"expected NAME=ROOT, got {text!r}")
+    if not _NAME.match(name):
+        raise argparse.ArgumentTypeError(
+            f"dataset name {name!r} may only use letters, digits and . _ + -")
+    return name, Path(root)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench", help="benchmark models against MOS on labelled datasets",
+        description="Score every image of each dataset with each model and report |SRCC|, "
+                    "PLCC (after the 4-parameter logistic fit) and |KRCC| against the MOS. "
+                    "Writes DIR/scores/, DIR/plots/, DIR/results.csv and DIR/results.md; "
+                    "a rerun reuses the scores already in DIR (resume after Ctrl-C).",
+        epilog="Dataset layouts are detected from ROOT: generic (images/ + mos.csv with "
+               "image,mos[,mos_std]), clive (ChallengeDB_release), koniq, spaq, flive, "
+               "cid2013, biq2021 (their official layouts).")
+    add_model_options(p, multiple=True)
+    p.add_argument("--dataset", action="append", required=True, type=dataset_arg,
+                   metavar="NAME=ROOT", help="a dataset folder and the name to report it "
+                                             "under; repeat for several")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--workers", type=non_negative_int, default=1, metavar="N",
+                   help="decoding processes (0 = in the main process; default: %(default)s)")
+    p.add_argument("--limit", type=positive_int, metavar="N",
+                   help="score only the first N images of each dataset")
+    p.add_argument("--no-plots", action="store_true", help="do not draw the scatter plots")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no per-pair lines")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from blindiqa.bench.runner import read_results, results_markdown, run_bench
+
+    options = {"params": args.params} if getattr(args, "params", None) else {}
+    try:
+        results = run_bench(args.model, args.dataset, args.out, device=args.device,
+                            workers=args.workers, limit=args.limit, quiet=args.quiet,
+                            plots=not args.no_plots, load_options=options)
+    except ValueError as exc:
+        return fail(str(exc))
+    table = results_markdown(read_results(Path(args.out) / "results.csv") or results)
+    sys.stdout.write(table)
+    empty = [f"{r.model} / {r.dataset}" for r in results if r.n == 0]
+    if empty:
+        return fail(f"no image could be scored for {', '.join(empty)}", code=1)
+    return 0
