@@ -1,0 +1,167 @@
+"""``blindiqa train``: train encoders.
+
+``blindiqa train synthetic --images DIR... --encoder NAME --out RUN_DIR [...]`` runs
+Stage 1 (synthetic contrastive pre-training, :mod:`blindiqa.train.synthetic`). Other
+stages add themselves: a module ``blindiqa/cli/train_<stage>.py`` (for now
+``train_authentic``) with ``register_subcommand(sub)`` is picked up when it exists.
+
+Also runnable without the ``blindiqa`` entry point, e.g. under torchrun::
+
+    torchrun --nproc_per_node 8 -m blindiqa.cli.train synthetic --images DIR ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Any
+
+#: Stage modules of blindiqa.cli that add a ``train`` sub-command when present.
+STAGE_MODULES = ("train_authentic",)
+
+#: ``train synthetic`` options that map one to one onto SyntheticConfig fields.
+_CONFIG_OPTIONS = ("images", "encoder", "init", "layer", "objective", "epochs",
+                   "steps_per_epoch", "scenes_per_batch", "k", "crop", "work_size", "views",
+                   "lr", "weight_decay", "schedule", "tau", "normalization", "seed",
+                   "distort_on", "device", "workers", "checkpoint_every", "amp",
+                   "channels_last", "max_minutes", "max_steps")
+
+
+def register(subparsers: Any) -> None:
+    """Add ``train`` (with its stages) to ``subparsers`` (from ``add_subparsers``)."""
+    parser = subparsers.add_parser(
+        "train", help="train an encoder (synthetic pre-training, ...)",
+        description="Train a feature encoder. Stages: synthetic (Stage 1, contrastive "
+                    "pre-training on pristine images with on-the-fly KADID-10k "
+                    "distortions).")
+    parser.set_defaults(func=_usage, _train_parser=parser)
+    stages = parser.add_subparsers(dest="train_stage", metavar="STAGE",
+                                   parser_class=type(parser))
+    register_synthetic(stages)
+    for name in STAGE_MODULES:
+        try:
+            module = importlib.import_module(f"blindiqa.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"blindiqa.cli.{name}":
+                continue
+            raise
+        module.register_subcommand(stages)
+
+
+def _usage(args: argparse.Namespace) -> int:
+    args._train_parser.print_help(sys.stderr)
+    return 2
+
+
+def register_synthetic(stages: Any) -> None:
+    """Add ``synthetic`` to the stages of ``train``."""
+    from blindiqa.encoders import NORMALIZATIONS, list_encoders
+    from blindiqa.train.data import VIEW_MODES
+    from blindiqa.train.synthetic import OBJECTIVES, SCHEDULES, SyntheticConfig
+
+    d = SyntheticConfig()
+    p = stages.add_parser(
+        "synthetic", help="Stage 1: synthetic contrastive pre-training",
+        description="Stage 1 of Babu et al. (WACV 2023): scenes of k versions of a pristine "
+                    "image (itself and k-1 random KADID-10k distortions made on the fly), two "
+                    "crops per version from the two halves of the image, the intra-scene "
+                    "InfoNCE loss on the pooled features of one encoder layer. Writes "
+                    "config.json, log.csv, checkpoint.pt, encoder.pt and summary.json into "
+                    "RUN_DIR. With --resume, settings not given again are taken from the "
+                    "run (stopping rules excepted).")
+    p.add_argument("--images", nargs="+", metavar="DIR",
+                   help="folders (recursive) or files of pristine images")
+    p.add_argument("--encoder", choices=[e.name for e in list_encoders()],
+                   help=f"the network (default: {d.encoder})")
+    p.add_argument("--init", metavar="imagenet|random|FILE",
+                   help="initial weights: imagenet (EfficientNet-Lite only), random (seeded) "
+                        f"or a state dict file (default: {d.init})")
+    p.add_argument("--layer", metavar="NAME",
+                   help="feature layer whose pooled output is trained (default: the "
+                        "encoder's last feature layer: ResNet layer4, EfficientNet-Lite head)")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="the run directory")
+    p.add_argument("--objective", choices=OBJECTIVES,
+                   help=f"infonce (the paper) or contrique (multi-positive NT-Xent over 126 "
+                        f"classes) (default: {d.objective})")
+    p.add_argument("--epochs", type=int, help=f"epochs (default: {d.epochs})")
+    p.add_argument("--steps-per-epoch", type=int, metavar="N",
+                   help="steps per epoch (default: images // scenes-per-batch)")
+    p.add_argument("--scenes-per-batch", type=int, metavar="N",
+                   help=f"scenes per step, over all processes (default: {d.scenes_per_batch})")
+    p.add_argument("--k", type=int, help=f"versions per scene, pristine included "
+                                         f"(default: {d.k})")
+    p.add_argument("--crop", type=int, metavar="N",
+                   help="resize the crops to N pixels; 0 keeps min(H, W)/2 of the working "
+                        f"image (default: {d.crop})")
+    p.add_argument("--work-size", type=int, metavar="N",
+                   help="side of the square working image cut from each pristine image; "
+                        f"smaller images are enlarged to it (default: {d.work_size})")
+    p.add_argument("--views", choices=VIEW_MODES,
+                   help="halves (two-halves sampler) or scales (CONTRIQUE: full and half "
+                        "scale) (default: halves for infonce, scales for contrique)")
+    p.add_argument("--lr", type=float, help=f"Adam learning rate (default: {d.lr})")
+    p.add_argument("--weight-decay", type=float, help=f"(default: {d.weight_decay})")
+    p.add_argument("--schedule", choices=SCHEDULES,
+                   help=f"learning-rate schedule (default: {d.schedule})")
+    p.add_argument("--tau", type=float, help=f"loss temperature (default: {d.tau})")
+    p.add_argument("--normalization", choices=sorted(NORMALIZATIONS),
+                   help=f"input normalisation (default: {d.normalization}; use the same "
+                        "with fit-pristine)")
+    p.add_argument("--seed", type=int, help=f"seed of every random draw (default: {d.seed})")
+    p.add_argument("--distort-on", choices=("workers", "device"),
+                   help="where distortions are made: DataLoader workers, or batched on the "
+                        "training device (Pillow types stay in the workers) "
+                        f"(default: {d.distort_on})")
+    p.add_argument("--device", choices=("cpu", "cuda"),
+                   help="training device (default: cuda when available)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="DataLoader workers per process (default: 0 on cpu, up to 15 on cuda)")
+    p.add_argument("--checkpoint-every", type=int, metavar="N",
+                   help="also checkpoint every N steps (default: 0, at epoch ends only)")
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                   help="bf16 autocast (default: on for cuda)")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                   help="channels-last memory format (default: on for cuda)")
+    p.add_argument("--max-minutes", type=float, metavar="M",
+                   help="stop cleanly after M minutes (checkpoint and encoder.pt written)")
+    p.add_argument("--max-steps", type=int, metavar="N",
+                   help="stop cleanly once N steps are done in total")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in RUN_DIR exactly where it stopped")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    p.set_defaults(func=run_synthetic)
+
+
+def run_synthetic(args: argparse.Namespace) -> int:
+    from blindiqa.cli.common import fail
+    from blindiqa.train.synthetic import resolve_config, train_synthetic
+
+    given = {name: getattr(args, name) for name in _CONFIG_OPTIONS}
+    try:
+        cfg = resolve_config(given, args.out, args.resume)
+        result = train_synthetic(cfg, args.out, resume=args.resume,
+                                 progress=not args.quiet,
+                                 echo=(lambda m: None) if args.quiet else None)
+    except (ValueError, FileNotFoundError) as exc:
+        return fail(str(exc), code=1)
+    return 1 if result.stopped == "nonfinite" else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m blindiqa.cli.train STAGE ...`` (the same as ``blindiqa train ...``)."""
+    from blindiqa.cli.main import _Parser
+
+    parser = _Parser(prog="blindiqa")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    register(sub)
+    args = parser.parse_args(["train", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

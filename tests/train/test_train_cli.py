@@ -1,0 +1,86 @@
+"""``blindiqa train synthetic`` on the command line, and its encoder in fit-pristine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import types
+
+import pytest
+
+import blindiqa
+from blindiqa.cli import main as cli_main
+from blindiqa.cli import train as train_cli
+
+TINY = ["--encoder", "efficientnet_lite0", "--work-size", "128", "--scenes-per-batch", "2",
+        "--k", "2", "--device", "cpu", "--workers", "0", "--quiet"]
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="blindiqa")
+    train_cli.register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(argv)
+
+
+def test_register_on_own_parser(tmp_path):
+    args = parse(["train", "synthetic", "--images", "a", "b", "--out", str(tmp_path),
+                  "--no-amp", "--crop", "224", "--objective", "contrique", "--resume"])
+    assert args.images == ["a", "b"] and args.amp is False and args.crop == 224
+    assert args.objective == "contrique" and args.resume and args.func is train_cli.run_synthetic
+    assert args.epochs is None and args.lr is None  # not given: defaults or the saved run's
+
+
+def test_train_without_stage_prints_help(capsys):
+    args = parse(["train"])
+    assert args.func(args) == 2
+    assert "synthetic" in capsys.readouterr().err
+
+
+def test_main_with_train_command(monkeypatch, pristine_dir, tmp_path, capsys):
+    if "train" not in cli_main.COMMANDS:
+        monkeypatch.setattr(cli_main, "COMMANDS", (*cli_main.COMMANDS, "train"))
+    out = tmp_path / "run"
+    code = cli_main.main(["train", "synthetic", "--images", str(pristine_dir), "--out",
+                          str(out), "--epochs", "1", "--steps-per-epoch", "2", *TINY])
+    assert code == 0
+    assert json.loads((out / "summary.json").read_text())["step"] == 2
+    # the encoder it wrote is accepted by fit-pristine
+    model_file = tmp_path / "m.safetensors"
+    code = cli_main.main(["fit-pristine", str(pristine_dir), "--encoder",
+                          "efficientnet_lite0", "--encoder-checkpoint",
+                          str(out / "encoder.pt"), "--out", str(model_file), "--patch-size",
+                          "64", "--quiet"])
+    assert code == 0
+    model = blindiqa.load(model_file)
+    assert model.config.weights == "bundle" and model.config.layers == ("head",)
+    # a second run into the same folder without --resume is refused
+    code = cli_main.main(["train", "synthetic", "--images", str(pristine_dir), "--out",
+                          str(out), *TINY])
+    assert code == 1 and "--resume" in capsys.readouterr().err
+    # --resume with another seed is refused, with the same settings it extends the run
+    assert train_cli.main(["synthetic", "--out", str(out), "--resume", "--seed", "5",
+                           "--quiet"]) == 1
+    assert train_cli.main(["synthetic", "--out", str(out), "--resume", "--epochs", "2",
+                           "--quiet"]) == 0
+    assert json.loads((out / "summary.json").read_text())["step"] == 4
+
+
+def test_cli_errors(tmp_path, capsys):
+    assert train_cli.main(["synthetic", "--out", str(tmp_path / "r"), "--quiet"]) == 1
+    assert "no training images" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        train_cli.main(["synthetic", "--images", "x"])  # --out is required
+    assert exc.value.code == 2
+
+
+def test_other_stage_modules_are_picked_up(monkeypatch):
+    fake = types.ModuleType("blindiqa.cli.train_authentic")
+
+    def register_subcommand(stages):
+        p = stages.add_parser("authentic")
+        p.set_defaults(func=lambda args: 0)
+
+    fake.register_subcommand = register_subcommand
+    monkeypatch.setitem(sys.modules, "blindiqa.cli.train_authentic", fake)
+    assert parse(["train", "authentic"]).func(None) == 0
