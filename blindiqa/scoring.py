@@ -4,7 +4,6 @@ at a bad image. Used by ``blindiqa score`` and ``blindiqa bench``."""
 from __future__ import annotations
 
 import math
-
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,7 +88,11 @@ def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, worke
         prefetch: images each worker decodes ahead.
 
     Yields:
-        One :class:`ScoreRecord` per input, failed ones with ``error`` set.
+        One :class:`ScoreRecord` per input, failed ones with ``error`` set: an input that
+        cannot be decoded, is too small, gets a non-finite score (NaN or infinity, e.g.
+        NIQE on a flat image) or makes the model fail (a ``RuntimeError`` or
+        ``MemoryError``, e.g. out of memory) gets an error, and the next input is scored.
+        Nothing is kept between inputs, so any number of inputs streams in bounded memory.
     """
     for _, path, name, img, err in _decoded(items, workers, prefetch):
         rec = ScoreRecord(path=Path(path), name=name, error=err)
@@ -105,6 +108,11 @@ def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, worke
                     rec.score = score
                 else:
                     rec.error = f"the score is not finite ({score}); a flat image?"
-            except ValueError as exc:
+            except ValueError as exc:  # too small, or an input the model refuses
                 rec.error = str(exc)
+            except (RuntimeError, MemoryError) as exc:  # e.g. out of memory on a huge image
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                rec.error = f"the model failed on this image ({type(exc).__name__}: {first})"
+            if rec.error is not None:
+                rec.quality_map = rec.image = None
         yield rec

@@ -13,7 +13,15 @@ run keeps what it did; a rerun reads the rows already there and scores only the 
 without a score (failed images are retried). At the end of a pair the score file is
 rewritten in dataset order, atomically. ``results.csv`` and ``results.md`` are
 rewritten (atomically) after each pair; they keep the rows of other pairs from earlier
-runs into the same ``DIR`` and replace those recomputed.
+runs into the same ``DIR`` and replace those recomputed. With ``overwrite=True``
+(``blindiqa bench --overwrite``) the earlier outputs in ``DIR`` are deleted first (only
+the files named above, and temporary files a killed run left) and the run starts
+afresh.
+
+Every file but the score files being appended to is written to a temporary file that is
+renamed into place, so a crash or Ctrl-C never leaves a half-written results file, plot
+or compacted score file; a score file keeps every row written before the interruption
+(a torn last line is ignored on resume).
 """
 
 from __future__ import annotations
@@ -421,7 +429,8 @@ def run_bench(models: Sequence[ModelSpec], datasets: Sequence[DatasetSpec],
               out: str | os.PathLike, *, device: str | None = None, workers: int = 0,
               limit: int | None = None, quiet: bool = False, plots: bool = True,
               stream: TextIO | None = None,
-              load_options: dict[str, Any] | None = None) -> list[BenchResult]:
+              load_options: dict[str, Any] | None = None,
+              overwrite: bool = False) -> list[BenchResult]:
     """Benchmark every model on every dataset and write the report files.
 
     Args:
@@ -435,6 +444,8 @@ def run_bench(models: Sequence[ModelSpec], datasets: Sequence[DatasetSpec],
         plots: draw the scatter plots (skipped with a warning without matplotlib).
         stream: where progress lines and warnings go (default stderr).
         load_options: model options for :func:`blindiqa.load` (e.g. ``params=``).
+        overwrite: delete the earlier outputs in ``out`` first (after the arguments are
+            checked) instead of resuming from them.
 
     Returns:
         The results of this run's pairs, in model-major order.
@@ -464,6 +475,12 @@ def run_bench(models: Sequence[ModelSpec], datasets: Sequence[DatasetSpec],
     sets = [d.head(limit) for d in _resolve_datasets(datasets)]
     out_dir = Path(out)
     scores_dir, plots_dir = out_dir / "scores", out_dir / "plots"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"output folder {out_dir} exists and is not a folder")
+    if overwrite:
+        removed = clear_outputs(out_dir)
+        if removed:
+            log(f"--overwrite: removed {removed} earlier output file(s) from {out_dir}")
     scores_dir.mkdir(parents=True, exist_ok=True)
 
     results: list[BenchResult] = []
@@ -496,6 +513,29 @@ def run_bench(models: Sequence[ModelSpec], datasets: Sequence[DatasetSpec],
                              "(pip install 'blindiqa[plot]')")
             _write_results(out_dir, [result])
     return results
+
+
+def clear_outputs(out_dir: Path) -> int:
+    """Delete the files a bench run writes in ``out_dir`` (and temporary files a killed
+    run left behind); nothing else in the folder is touched.
+
+    Returns:
+        The number of files removed.
+    """
+    patterns = {out_dir: ("results.csv", "results.md", ".results.csv.*.tmp",
+                          ".results.md.*.tmp"),
+                out_dir / "scores": ("*__*.csv", "*__*.json", ".*__*.tmp"),
+                out_dir / "plots": ("*__*.png", ".*__*.tmp")}
+    removed = 0
+    for folder, globs in patterns.items():
+        if not folder.is_dir():
+            continue
+        for pattern in globs:
+            for f in folder.glob(pattern):
+                if f.is_file() or f.is_symlink():
+                    f.unlink()
+                    removed += 1
+    return removed
 
 
 def _write_results(out_dir: Path, new: Sequence[BenchResult]) -> None:

@@ -51,8 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "bench", help="benchmark models against MOS on labelled datasets",
         description="Score every image of each dataset with each model and report |SRCC|, "
                     "PLCC (after the 4-parameter logistic fit) and |KRCC| against the MOS. "
-                    "Writes DIR/scores/, DIR/plots/, DIR/results.csv and DIR/results.md; "
-                    "a rerun reuses the scores already in DIR (resume after Ctrl-C).",
+                    "Writes DIR/scores/, DIR/plots/, DIR/results.csv and DIR/results.md. "
+                    "By default (--resume) a rerun into the same DIR reuses the scores "
+                    "already there and scores only the rest (resume after Ctrl-C or a "
+                    "crash); --overwrite deletes DIR's earlier outputs first and starts "
+                    "afresh.",
         epilog="Dataset layouts are detected from ROOT: generic (images/ + mos.csv with "
                "image,mos[,mos_std]), clive (ChallengeDB_release), koniq, spaq, flive, "
                "cid2013, biq2021 (their official layouts).")
@@ -67,7 +70,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="score only the first N images of each dataset")
     p.add_argument("--no-plots", action="store_true", help="do not draw the scatter plots")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no per-pair lines")
-    p.set_defaults(func=run)
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--resume", dest="overwrite", action="store_false",
+                       help="reuse the scores already in DIR and score only the rest (the "
+                            "default)")
+    again.add_argument("--overwrite", dest="overwrite", action="store_true",
+                       help="delete DIR's earlier outputs (results.csv, results.md, "
+                            "scores/*__*.csv|json, plots/*__*.png) and start afresh")
+    p.set_defaults(func=run, overwrite=False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,9 +87,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         results = run_bench(args.model, args.dataset, args.out, device=args.device,
                             workers=args.workers, limit=args.limit, quiet=args.quiet,
-                            plots=not args.no_plots, load_options=options)
+                            plots=not args.no_plots, load_options=options,
+                            overwrite=args.overwrite)
     except ValueError as exc:
         return fail(str(exc))
+    except OSError as exc:
+        return fail(f"cannot write {exc.filename or args.out}: {exc.strerror or exc}")
     table = results_markdown(read_results(Path(args.out) / "results.csv") or results)
     sys.stdout.write(table)
     empty = [f"{r.model} / {r.dataset}" for r in results if r.n == 0]

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import pickle
+import re
 import sys
+import warnings
+from pathlib import Path
 
 from blindiqa.cli.common import fail, show_progress
 from blindiqa.encoders import NORMALIZATIONS, list_encoders
@@ -16,7 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "model bundle (usable with `blindiqa score --model FILE`).")
     p.add_argument("dirs", nargs="+", metavar="DIR", help="folders (recursive) or images")
     p.add_argument("--out", required=True, metavar="MODEL_FILE",
-                   help="the bundle to write (.safetensors)")
+                   help="the bundle to write (.safetensors); written to a temporary file "
+                        "renamed into place, so it is never left half-written")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing MODEL_FILE (refused otherwise, exit code 2)")
     p.add_argument("--model", default=None, metavar="NAME",
                    help="fit a classical model instead (niqe, ilniqe)")
     p.add_argument("--encoder", choices=[e.name for e in list_encoders()],
@@ -27,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="input normalisation (default: %(default)s)")
     p.add_argument("--encoder-checkpoint", metavar="FILE",
                    help="encoder weights (a state dict or training checkpoint) instead of the "
-                        "ImageNet weights; they are stored in the bundle")
+                        "ImageNet weights; they are stored in the bundle. Read with "
+                        "torch.load(weights_only=True): a file holding anything but tensors "
+                        "is refused, never executed")
     p.add_argument("--patch-size", type=int, default=96)
     p.add_argument("--stride", type=int, default=48)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -35,10 +44,45 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def check_checkpoint(encoder: str, path: str) -> str | None:
+    """Why ``path`` cannot serve as ``--encoder-checkpoint`` of ``encoder`` (None if it can).
+
+    The file is read with ``torch.load(weights_only=True)``: a pickle that would run code
+    (or hold any object but tensors and plain containers) is refused without running
+    it; random bytes, a truncated file or weights of another network are refused too.
+    """
+    from blindiqa.encoders import create_network
+    from blindiqa.models.bundle import one_line
+
+    p = Path(path)
+    if not p.is_file():
+        return f"--encoder-checkpoint {path}: " + ("not a file" if p.exists() else
+                                                   "no such file")
+    try:
+        with warnings.catch_warnings():  # torch's notes on pickle protocols: noise here
+            warnings.simplefilter("ignore")
+            create_network(encoder, checkpoint_path=path)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\.\s|\n\n|$)", str(exc), re.S)
+        detail = " ".join(found.group(1).split()) if found else one_line(exc, limit=120)
+        return (f"--encoder-checkpoint {path} refused: not a plain tensor checkpoint, so it "
+                f"is not loaded (torch.load(weights_only=True) stopped at: {detail})")
+    except Exception as exc:  # any failure to read an untrusted file: refuse it
+        detail = one_line(exc, limit=160)
+        return (f"--encoder-checkpoint {path} is not a usable {encoder} checkpoint "
+                f"({type(exc).__name__}{': ' + detail if detail else ''})")
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from blindiqa.models.bundle import save_bundle
     from blindiqa.models.registry import get_entry
 
+    out = Path(args.out)
+    if out.is_dir():
+        return fail(f"--out {args.out} is a directory; give a file name (.safetensors)")
+    if out.exists() and not args.overwrite:
+        return fail(f"--out {args.out} exists; give --overwrite to replace it")
     try:
         if args.model is not None:
             entry = get_entry(args.model)
@@ -57,6 +101,10 @@ def run(args: argparse.Namespace) -> int:
             if weights == "random" and not args.encoder_checkpoint:
                 return fail(f"{args.encoder} has no pretrained weights: give "
                             "--encoder-checkpoint")
+            if args.encoder_checkpoint:
+                problem = check_checkpoint(args.encoder, args.encoder_checkpoint)
+                if problem:
+                    return fail(problem)
             cfg = FeatureConfig(encoder=args.encoder,
                                 layers=tuple(args.layer or [spec.default_layer]),
                                 normalization=args.normalization, weights=weights,
@@ -71,4 +119,6 @@ def run(args: argparse.Namespace) -> int:
                       f"wrote {args.out}", file=sys.stderr)
     except ValueError as exc:
         return fail(str(exc), code=1)
+    except OSError as exc:
+        return fail(f"cannot write {exc.filename or args.out}: {exc.strerror or exc}")
     return 0

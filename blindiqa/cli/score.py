@@ -26,9 +26,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     add_model_options(p)
     p.add_argument("--out", metavar="FILE", help="write FILE.csv or FILE.jsonl (default: CSV "
-                                                 "on stdout)")
+                                                 "on stdout); written to a temporary file "
+                                                 "renamed into place at the end, so FILE is "
+                                                 "never left half-written")
     p.add_argument("--maps", metavar="DIR", help="write a PNG of each image's local quality "
                                                  "map to DIR")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --out FILE and write into a non-empty --maps "
+                        "DIR (refused otherwise, exit code 2)")
     p.add_argument("--batch-size", type=int, default=8, metavar="N",
                    help="images decoded ahead and scored per step; scores never depend on it "
                         "(default: %(default)s)")
@@ -38,8 +43,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _safe_text(text: str, encoding: str = "utf-8") -> str:
+    """``text`` as ``encoding`` can write it.
+
+    A file name that is not valid UTF-8 reaches Python with surrogate escapes; its bytes
+    are written as ``\\xNN`` escapes (any other character the encoding lacks as a
+    backslash escape), so writing a row never fails.
+    """
+    try:
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        text = os.fsencode(text).decode("utf-8", "backslashreplace")
+    except UnicodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text.encode(encoding, "backslashreplace").decode(encoding)
+
+
 class _Writer:
-    """Rows to CSV or JSON lines, into a temporary file renamed into place at the end."""
+    """Rows to CSV or JSON lines, into a temporary file renamed into place at the end.
+
+    The target appears only once every row is written (and synced); after an error or
+    Ctrl-C the temporary file is removed and an existing target is left as it was.
+    """
 
     def __init__(self, out: str | None) -> None:
         self.path = Path(out) if out else None
@@ -47,31 +75,95 @@ class _Writer:
         self.tmp: str | None = None
         if self.path is None:
             self.fh: TextIO = sys.stdout
+            self.encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
         else:
+            self.encoding = "utf-8"
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+            fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
+                                            suffix=".tmp")
             self.fh = open(fd, "w", newline="", encoding="utf-8")  # noqa: SIM115 (closed in close())
         if not self.jsonl:
             self.csv = csv.writer(self.fh, lineterminator="\n")
             self.csv.writerow(["path", "score", "error"])
 
     def write(self, rec: ScoreRecord) -> None:
+        name = _safe_text(rec.name, self.encoding)
+        error = _safe_text(rec.error, self.encoding) if rec.error else rec.error
         if self.jsonl:
-            self.fh.write(json.dumps({"path": rec.name, "score": rec.score,
-                                      "error": rec.error}) + "\n")
+            self.fh.write(json.dumps({"path": name, "score": rec.score, "error": error}) + "\n")
         else:
-            self.csv.writerow([rec.name, "" if rec.score is None else repr(rec.score),
-                               rec.error or ""])
+            self.csv.writerow([name, "" if rec.score is None else repr(rec.score),
+                               error or ""])
         self.fh.flush()
 
     def close(self, keep: bool = True) -> None:
-        if self.path is None:
+        if self.path is None or self.tmp is None:
             return
-        self.fh.close()
-        if keep:
-            os.replace(self.tmp, self.path)
-        elif self.tmp and os.path.exists(self.tmp):
-            os.unlink(self.tmp)
+        try:
+            if keep:
+                self.fh.flush()
+                os.fsync(self.fh.fileno())
+            self.fh.close()
+            if keep:
+                _default_permissions(self.tmp)
+                os.replace(self.tmp, self.path)
+        finally:
+            if os.path.exists(self.tmp):
+                os.unlink(self.tmp)
+            self.tmp = None
+
+
+def _default_permissions(path: str) -> None:
+    """Give a ``mkstemp`` file (mode 0600) the permissions a new file gets (umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+def _save_png_atomic(image, target: Path) -> None:
+    """Save a PIL image as PNG via a temporary file renamed into place."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            image.save(fh, format="PNG")
+        _default_permissions(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at ``/dev/null`` so that Python's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests)
+        pass
+
+
+def check_outputs(out: str | None, maps: str | None, overwrite: bool) -> str | None:
+    """Why the outputs may not be written (None where they may).
+
+    Args:
+        out: the ``--out`` file.
+        maps: the ``--maps`` folder.
+        overwrite: ``--overwrite`` was given.
+    """
+    if out:
+        p = Path(out)
+        if p.is_dir():
+            return f"--out {out} is a directory; give a file name (.csv or .jsonl)"
+        if p.exists() and not overwrite:
+            return f"--out {out} exists; give --overwrite to replace it"
+    if maps:
+        m = Path(maps)
+        if m.exists() and not m.is_dir():
+            return f"--maps {maps} exists and is not a directory"
+        if m.is_dir() and not overwrite and any(m.iterdir()):
+            return f"--maps {maps} is not empty; give --overwrite to write into it"
+    return None
 
 
 def _map_path(maps_dir: Path, rec: ScoreRecord) -> Path:
@@ -92,11 +184,17 @@ def run(args: argparse.Namespace) -> int:
         return fail("--batch-size must be at least 1")
     if args.workers < 0:
         return fail("--workers must be 0 or more")
+    problem = check_outputs(args.out, args.maps, args.overwrite)
+    if problem:
+        return fail(problem)
     try:
         model = load_model(args.model, args)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         return fail(str(exc))
-    writer = _Writer(args.out)
+    try:
+        writer = _Writer(args.out)
+    except OSError as exc:
+        return fail(f"cannot write {args.out}: {exc.strerror or exc}")
     maps_dir = Path(args.maps) if args.maps else None
     n_ok = n_bad = 0
     total = 0.0
@@ -116,8 +214,17 @@ def run(args: argparse.Namespace) -> int:
 
                 target = _map_path(maps_dir, rec)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                render_quality_map(rec.image, rec.quality_map, score=rec.score).save(target)
+                _save_png_atomic(render_quality_map(rec.image, rec.quality_map,
+                                                    score=rec.score), target)
         ok = True
+    except BrokenPipeError:
+        if writer.path is not None:
+            return fail(f"cannot write {args.out}: Broken pipe")
+        _silence_stdout()  # `blindiqa score DIR | head`: the reader has gone
+        return 141  # 128 + SIGPIPE, as a command killed by the broken pipe
+    except OSError as exc:  # a full disk, a read-only folder ...: no half-written output
+        where = exc.filename or args.out or "the output"
+        return fail(f"cannot write {where}: {exc.strerror or exc}")
     finally:
         writer.close(keep=ok)
     if n_ok + n_bad == 0:

@@ -9,19 +9,30 @@ input always gets the same explicit ``ValueError``.
 from __future__ import annotations
 
 import os
+import re
+import stat
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
 
-# Pillow refuses images above ~179 Mpixel by default ("decompression bomb"); we keep
-# its guard but make the error ours.
-Image.MAX_IMAGE_PIXELS = 200_000_000
+#: Largest image (width x height) decoded from a file. A larger header is refused before
+#: any pixel is read: a "decompression bomb" (a small file claiming huge dimensions) gets
+#: an :class:`ImageDecodeError` instead of exhausting memory (200 Mpixel decode to 2.4 GB
+#: of float32).
+MAX_PIXELS = 200_000_000
+
+# Pillow's own guard (a warning above MAX_IMAGE_PIXELS, an error above twice that) stays
+# on, at our limit; our check below turns both into our error.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+_EXIF_ORIENTATION = 0x0112
 
 
 class ImageDecodeError(ValueError):
@@ -31,8 +42,11 @@ class ImageDecodeError(ValueError):
 def decode_image(path: str | os.PathLike) -> torch.Tensor:
     """Read an image file with Pillow and return it as a ``(3, H, W)`` float tensor.
 
-    Grayscale, palette, 16-bit and alpha images are converted to 8-bit RGB (alpha is
-    dropped) so that every format Pillow reads scores the same way.
+    Grayscale, palette, bilevel, CMYK, 16-bit and alpha images are converted to 8-bit RGB
+    (alpha is dropped) so that every format Pillow reads scores the same way. Only the
+    first frame of an animated or multi-page file is used. An EXIF orientation tag is
+    applied (``ImageOps.exif_transpose``), so the image scored is the image as viewers
+    show it.
 
     Args:
         path: path of any image file Pillow can read.
@@ -41,41 +55,116 @@ def decode_image(path: str | os.PathLike) -> torch.Tensor:
         A float32 tensor in ``[0, 1]`` of shape ``(3, H, W)``.
 
     Raises:
-        ImageDecodeError: the file is missing, unreadable or not a decodable image.
+        ImageDecodeError: the file is missing, empty, not a regular file, unreadable, too
+            large (more than :data:`MAX_PIXELS` pixels) or not a decodable image. Any
+            failure of the decoder on a hostile file becomes this error.
     """
     p = Path(path)
     try:
-        with Image.open(p) as im:
-            im.load()
-            rgb = _pil_to_rgb(im)
-    except FileNotFoundError as exc:
+        st = os.stat(p)
+    except FileNotFoundError as exc:  # also a dangling symlink
         raise ImageDecodeError(f"no such file: {p}") from exc
-    except IsADirectoryError as exc:
-        raise ImageDecodeError(f"is a directory, not an image: {p}") from exc
+    except PermissionError as exc:
+        raise ImageDecodeError(f"permission denied: {p}") from exc
+    except (OSError, ValueError) as exc:  # a symlink loop, a name with a NUL byte ...
+        reason = getattr(exc, "strerror", None) or exc
+        raise ImageDecodeError(f"cannot read {p}: {reason}") from exc
+    if stat.S_ISDIR(st.st_mode):
+        raise ImageDecodeError(f"is a directory, not an image: {p}")
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block, a device would never end
+        raise ImageDecodeError(f"not a regular file (a device, FIFO or socket): {p}")
+    if st.st_size == 0:
+        raise ImageDecodeError(f"empty file: {p}")
+    try:
+        with warnings.catch_warnings():
+            # Pillow's notes on damaged files ("Corrupt EXIF data", "Tag data larger than
+            # file", its bomb warning ...): a file either decodes or gets our error.
+            warnings.filterwarnings("ignore", module="PIL")
+            with Image.open(p) as im:
+                _check_pixels(im.size)
+                im.load()
+                rgb = _pil_to_rgb(_exif_transposed(im))
+    except ImageDecodeError as exc:
+        raise ImageDecodeError(f"{exc}: {p}") from exc
+    except FileNotFoundError as exc:  # removed since the stat
+        raise ImageDecodeError(f"no such file: {p}") from exc
     except PermissionError as exc:
         raise ImageDecodeError(f"permission denied: {p}") from exc
     except UnidentifiedImageError as exc:
         raise ImageDecodeError(f"not an image Pillow can read: {p}") from exc
-    except Image.DecompressionBombError as exc:
-        raise ImageDecodeError(f"image too large to decode safely: {p}") from exc
+    except Image.DecompressionBombError as exc:  # Pillow's guard, at twice our limit
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)) / 1e6:.0f} Mpixel" if found else "size unknown"
+        raise ImageDecodeError(
+            f"image too large to decode safely ({size}; the limit is "
+            f"{MAX_PIXELS / 1e6:.0f} Mpixel): {p}"
+        ) from exc
+    except MemoryError as exc:
+        raise ImageDecodeError(f"not enough memory to decode {p}") from exc
     except (OSError, SyntaxError, ValueError) as exc:  # truncated / corrupt data
         raise ImageDecodeError(f"corrupt or truncated image {p}: {exc}") from exc
-    return _uint8_hwc_to_tensor(np.asarray(rgb))
+    except Exception as exc:  # a decoder tripping over hostile data: never a crash
+        raise ImageDecodeError(
+            f"corrupt image {p}: the decoder failed ({type(exc).__name__}: {exc})"
+        ) from exc
+    return _uint8_hwc_to_tensor(rgb)
+
+
+def _check_pixels(size: tuple[int, int]) -> None:
+    """Refuse, from the header alone, an image above :data:`MAX_PIXELS`."""
+    w, h = size
+    if w <= 0 or h <= 0:
+        raise ImageDecodeError(f"image has no pixels ({w}x{h})")
+    if w * h > MAX_PIXELS:
+        raise ImageDecodeError(
+            f"image too large to decode safely ({w}x{h} = {w * h / 1e6:.0f} Mpixel; the "
+            f"limit is {MAX_PIXELS / 1e6:.0f} Mpixel)"
+        )
+
+
+def _exif_transposed(im: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation tag says (as it is viewed).
+
+    A missing or malformed EXIF block leaves the pixels as stored.
+    """
+    try:
+        if im.getexif().get(_EXIF_ORIENTATION, 1) in (None, 1):
+            return im
+        out = ImageOps.exif_transpose(im)
+    except Exception:  # malformed EXIF: score the pixels as stored
+        return im
+    return im if out is None else out
 
 
 def _pil_to_rgb(im: Image.Image) -> Image.Image:
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+    """8-bit RGB from any Pillow mode (16-bit and float ones rescaled, alpha dropped)."""
+    if im.mode.startswith("I;16"):  # 16-bit grayscale: the full 0..65535 range
         arr = np.asarray(im, dtype=np.float64)
-        peak = 65535.0 if arr.max() > 255 else 255.0
+        im = Image.fromarray(np.clip(arr / 65535.0 * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    elif im.mode == "I":  # 32-bit integers: 16-bit data where it exceeds 8 bits
+        arr = np.asarray(im, dtype=np.float64)
+        peak = 65535.0 if arr.size and arr.max() > 255 else 255.0
         im = Image.fromarray(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8))
-    elif im.mode == "F":
+    elif im.mode == "F":  # 32-bit float, in [0, 1] by convention
         arr = np.asarray(im, dtype=np.float64)
+        if not np.isfinite(arr).all():
+            raise ImageDecodeError("image has NaN or infinite pixel values")
         im = Image.fromarray(np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8))
-    return im.convert("RGB")
+    elif im.mode in ("P", "PA") and "transparency" in im.info:
+        im = im.convert("RGBA")  # Pillow warns converting such a palette straight to RGB
+    if im.mode != "RGB":
+        try:
+            im = im.convert("RGB")
+        except ValueError as exc:
+            raise ImageDecodeError(
+                f"unsupported image mode {im.mode!r} (no conversion to RGB)"
+            ) from exc
+    return im
 
 
-def _uint8_hwc_to_tensor(arr: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.array(arr, dtype=np.uint8)).permute(2, 0, 1).float().div_(255.0)
+def _uint8_hwc_to_tensor(rgb: Image.Image | np.ndarray) -> torch.Tensor:
+    arr = np.array(rgb, dtype=np.uint8)  # one writable copy
+    return torch.from_numpy(arr).permute(2, 0, 1).float().div_(255.0)
 
 
 def _array_to_tensor(arr: np.ndarray) -> torch.Tensor:
@@ -151,7 +240,7 @@ def to_tensor(image: Any) -> torch.Tensor:
     if isinstance(image, (str, os.PathLike)):
         return decode_image(image)
     if isinstance(image, Image.Image):
-        return _uint8_hwc_to_tensor(np.asarray(_pil_to_rgb(image)))
+        return _uint8_hwc_to_tensor(_pil_to_rgb(_exif_transposed(image)))
     if isinstance(image, np.ndarray):
         return _array_to_tensor(image)
     if isinstance(image, torch.Tensor):

@@ -19,6 +19,26 @@ def is_image_file(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
+def _listing(root: Path) -> list[tuple[str, bool]]:
+    """``(name, is_folder)`` of the sub-folders and image files of one folder, sorted.
+
+    Only names are kept (not ``DirEntry`` objects, nor the other files), so a folder of
+    100,000 images costs a few MB while it is walked.
+    """
+    out: list[tuple[str, bool]] = []
+    with os.scandir(root) as it:
+        for entry in it:
+            try:
+                if entry.is_dir():
+                    out.append((entry.name, True))
+                elif is_image_file(entry.name) and entry.is_file():
+                    out.append((entry.name, False))
+            except OSError:  # vanished, or a broken / looping link
+                continue
+    out.sort()
+    return out
+
+
 def _walk_sorted(root: Path, seen: set[tuple[int, int]]) -> Iterator[Path]:
     try:
         st = root.stat()
@@ -29,19 +49,15 @@ def _walk_sorted(root: Path, seen: set[tuple[int, int]]) -> Iterator[Path]:
         return
     seen.add(key)
     try:
-        with os.scandir(root) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError:
+        entries = _listing(root)
+    except OSError:  # unreadable folder: nothing to list
         return
-    for entry in entries:
-        path = Path(entry.path)
-        try:
-            if entry.is_dir():
-                yield from _walk_sorted(path, seen)
-            elif entry.is_file() and is_image_file(entry.name):
-                yield path
-        except OSError:
-            continue
+    for name, is_dir in entries:
+        path = root / name
+        if is_dir:
+            yield from _walk_sorted(path, seen)
+        else:
+            yield path
 
 
 def iter_image_files(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[Path, str]]:

@@ -79,28 +79,46 @@ def load_bundle(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[
         ``(tensors, metadata)``.
 
     Raises:
-        BundleError: the file is missing, not a safetensors file, not a blindiqa bundle,
-            or its checksum does not match (truncated or modified).
+        BundleError: the file is missing, not a safetensors file (a pickle, a zip,
+            random bytes ...), not a blindiqa bundle, of a newer format version, or its
+            checksum does not match (truncated or modified).
     """
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise BundleError(f"{path} is a directory, not a model file")
+    if not path.exists():
         raise BundleError(f"no such model file: {path}")
+    if not path.is_file():
+        raise BundleError(f"{path} is not a regular file")
     try:
         tensors = load_file(str(path))
         from safetensors import safe_open
 
         with safe_open(str(path), framework="pt") as f:
             header = f.metadata() or {}
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+    except (SafetensorError, OSError, ValueError, RuntimeError, MemoryError) as exc:
         raise BundleError(
-            f"{path} is not a readable model bundle (truncated or not safetensors): {exc}"
+            f"{path} is not a readable model bundle (truncated or not safetensors): "
+            f"{one_line(exc)}"
         ) from exc
     if header.get("format") != FORMAT:
         raise BundleError(f"{path} is a safetensors file but not a blindiqa model bundle")
+    version = header.get("format_version", "")
+    if not version.isdigit() or int(version) > FORMAT_VERSION:
+        raise BundleError(f"{path}: bundle format version {version!r} is not supported by "
+                          f"this blindiqa (it reads version {FORMAT_VERSION}); upgrade blindiqa")
     try:
         metadata = json.loads(header["metadata"])
     except (KeyError, json.JSONDecodeError) as exc:
         raise BundleError(f"{path}: bundle metadata is missing or corrupt") from exc
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("kind"), str):
+        raise BundleError(f"{path}: bundle metadata is corrupt (no model kind)")
     if header.get("sha256") != _checksum(tensors, metadata):
         raise BundleError(f"{path}: checksum mismatch, the file was modified or damaged")
     return tensors, metadata
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception's message on one line, shortened to ``limit`` characters."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

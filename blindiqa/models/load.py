@@ -9,14 +9,44 @@ from typing import Any
 import torch
 
 from blindiqa.models.base import QualityModel
-from blindiqa.models.bundle import load_bundle
+from blindiqa.models.bundle import BundleError, load_bundle, one_line
 from blindiqa.models.registry import _MODELS, _ensure_builtin, bundle_loader, get_entry
 
 
 def load_file(path: str | os.PathLike, **options: Any) -> QualityModel:
-    """Load a model bundle file written by ``blindiqa fit-pristine``."""
+    """Load a model bundle file written by ``blindiqa fit-pristine``.
+
+    The file is read with ``safetensors`` only, so loading never runs code from it.
+
+    Raises:
+        BundleError: the file is not a valid bundle, its kind is unknown, or its content
+            does not make a model of that kind (missing or misshapen tensors, a bad
+            config).
+        ValueError: an option does not apply to this kind of model.
+    """
     tensors, metadata = load_bundle(path)
-    return bundle_loader(metadata["kind"])(tensors, metadata, name=Path(path).name, **options)
+    kind = metadata["kind"]
+    try:
+        loader = bundle_loader(kind)
+        return loader(tensors, metadata, name=Path(path).name, **options)
+    except BundleError:
+        raise
+    except TypeError as exc:
+        if options and "unexpected keyword argument" in str(exc):
+            raise ValueError(f"option(s) {', '.join(sorted(options))} do not apply to "
+                             f"{kind!r} model files") from exc
+        raise _unusable(path, kind, exc) from exc
+    except ValueError as exc:  # the loader's own check; make sure the file is named
+        msg = one_line(exc, limit=300)
+        raise BundleError(msg if Path(path).name in msg else f"{path}: {msg}") from exc
+    except (KeyError, IndexError, AttributeError, RuntimeError) as exc:
+        raise _unusable(path, kind, exc) from exc
+
+
+def _unusable(path: str | os.PathLike, kind: str, exc: Exception) -> BundleError:
+    """The error for a bundle whose checksum is right but whose content is no model."""
+    return BundleError(f"{path}: the bundle does not hold a usable {kind!r} model "
+                       f"({type(exc).__name__}: {one_line(exc)})")
 
 
 def load(name_or_path: str | os.PathLike = "default", device: str | torch.device | None = None,

@@ -67,7 +67,7 @@ def test_out_csv_jsonl_and_maps(tmp_path, mixed_folder, model_file, capsys):
     rows = _rows(out_csv.read_text())
     assert len(rows) == 2 and not list(out_csv.parent.glob(".*"))  # no temporary left
     pngs = sorted(p.name for p in maps.glob("*.png"))
-    assert pngs == ["gray.png.png", "good1.jpg.png"]
+    assert pngs == ["good1.jpg.png", "gray.png.png"]
     with Image.open(maps / "gray.png.png") as im:
         assert im.width > 256  # the image plus a colour bar
     out_j = tmp_path / "s.jsonl"
