@@ -8,7 +8,7 @@ import sys
 
 #: Modules of blindiqa.cli providing ``register(subparsers)``; each adds one sub-command
 #: whose parser sets ``func(args) -> int`` (the exit code).
-COMMANDS = ("score", "models", "fit", "bench", "demo", "distortions", "train")
+COMMANDS = ("score", "models", "fit", "bench", "demo", "distortions", "train", "ablate")
 
 
 class _Parser(argparse.ArgumentParser):
