@@ -15,17 +15,21 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 #: Stage modules of blindiqa.cli that add a ``train`` sub-command when present.
 STAGE_MODULES = ("train_authentic",)
 
+#: Options of every stage (:func:`add_run_options`) that map one to one onto config fields.
+RUN_CONFIG_OPTIONS = ("device", "workers", "checkpoint_every", "amp", "channels_last",
+                      "max_minutes", "max_steps")
+
 #: ``train synthetic`` options that map one to one onto SyntheticConfig fields.
 _CONFIG_OPTIONS = ("images", "encoder", "init", "layer", "objective", "epochs",
                    "steps_per_epoch", "scenes_per_batch", "k", "crop", "work_size", "views",
                    "lr", "weight_decay", "schedule", "tau", "normalization", "seed",
-                   "distort_on", "device", "workers", "checkpoint_every", "amp",
-                   "channels_last", "max_minutes", "max_steps")
+                   "distort_on", *RUN_CONFIG_OPTIONS)
 
 
 def register(subparsers: Any) -> None:
@@ -113,6 +117,13 @@ def register_synthetic(stages: Any) -> None:
                    help="where distortions are made: DataLoader workers, or batched on the "
                         "training device (Pillow types stay in the workers) "
                         f"(default: {d.distort_on})")
+    add_run_options(p)
+    p.set_defaults(func=run_synthetic)
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options every stage ends with: device, workers, checkpoints, precision, the
+    stopping rules, ``--resume`` and ``--quiet``."""
     p.add_argument("--device", choices=("cpu", "cuda"),
                    help="training device (default: cuda when available)")
     p.add_argument("--workers", type=int, metavar="N",
@@ -130,37 +141,45 @@ def register_synthetic(stages: Any) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue the run in RUN_DIR exactly where it stopped")
     p.add_argument("--quiet", action="store_true", help="no progress bar or messages")
-    p.set_defaults(func=run_synthetic)
 
 
-def run_synthetic(args: argparse.Namespace) -> int:
+def run_stage(args: argparse.Namespace, options: Sequence[str],
+              resolve: Callable[[dict[str, Any], str, bool], Any],
+              train: Callable[..., Any]) -> int:
+    """Run a stage from its parsed options.
+
+    Args:
+        args: the parsed command line.
+        options: the options that map one to one onto the stage's config fields.
+        resolve: the stage's ``resolve_config(given, out_dir, resume)``.
+        train: the stage's ``train_*(cfg, out_dir, resume=, progress=, echo=)``.
+
+    Returns:
+        The exit code: 0, or 1 for bad settings or a non-finite loss.
+    """
     from blindiqa.cli.common import fail
-    from blindiqa.train.synthetic import resolve_config, train_synthetic
 
-    given = {name: getattr(args, name) for name in _CONFIG_OPTIONS}
+    given = {name: getattr(args, name) for name in options}
     try:
-        cfg = resolve_config(given, args.out, args.resume)
-        result = train_synthetic(cfg, args.out, resume=args.resume,
-                                 progress=not args.quiet,
-                                 echo=(lambda m: None) if args.quiet else None)
+        cfg = resolve(given, args.out, args.resume)
+        result = train(cfg, args.out, resume=args.resume, progress=not args.quiet,
+                       echo=(lambda m: None) if args.quiet else None)
     except (ValueError, FileNotFoundError) as exc:
         return fail(str(exc), code=1)
     return 1 if result.stopped == "nonfinite" else 0
 
 
+def run_synthetic(args: argparse.Namespace) -> int:
+    from blindiqa.train.synthetic import resolve_config, train_synthetic
+
+    return run_stage(args, _CONFIG_OPTIONS, resolve_config, train_synthetic)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m blindiqa.cli.train STAGE ...`` (the same as ``blindiqa train ...``)."""
-    from blindiqa.cli.main import _Parser
+    from blindiqa.cli.main import run_command
 
-    parser = _Parser(prog="blindiqa")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    register(sub)
-    args = parser.parse_args(["train", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_command("train", register, argv)
 
 
 if __name__ == "__main__":

@@ -14,20 +14,21 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from blindiqa.cli.train import RUN_CONFIG_OPTIONS, add_run_options, run_stage
+
 #: Options that map one to one onto AuthenticConfig fields.
 _CONFIG_OPTIONS = ("images", "init", "encoder", "layer", "normalization", "freeze", "mi",
                    "mi_weight", "mi_start_epoch", "q_lr", "q_weight_decay",
                    "q_loglik_weight", "q_hidden", "content_network", "crop_size", "epochs",
                    "steps_per_epoch", "batch_images", "lr", "predictor_lr", "weight_decay",
-                   "schedule", "seed", "limit_images", "device", "workers",
-                   "checkpoint_every", "amp", "channels_last", "max_minutes", "max_steps")
+                   "schedule", "seed", "limit_images", *RUN_CONFIG_OPTIONS)
 
 
 def register_subcommand(stages: Any) -> None:
     """Add ``authentic`` to the stages of ``blindiqa train``."""
     from blindiqa.encoders import NORMALIZATIONS, list_encoders
     from blindiqa.train.authentic import DEFAULT_FREEZE, MI_MODES, AuthenticConfig
-    from blindiqa.train.synthetic import SCHEDULES
+    from blindiqa.train.run import SCHEDULES
 
     d = AuthenticConfig()
     p = stages.add_parser(
@@ -98,35 +99,11 @@ def register_subcommand(stages: Any) -> None:
     p.add_argument("--seed", type=int, help=f"seed of every random draw (default: {d.seed})")
     p.add_argument("--limit-images", type=int, metavar="N",
                    help="train on the first N photos only (smoke tests)")
-    p.add_argument("--device", choices=("cpu", "cuda"),
-                   help="training device (default: cuda when available)")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="DataLoader workers per process (default: 0 on cpu, up to 15 on cuda)")
-    p.add_argument("--checkpoint-every", type=int, metavar="N",
-                   help="also checkpoint every N steps (default: 0, at epoch ends only)")
-    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
-                   help="bf16 autocast (default: on for cuda)")
-    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
-                   help="channels-last memory format (default: on for cuda)")
-    p.add_argument("--max-minutes", type=float, metavar="M",
-                   help="stop cleanly after M minutes (checkpoint and encoder.pt written)")
-    p.add_argument("--max-steps", type=int, metavar="N",
-                   help="stop cleanly once N steps are done in total")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run in RUN_DIR exactly where it stopped")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    add_run_options(p)
     p.set_defaults(func=run_authentic)
 
 
 def run_authentic(args: argparse.Namespace) -> int:
-    from blindiqa.cli.common import fail
     from blindiqa.train.authentic import resolve_config, train_authentic
 
-    given = {name: getattr(args, name) for name in _CONFIG_OPTIONS}
-    try:
-        cfg = resolve_config(given, args.out, args.resume)
-        result = train_authentic(cfg, args.out, resume=args.resume, progress=not args.quiet,
-                                 echo=(lambda m: None) if args.quiet else None)
-    except (ValueError, FileNotFoundError) as exc:
-        return fail(str(exc), code=1)
-    return 1 if result.stopped == "nonfinite" else 0
+    return run_stage(args, _CONFIG_OPTIONS, resolve_config, train_authentic)

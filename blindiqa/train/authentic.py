@@ -40,9 +40,7 @@ import dataclasses
 import json
 import math
 import os
-import sys
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,26 +50,19 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.func import functional_call
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from blindiqa.encoders import NORMALIZATIONS, FeatureExtractor, create_network, get_encoder_spec
 from blindiqa.encoders.efficientnet_lite import EfficientNetLite
 from blindiqa.encoders.resnet import ResNet
-from blindiqa.io.decode import decode_image
 from blindiqa.losses.club import Q_OBJECTIVES, ConditionalGaussian, club_penalty, q_loss
 from blindiqa.losses.simsiam import SimSiamPredictor, feature_std, simsiam_loss
-from blindiqa.train.checkpoint import (
-    load_checkpoint,
-    save_checkpoint,
-    save_encoder,
-    set_rng_state,
-)
+from blindiqa.train.checkpoint import load_checkpoint, set_rng_state
 from blindiqa.train.content import DEFAULT_CONTENT_NETWORK, ContentNetwork
 from blindiqa.train.data import (
-    SceneSampler,
     crop,
+    decode_first_readable,
     derive_seed,
-    list_training_images,
     make_generator,
     resize_square,
     to_uint8,
@@ -79,8 +70,6 @@ from blindiqa.train.data import (
 )
 from blindiqa.train.distributed import (
     DistInfo,
-    any_across,
-    barrier,
     cleanup,
     env_world_size,
     init_distributed,
@@ -88,17 +77,35 @@ from blindiqa.train.distributed import (
     unwrap,
     wrap_model,
 )
-from blindiqa.train.log import CsvLog, truncate_log
-from blindiqa.train.synthetic import (
+from blindiqa.train.run import (
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    ENCODER_FILE,
     SCHEDULES,
+    StopRules,
     TrainResult,
+    check_resume,
+    check_run_limits,
+    default_device,
     default_workers,
+    find_images,
+    finish_run,
     images_digest,
+    load_run_state,
+    make_loader,
     make_scheduler,
     mark_unused_parameters,
-    stop_on_sigterm,
-    throughput,
+    merge_settings,
+    nonfinite_message,
+    progress_and_log,
+    run_steps,
+    save_run,
+    say,
+    start_session,
+    training_device,
 )
+from blindiqa.train.run import LOG_FILE as LOG_FILE
+from blindiqa.train.run import SUMMARY_FILE as SUMMARY_FILE
 
 #: ``--mi`` values: no MI term, or the CLUB penalty with ``q`` trained by likelihood or
 #: by contrastive likelihood.
@@ -141,9 +148,6 @@ FIXED_FIELDS = ("init", "encoder", "layer", "normalization", "freeze", "mi", "mi
 #: Settings a resumed run takes from the saved run unless given again.
 INHERITED_FIELDS = (*FIXED_FIELDS, "images", "epochs", "device", "workers",
                     "checkpoint_every", "amp", "channels_last")
-
-CONFIG_FILE, LOG_FILE, CHECKPOINT_FILE, ENCODER_FILE, SUMMARY_FILE = (
-    "config.json", "log.csv", "checkpoint.pt", "encoder.pt", "summary.json")
 
 #: Columns of ``log.csv`` (``mi``: the CLUB estimate in nats; ``mi_penalty``: the
 #: weighted penalty added to the loss, 0 before ``mi_start_epoch``; ``feat_std``: mean
@@ -271,14 +275,7 @@ class AuthenticConfig:
             raise ValueError("checkpoint_every and workers must be >= 0")
         if self.limit_images is not None and self.limit_images < 1:
             raise ValueError("limit_images must be at least 1")
-        if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ValueError("max_minutes must be positive")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ValueError("max_steps must be at least 1")
-        if self.device not in (None, "cpu", "cuda"):
-            raise ValueError(f"device must be cpu or cuda, got {self.device!r}")
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ValueError("--device cuda but CUDA is not available")
+        check_run_limits(self.max_minutes, self.max_steps, self.device)
         if self.batch_images % env_world_size():
             raise ValueError(f"--batch-images {self.batch_images} must be divisible by the "
                              f"number of processes ({env_world_size()})")
@@ -297,9 +294,7 @@ class AuthenticConfig:
 
     @property
     def resolved_device(self) -> str:
-        if self.device is not None:
-            return self.device
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return default_device(self.device)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -367,23 +362,8 @@ def resolve_config(given: dict[str, Any], out_dir: str | os.PathLike, resume: bo
             different value of one of :data:`FIXED_FIELDS`, or an encoder that
             contradicts the Stage-1 run.
     """
-    names = {f.name for f in dataclasses.fields(AuthenticConfig)}
-    unknown = set(given) - names
-    if unknown:
-        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
-    given = {k: v for k, v in given.items() if v is not None}
-    cfg_path = Path(out_dir) / CONFIG_FILE
-    saved = json.loads(cfg_path.read_text()) if resume and cfg_path.is_file() else None
-    base = {k: v for k, v in (saved or {}).get("settings", {}).items()
-            if k in INHERITED_FIELDS}
-    if saved is not None:
-        changed = [f"{k} ({base.get(k)!r} -> {given[k]!r})" for k in FIXED_FIELDS
-                   if k in given and k in base and given[k] != base[k]]
-        if changed:
-            raise ValueError("cannot resume with different settings: " + ", ".join(changed))
-    merged = {**base, **given}
-    if not merged.get("images"):
-        raise ValueError("no training images given (--images)")
+    merged, saved = merge_settings(given, out_dir, resume, AuthenticConfig, FIXED_FIELDS,
+                                   INHERITED_FIELDS)
     if not merged.get("init"):
         raise ValueError("no initial encoder given (--init)")
     if saved is None:
@@ -605,23 +585,8 @@ class AuthenticDataset(Dataset):
         return len(self.files)
 
     def load(self, index: int) -> torch.Tensor:
-        n = len(self.files)
-        for i in range(n):
-            j = (index + i) % n
-            if j in self._bad:
-                continue
-            try:
-                image = decode_image(self.files[j])
-            except ValueError as exc:
-                self._bad.add(j)
-                warnings.warn(f"skipping unreadable image {self.files[j]}: {exc}",
-                              stacklevel=2)
-                continue
-            if min(image.shape[1:]) >= 4:
-                return image
-            self._bad.add(j)
-            warnings.warn(f"skipping too small image {self.files[j]}", stacklevel=2)
-        raise ValueError("none of the training images can be decoded")
+        """Decode photo ``index``, or the next decodable one of side 4 or more."""
+        return decode_first_readable(self.files, self._bad, index, min_side=4)
 
     def __getitem__(self, item: tuple[Sequence[int], int]) -> dict[str, torch.Tensor]:
         seed_key, index = item
@@ -713,11 +678,6 @@ def authentic_step(parts: StepParts, view1: torch.Tensor, view2: torch.Tensor,
 # ------------------------------------------------------------------------------ main
 
 
-def _echo(info: DistInfo, echo: Callable[[str], None] | None, msg: str) -> None:
-    if info.is_main:
-        (echo or (lambda m: print(m, file=sys.stderr, flush=True)))(msg)
-
-
 def build_encoder(cfg: AuthenticConfig) -> FeatureExtractor:
     """The Stage-1 network (or ImageNet / seeded random) pooled at ``cfg.layer``."""
     weights, _ = init_settings(cfg.init)
@@ -762,30 +722,11 @@ def train_authentic(cfg: AuthenticConfig, out_dir: str | os.PathLike, resume: bo
 def _train(cfg: AuthenticConfig, out: Path, resume: bool, progress: bool,
            echo: Callable[[str], None] | None, info: DistInfo,
            content: nn.Module | None) -> TrainResult:
-    from tqdm import tqdm
+    state = load_run_state(out, resume, info, echo)
+    device, amp, channels_last = training_device(cfg.resolved_device, info, cfg.amp,
+                                                 cfg.channels_last)
 
-    ckpt_path = out / CHECKPOINT_FILE
-    if ckpt_path.is_file() and not resume:
-        raise ValueError(f"{out} already holds a run: add --resume or choose another --out")
-    state = load_checkpoint(ckpt_path) if resume and ckpt_path.is_file() else None
-    if resume and state is None:
-        _echo(info, echo, f"no checkpoint in {out}: starting a new run")
-
-    device = torch.device(cfg.resolved_device)
-    if device.type == "cuda":
-        device = torch.device("cuda", info.local_rank if info.distributed else
-                              torch.cuda.current_device())
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    amp = cfg.amp if cfg.amp is not None else device.type == "cuda"
-    channels_last = cfg.channels_last if cfg.channels_last is not None else \
-        device.type == "cuda"
-
-    with warnings.catch_warnings():
-        if not info.is_main:
-            warnings.simplefilter("ignore")
-        found = list_training_images(cfg.images)
+    found = find_images(cfg.images, info)
     if cfg.limit_images is not None:
         found = found[:cfg.limit_images]
     names = [n for _, n in found]
@@ -793,14 +734,7 @@ def _train(cfg: AuthenticConfig, out: Path, resume: bool, progress: bool,
     cfg = dataclasses.replace(cfg, steps_per_epoch=steps_per_epoch)
     total_steps = cfg.epochs * steps_per_epoch
     digest = images_digest(names)
-    if state is not None:
-        saved = state["config"]
-        if saved.get("images_digest") != digest:
-            raise ValueError(f"the training images differ from those of the run in {out} "
-                             f"({saved.get('num_images')} before, {len(names)} now)")
-        changed = [k for k in FIXED_FIELDS if saved["settings"].get(k) != getattr(cfg, k)]
-        if changed:
-            raise ValueError("cannot resume with different settings: " + ", ".join(changed))
+    check_resume(state, out, digest, names, cfg, FIXED_FIELDS)
 
     encoder = build_encoder(cfg)
     net = encoder.network
@@ -861,152 +795,84 @@ def _train(cfg: AuthenticConfig, out: Path, resume: bool, progress: bool,
                                f"{cfg.resolved_layer} --normalization "
                                f"{cfg.resolved_normalization} --encoder-checkpoint "
                                f"{out / ENCODER_FILE} --out MODEL")}
-    sessions = []
-    if state is not None and (out / CONFIG_FILE).is_file():
-        sessions = json.loads((out / CONFIG_FILE).read_text()).get("sessions", [])
-    sessions.append({"start_step": start_step, "device": str(device),
-                     "world_size": info.world_size, "workers": workers, "amp": amp,
-                     "torch": str(torch.__version__),
-                     "started": time.strftime("%Y-%m-%dT%H:%M:%S")})
-    record["sessions"] = sessions
-    if info.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / CONFIG_FILE).write_text(json.dumps(record, indent=2) + "\n")
-        if state is not None:
-            truncate_log(out / LOG_FILE, start_step)
-        elif (out / LOG_FILE).exists():
-            (out / LOG_FILE).unlink()
-    barrier(info)
+    start_session(out, record, state is not None, info, start_step=start_step,
+                  device=device, workers=workers, amp=amp)
 
     dataset = AuthenticDataset([p for p, _ in found], cfg.crop_size, seed=cfg.seed)
-    sampler = SceneSampler(len(found), cfg.batch_images, steps_per_epoch, total_steps,
-                           seed=cfg.seed, start_step=start_step, rank=info.rank,
-                           world_size=info.world_size)
-    loader = DataLoader(dataset, batch_size=sampler.local_scenes, sampler=sampler,
-                        num_workers=workers, collate_fn=collate_views,
-                        pin_memory=device.type == "cuda",
-                        prefetch_factor=4 if workers else None)
+    loader = make_loader(dataset, len(found), cfg.batch_images, steps_per_epoch,
+                         total_steps, seed=cfg.seed, start_step=start_step, info=info,
+                         workers=workers, collate_fn=collate_views, device=device)
 
     def save(step: int) -> None:
-        if info.is_main:
-            net_state = unwrap(ddp_model).encoder.network.state_dict()
-            extra = {"predictor": unwrap(ddp_model).predictor.state_dict(),
-                     "q": q.state_dict() if q is not None else None,
-                     "q_optimizer": q_optimizer.state_dict() if q_optimizer else None}
-            save_checkpoint(ckpt_path, model=net_state, optimizer=optimizer.state_dict(),
-                            scheduler=scheduler.state_dict(), step=step,
-                            epoch=step // steps_per_epoch, config=record, extra=extra)
-            save_encoder(out / ENCODER_FILE, net_state)
-        barrier(info)
+        save_run(out, info, lambda: unwrap(ddp_model).encoder.network.state_dict(),
+                 optimizer, scheduler, step, steps_per_epoch, record,
+                 extra=lambda: {"predictor": unwrap(ddp_model).predictor.state_dict(),
+                                "q": q.state_dict() if q is not None else None,
+                                "q_optimizer": (q_optimizer.state_dict() if q_optimizer
+                                                else None)})
 
     crops_per_step = 2 * cfg.batch_images
-    _echo(info, echo, f"authentic fine-tuning of {cfg.encoder} ({cfg.resolved_layer}, "
-                      f"{dim}-d; frozen: {', '.join(frozen_names) or 'nothing'}) on "
-                      f"{len(found)} photos: SimSiam"
-                      + (f" + MI, q {cfg.mi} (weight {cfg.mi_weight:g} from epoch "
-                         f"{cfg.mi_start_epoch}, q lr {cfg.q_lr:g})" if use_mi else "")
-                      + ", "
-                      f"{cfg.batch_images} photos x 2 crops of {cfg.crop_size} px per step, "
-                      f"steps {start_step}..{total_steps} on {device} x{info.world_size}")
+    say(info, echo, f"authentic fine-tuning of {cfg.encoder} ({cfg.resolved_layer}, "
+                    f"{dim}-d; frozen: {', '.join(frozen_names) or 'nothing'}) on "
+                    f"{len(found)} photos: SimSiam"
+                    + (f" + MI, q {cfg.mi} (weight {cfg.mi_weight:g} from epoch "
+                       f"{cfg.mi_start_epoch}, q lr {cfg.q_lr:g})" if use_mi else "")
+                    + ", "
+                    f"{cfg.batch_images} photos x 2 crops of {cfg.crop_size} px per step, "
+                    f"steps {start_step}..{total_steps} on {device} x{info.world_size}")
     t_start = time.perf_counter()
     deadline = t_start + 60.0 * cfg.max_minutes if cfg.max_minutes else None
     rows: list[tuple[int, float]] = []
     last: dict[str, float] = {}
-    stopped, step = "done", start_step
-    bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True,
-               disable=not (progress and info.is_main),
-               mininterval=0.5 if sys.stderr.isatty() else 30.0)
-    log = CsvLog(out / LOG_FILE, LOG_FIELDS) if info.is_main else None
     keys = ("loss", "simsiam", "mi", "mi_penalty", "q_loss", "feat_std")
+    with progress_and_log(out, LOG_FIELDS, total_steps, start_step, progress,
+                          info) as (bar, log):
 
-    def finish(rec: dict[str, Any], next_start: float | None = None) -> float:
-        """Read a step's metrics (waits for its device work), log them; returns the loss.
+        def finish(rec: dict[str, Any], next_start: float | None = None) -> float:
+            """Read a step's metrics (waits for its device work), log them; returns the
+            loss.
 
-        The step's time runs from its start to the start of the next step when that one
-        is already queued, else to now.
-        """
-        values = [float(v) for v in rec["metrics"].tolist()]
-        step_s = (next_start if next_start is not None else time.perf_counter()) - rec["t0"]
-        rows.append((crops_per_step, step_s))
-        metrics = dict(zip(keys, values, strict=True))
-        last.update(metrics)
-        if log is not None:
-            log.write(step=rec["step"], epoch=rec["epoch"], lr=rec["lr"],
-                      crops_per_s=crops_per_step / step_s, data_s=rec["data_s"],
-                      step_s=step_s, **{k: ("" if math.isnan(v) else v)
-                                        for k, v in metrics.items()})
-        bar.update(1)
-        post = {"loss": f"{metrics['loss']:.4f}", "sim": f"{metrics['simsiam']:.3f}"}
-        if not math.isnan(metrics["mi"]):
-            post["mi"] = f"{metrics['mi']:.3g}"
-        bar.set_postfix(**post, crops_s=f"{crops_per_step / step_s:.0f}", refresh=False)
-        if not math.isfinite(metrics["loss"]):
-            _echo(info, echo, f"loss is {metrics['loss']} at step {rec['step']}: stopping; "
-                              "the last checkpoint is kept")
-        return metrics["loss"]
+            The step's time runs from its start to the start of the next step when that
+            one is already queued, else to now.
+            """
+            values = [float(v) for v in rec["metrics"].tolist()]
+            step_s = (next_start if next_start is not None
+                      else time.perf_counter()) - rec["t0"]
+            rows.append((crops_per_step, step_s))
+            metrics = dict(zip(keys, values, strict=True))
+            last.update(metrics)
+            if log is not None:
+                log.write(step=rec["step"], epoch=rec["epoch"], lr=rec["lr"],
+                          crops_per_s=crops_per_step / step_s, data_s=rec["data_s"],
+                          step_s=step_s, **{k: ("" if math.isnan(v) else v)
+                                            for k, v in metrics.items()})
+            bar.update(1)
+            post = {"loss": f"{metrics['loss']:.4f}", "sim": f"{metrics['simsiam']:.3f}"}
+            if not math.isnan(metrics["mi"]):
+                post["mi"] = f"{metrics['mi']:.3g}"
+            bar.set_postfix(**post, crops_s=f"{crops_per_step / step_s:.0f}", refresh=False)
+            if not math.isfinite(metrics["loss"]):
+                say(info, echo, nonfinite_message(metrics["loss"], rec["step"]))
+            return metrics["loss"]
 
-    pending: dict[str, Any] | None = None
-    check_every = 10 if info.distributed else 1
-    try:
-        with stop_on_sigterm() as sigterm:
-            data_iter = iter(loader)
-            while step < total_steps:
-                t0 = time.perf_counter()
-                views = next(data_iter).to(device, non_blocking=True).float().div_(255.0)
-                data_s = time.perf_counter() - t0
-                epoch = step // steps_per_epoch
-                lr = float(optimizer.param_groups[0]["lr"])
-                out_m = authentic_step(parts, views[:, 0], views[:, 1],
-                                       penalise=epoch + 1 >= cfg.mi_start_epoch)
-                scheduler.step()
-                step += 1
-                record_now = {"step": step, "epoch": epoch + 1, "lr": lr, "data_s": data_s,
-                              "t0": t0,
-                              "metrics": mean_across(torch.stack([out_m[k] for k in keys]),
+        def step_fn(views: torch.Tensor, step: int) -> dict[str, Any]:
+            epoch = step // steps_per_epoch
+            lr = float(optimizer.param_groups[0]["lr"])
+            out_m = authentic_step(parts, views[:, 0], views[:, 1],
+                                   penalise=epoch + 1 >= cfg.mi_start_epoch)
+            scheduler.step()
+            return {"lr": lr, "metrics": mean_across(torch.stack([out_m[k] for k in keys]),
                                                      info)}
-                if pending is not None and not math.isfinite(finish(pending, t0)):
-                    stopped, pending = "nonfinite", None
-                    break
-                pending = record_now
-                reason = None
-                if cfg.max_steps is not None and step >= cfg.max_steps:
-                    reason = "max_steps"
-                elif deadline is not None and time.perf_counter() >= deadline:
-                    reason = "max_minutes"
-                elif sigterm():
-                    reason = "signal"
-                stop = (step % check_every == 0 or (cfg.max_steps is not None
-                                                    and step >= cfg.max_steps)) \
-                    and any_across(reason is not None, info, device) and step < total_steps
-                if stop or step % steps_per_epoch == 0 or step == total_steps or (
-                        cfg.checkpoint_every and step % cfg.checkpoint_every == 0):
-                    value = finish(pending)
-                    pending = None
-                    if not math.isfinite(value):
-                        stopped = "nonfinite"
-                        break
-                    save(step)
-                if stop:
-                    stopped = reason or "signal"
-                    break
-    finally:
-        bar.close()
-        if log is not None:
-            log.close()
-    wall = time.perf_counter() - t_start
-    result = TrainResult(out, step, total_steps, stopped, throughput(rows), wall)
-    if info.is_main:
-        summary = {"step": step, "total_steps": total_steps, "epoch": step / steps_per_epoch,
-                   "stopped": stopped, "crops_per_s": round(result.crops_per_s, 2),
-                   "steps_this_session": len(rows), "wall_s": round(wall, 2),
-                   "device": str(device), "world_size": info.world_size, "workers": workers,
-                   "amp": amp, "mi": cfg.mi,
-                   "last": {k: (None if math.isnan(v) else v) for k, v in last.items()}}
-        if device.type == "cuda":
-            summary["gpu"] = torch.cuda.get_device_name(device)
-            summary["max_memory_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30,
-                                              2)
-        (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
-        _echo(info, echo, f"{stopped}: step {step}/{total_steps}, "
-                          f"{result.crops_per_s:.1f} crops/s; wrote {out / ENCODER_FILE}")
-    return result
+
+        step, stopped = run_steps(
+            loader, lambda batch: batch.to(device, non_blocking=True).float().div_(255.0),
+            step_fn, finish, save, start_step=start_step, total_steps=total_steps,
+            steps_per_epoch=steps_per_epoch,
+            rules=StopRules(cfg.max_steps, deadline, cfg.checkpoint_every), info=info,
+            device=device)
+    return finish_run(out, info, echo, step=step, total_steps=total_steps,
+                      steps_per_epoch=steps_per_epoch, stopped=stopped, rows=rows,
+                      t_start=t_start, device=device, workers=workers,
+                      extra={"amp": amp, "mi": cfg.mi,
+                             "last": {k: (None if math.isnan(v) else v)
+                                      for k, v in last.items()}})

@@ -413,6 +413,33 @@ class SceneSpec:
 DEVICE_TYPE_MASK = torch.tensor([name not in CPU_TYPES for name in NAMES])
 
 
+def decode_first_readable(files: Sequence[Path], bad: set[int], index: int,
+                          min_side: int = 0) -> torch.Tensor:
+    """Decode ``files[index]``, or the next one of the list (cyclically) that decodes with
+    both sides at least ``min_side``; each file that does not is added to ``bad``
+    (skipped from then on) with a warning naming it, attributed to the dataset's caller.
+
+    Raises:
+        ValueError: no file of the list qualifies.
+    """
+    n = len(files)
+    for i in range(n):
+        j = (index + i) % n
+        if j in bad:
+            continue
+        try:
+            image = decode_image(files[j])
+        except ValueError as exc:
+            bad.add(j)
+            warnings.warn(f"skipping unreadable image {files[j]}: {exc}", stacklevel=3)
+            continue
+        if min(image.shape[1:]) >= min_side:
+            return image
+        bad.add(j)
+        warnings.warn(f"skipping too small image {files[j]}", stacklevel=3)
+    raise ValueError("none of the training images can be decoded")
+
+
 class SceneDataset(Dataset):
     """Scenes made on the fly from pristine images.
 
@@ -447,18 +474,7 @@ class SceneDataset(Dataset):
         Raises:
             ValueError: no image of the list decodes.
         """
-        n = len(self.files)
-        for i in range(n):
-            j = (index + i) % n
-            if j in self._bad:
-                continue
-            try:
-                return decode_image(self.files[j])
-            except ValueError as exc:
-                self._bad.add(j)
-                warnings.warn(f"skipping unreadable image {self.files[j]}: {exc}",
-                              stacklevel=2)
-        raise ValueError("none of the training images can be decoded")
+        return decode_first_readable(self.files, self._bad, index)
 
     def __getitem__(self, item: tuple[Sequence[int], int]) -> dict[str, torch.Tensor]:
         seed_key, index = item

@@ -30,44 +30,32 @@ SIGTERM does the same at the end of the current step.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
 import os
-import signal
-import sys
-import threading
 import time
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 
 from blindiqa.encoders import NORMALIZATIONS, FeatureExtractor, create_network, get_encoder_spec
 from blindiqa.losses import IntraSceneInfoNCELoss, NTXentMultiPositiveLoss
-from blindiqa.train.checkpoint import load_checkpoint, save_checkpoint, save_encoder
+from blindiqa.train.checkpoint import set_rng_state
 from blindiqa.train.data import (
     NUM_CLASSES,
     TAG_BATCH,
     VIEW_MODES,
     SceneDataset,
-    SceneSampler,
     SceneSpec,
     collate_scenes,
     derive_seed,
     finish_device_batch,
-    list_training_images,
 )
 from blindiqa.train.distributed import (
     DistInfo,
-    any_across,
-    barrier,
     cleanup,
     env_world_size,
     init_distributed,
@@ -75,10 +63,41 @@ from blindiqa.train.distributed import (
     unwrap,
     wrap_model,
 )
-from blindiqa.train.log import LOG_FIELDS, CsvLog, truncate_log
+from blindiqa.train.log import LOG_FIELDS
+from blindiqa.train.run import CHECKPOINT_FILE as CHECKPOINT_FILE
+from blindiqa.train.run import CONFIG_FILE as CONFIG_FILE
+from blindiqa.train.run import (
+    ENCODER_FILE,
+    SCHEDULES,
+    StopRules,
+    TrainResult,
+    check_resume,
+    check_run_limits,
+    default_device,
+    default_workers,
+    find_images,
+    finish_run,
+    images_digest,
+    load_run_state,
+    make_loader,
+    make_scheduler,
+    mark_unused_parameters,
+    merge_settings,
+    nonfinite_message,
+    progress_and_log,
+    run_steps,
+    save_run,
+    say,
+    start_session,
+    training_device,
+)
+from blindiqa.train.run import LOG_FILE as LOG_FILE
+from blindiqa.train.run import SUMMARY_FILE as SUMMARY_FILE
+from blindiqa.train.run import read_config as read_config
+from blindiqa.train.run import stop_on_sigterm as stop_on_sigterm
+from blindiqa.train.run import throughput as throughput
 
 OBJECTIVES = ("infonce", "contrique")
-SCHEDULES = ("constant", "cosine")
 
 #: Settings that define the training trajectory: a resumed run must keep them.
 FIXED_FIELDS = ("encoder", "init", "layer", "objective", "steps_per_epoch",
@@ -89,9 +108,6 @@ FIXED_FIELDS = ("encoder", "init", "layer", "objective", "steps_per_epoch",
 #: rules ``max_minutes`` and ``max_steps`` are not inherited).
 INHERITED_FIELDS = (*FIXED_FIELDS, "images", "epochs", "device", "workers",
                     "checkpoint_every", "amp", "channels_last")
-
-CONFIG_FILE, LOG_FILE, CHECKPOINT_FILE, ENCODER_FILE, SUMMARY_FILE = (
-    "config.json", "log.csv", "checkpoint.pt", "encoder.pt", "summary.json")
 
 
 @dataclass
@@ -188,14 +204,7 @@ class SyntheticConfig:
             raise ValueError("lr and tau must be positive and weight_decay >= 0")
         if self.checkpoint_every < 0 or (self.workers is not None and self.workers < 0):
             raise ValueError("checkpoint_every and workers must be >= 0")
-        if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ValueError("max_minutes must be positive")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ValueError("max_steps must be at least 1")
-        if self.device not in (None, "cpu", "cuda"):
-            raise ValueError(f"device must be cpu or cuda, got {self.device!r}")
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ValueError("--device cuda but CUDA is not available")
+        check_run_limits(self.max_minutes, self.max_steps, self.device)
         self.scene_spec()  # validates k, work_size, views, crop, distort_on
         if self.scenes_per_batch % env_world_size():
             raise ValueError(f"--scenes-per-batch {self.scenes_per_batch} must be divisible "
@@ -213,9 +222,7 @@ class SyntheticConfig:
 
     @property
     def resolved_device(self) -> str:
-        if self.device is not None:
-            return self.device
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return default_device(self.device)
 
     def scene_spec(self) -> SceneSpec:
         return SceneSpec(k=self.k, work_size=self.work_size, views=self.resolved_views,
@@ -225,41 +232,7 @@ class SyntheticConfig:
         return dataclasses.asdict(self)
 
 
-@dataclass
-class TrainResult:
-    """What a run did.
-
-    Attributes:
-        out_dir: the run directory.
-        step: steps done in total.
-        total_steps: steps the run is configured for.
-        stopped: why the loop ended (``"done"``, ``"max_steps"``, ``"max_minutes"``,
-            ``"signal"``, ``"nonfinite"``).
-        crops_per_s: crops per second over this session's steps (first 3 left out when
-            there are more).
-        wall_s: seconds of this session's training loop.
-    """
-
-    out_dir: Path
-    step: int
-    total_steps: int
-    stopped: str
-    crops_per_s: float
-    wall_s: float
-
-
 # ------------------------------------------------------------------------ config files
-
-
-def images_digest(names: list[str]) -> str:
-    """A short hash of the training image names (detects a changed image set)."""
-    return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
-
-
-def read_config(out_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """The saved ``config.json`` of a run directory, or None."""
-    p = Path(out_dir) / CONFIG_FILE
-    return json.loads(p.read_text()) if p.is_file() else None
 
 
 def resolve_config(given: dict[str, Any], out_dir: str | os.PathLike, resume: bool
@@ -275,22 +248,8 @@ def resolve_config(given: dict[str, Any], out_dir: str | os.PathLike, resume: bo
         ValueError: unknown settings, or a resumed run given a different value of one of
             :data:`FIXED_FIELDS`.
     """
-    names = {f.name for f in dataclasses.fields(SyntheticConfig)}
-    unknown = set(given) - names
-    if unknown:
-        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
-    given = {k: v for k, v in given.items() if v is not None}
-    saved = read_config(out_dir) if resume else None
-    base = {k: v for k, v in (saved or {}).get("settings", {}).items()
-            if k in INHERITED_FIELDS}
-    merged = {**base, **given}
-    if saved is not None:
-        changed = [f"{k} ({base.get(k)!r} -> {given[k]!r})" for k in FIXED_FIELDS
-                   if k in given and k in base and given[k] != base[k]]
-        if changed:
-            raise ValueError("cannot resume with different settings: " + ", ".join(changed))
-    if not merged.get("images"):
-        raise ValueError("no training images given (--images)")
+    merged, _ = merge_settings(given, out_dir, resume, SyntheticConfig, FIXED_FIELDS,
+                               INHERITED_FIELDS)
     return SyntheticConfig(**merged)
 
 
@@ -309,42 +268,10 @@ def build_encoder(cfg: SyntheticConfig) -> FeatureExtractor:
     return FeatureExtractor(net, (cfg.resolved_layer,), cfg.normalization)
 
 
-def mark_unused_parameters(model: FeatureExtractor, device: torch.device) -> int:
-    """Freeze the parameters the chosen layer does not depend on (e.g. the classifier).
-
-    One eval-mode forward / backward on a small input finds them, so that DDP does not
-    wait for their gradients and the optimiser does not hold state for them.
-
-    Returns:
-        How many parameter tensors were frozen.
-    """
-    was_training = model.training
-    model.eval()
-    x = torch.rand(2, 3, 64, 64, device=device)
-    model(x).sum().backward()
-    frozen = 0
-    for p in model.parameters():
-        if p.grad is None:
-            p.requires_grad_(False)
-            frozen += 1
-        p.grad = None
-    model.train(was_training)
-    return frozen
-
-
 def make_loss(cfg: SyntheticConfig) -> nn.Module:
     if cfg.objective == "infonce":
         return IntraSceneInfoNCELoss(tau=cfg.tau)
     return NTXentMultiPositiveLoss(tau=cfg.tau, num_classes=NUM_CLASSES)
-
-
-def make_scheduler(optimizer: torch.optim.Optimizer, schedule: str, total_steps: int
-                   ) -> torch.optim.lr_scheduler.LambdaLR:
-    if schedule == "cosine":
-        return torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda s: 0.5 * (1.0 + math.cos(math.pi * min(s, total_steps)
-                                                       / max(1, total_steps))))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
 
 
 def compute_loss(model: nn.Module, loss_fn: nn.Module, objective: str, view1: torch.Tensor,
@@ -370,37 +297,6 @@ def compute_loss(model: nn.Module, loss_fn: nn.Module, objective: str, view1: to
         return loss_fn(z1.reshape(b, k, -1), z2.reshape(b, k, -1))
     flat = labels.flatten()
     return loss_fn(torch.cat([z1, z2]), torch.cat([flat, flat]))
-
-
-@contextmanager
-def stop_on_sigterm() -> Iterator[Callable[[], bool]]:
-    """While active, SIGTERM only sets a flag (checked once per step) in the main thread."""
-    flag = {"stop": False}
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        flag["stop"] = True
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield lambda: flag["stop"]
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def default_workers(device_type: str, world_size: int) -> int:
-    if device_type != "cuda":
-        return 0
-    return max(1, min(15, (os.cpu_count() or 2) // world_size - 2))
-
-
-def throughput(rows: list[tuple[int, float]]) -> float:
-    """Crops per second over ``(crops, seconds)`` steps, the first 3 left out if more."""
-    use = rows[3:] if len(rows) > 3 else rows
-    seconds = sum(s for _, s in use)
-    return sum(c for c, _ in use) / seconds if seconds > 0 else 0.0
 
 
 # ------------------------------------------------------------------------------ main
@@ -433,50 +329,19 @@ def train_synthetic(cfg: SyntheticConfig, out_dir: str | os.PathLike, resume: bo
         cleanup(info)
 
 
-def _say(info: DistInfo, echo: Callable[[str], None] | None, msg: str) -> None:
-    if info.is_main:
-        (echo or (lambda m: print(m, file=sys.stderr, flush=True)))(msg)
-
-
 def _train(cfg: SyntheticConfig, out: Path, resume: bool, progress: bool,
            echo: Callable[[str], None] | None, info: DistInfo) -> TrainResult:
-    from tqdm import tqdm
+    state = load_run_state(out, resume, info, echo)
+    device, amp, channels_last = training_device(cfg.resolved_device, info, cfg.amp,
+                                                 cfg.channels_last)
 
-    ckpt_path = out / CHECKPOINT_FILE
-    if ckpt_path.is_file() and not resume:
-        raise ValueError(f"{out} already holds a run: add --resume or choose another --out")
-    state = load_checkpoint(ckpt_path) if resume and ckpt_path.is_file() else None
-    if resume and state is None:
-        _say(info, echo, f"no checkpoint in {out}: starting a new run")
-
-    device = torch.device(cfg.resolved_device)
-    if device.type == "cuda":
-        device = torch.device("cuda", info.local_rank if info.distributed else
-                              torch.cuda.current_device())
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    amp = cfg.amp if cfg.amp is not None else device.type == "cuda"
-    channels_last = cfg.channels_last if cfg.channels_last is not None else \
-        device.type == "cuda"
-
-    with warnings.catch_warnings():
-        if not info.is_main:
-            warnings.simplefilter("ignore")
-        found = list_training_images(cfg.images)
+    found = find_images(cfg.images, info)
     names = [n for _, n in found]
     steps_per_epoch = cfg.steps_per_epoch or max(1, len(found) // cfg.scenes_per_batch)
     cfg = dataclasses.replace(cfg, steps_per_epoch=steps_per_epoch)
     total_steps = cfg.epochs * steps_per_epoch
     digest = images_digest(names)
-    if state is not None:
-        saved = state["config"]
-        if saved.get("images_digest") != digest:
-            raise ValueError(f"the training images differ from those of the run in {out} "
-                             f"({saved.get('num_images')} before, {len(names)} now)")
-        changed = [k for k in FIXED_FIELDS if saved["settings"].get(k) != getattr(cfg, k)]
-        if changed:
-            raise ValueError("cannot resume with different settings: " + ", ".join(changed))
+    check_resume(state, out, digest, names, cfg, FIXED_FIELDS)
 
     spec = cfg.scene_spec()
     start_step = int(state["step"]) if state is not None else 0
@@ -504,148 +369,78 @@ def _train(cfg: SyntheticConfig, out: Path, resume: bool, progress: bool,
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        from blindiqa.train.checkpoint import set_rng_state
-
         set_rng_state(state["rng"])
     ddp_model = wrap_model(model, info, device)
     loss_fn = make_loss(cfg)
 
-    sessions = (read_config(out) or {}).get("sessions", []) if state is not None else []
-    sessions.append({"start_step": start_step, "device": str(device),
-                     "world_size": info.world_size, "workers": workers, "amp": amp,
-                     "torch": str(torch.__version__),
-                     "started": time.strftime("%Y-%m-%dT%H:%M:%S")})
-    record["sessions"] = sessions
-    if info.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / CONFIG_FILE).write_text(json.dumps(record, indent=2) + "\n")
-        if state is not None:
-            truncate_log(out / LOG_FILE, start_step)
-        elif (out / LOG_FILE).exists():
-            (out / LOG_FILE).unlink()
-    barrier(info)
+    start_session(out, record, state is not None, info, start_step=start_step,
+                  device=device, workers=workers, amp=amp)
 
     dataset = SceneDataset([p for p, _ in found], spec, seed=cfg.seed)
-    sampler = SceneSampler(len(found), cfg.scenes_per_batch, steps_per_epoch, total_steps,
-                           seed=cfg.seed, start_step=start_step, rank=info.rank,
-                           world_size=info.world_size)
-    loader = DataLoader(dataset, batch_size=sampler.local_scenes, sampler=sampler,
-                        num_workers=workers, collate_fn=collate_scenes,
-                        pin_memory=device.type == "cuda",
-                        prefetch_factor=4 if workers else None,
-                        persistent_workers=False)
+    loader = make_loader(dataset, len(found), cfg.scenes_per_batch, steps_per_epoch,
+                         total_steps, seed=cfg.seed, start_step=start_step, info=info,
+                         workers=workers, collate_fn=collate_scenes, device=device)
 
     def save(step: int) -> None:
-        if info.is_main:
-            net_state = unwrap(ddp_model).network.state_dict()
-            save_checkpoint(ckpt_path, model=net_state, optimizer=optimizer.state_dict(),
-                            scheduler=scheduler.state_dict(), step=step,
-                            epoch=step // steps_per_epoch, config=record)
-            save_encoder(out / ENCODER_FILE, net_state)
-        barrier(info)
+        save_run(out, info, lambda: unwrap(ddp_model).network.state_dict(), optimizer,
+                 scheduler, step, steps_per_epoch, record)
 
     crops_per_step = 2 * cfg.k * cfg.scenes_per_batch
-    _say(info, echo, f"training {cfg.encoder} ({cfg.resolved_layer}, {model.feature_dim}-d) "
-                     f"on {len(found)} images: {cfg.objective}, {cfg.scenes_per_batch} scenes "
-                     f"x k={cfg.k} x 2 crops of {spec.crop_size} px per step, steps "
-                     f"{start_step}..{total_steps} on {device} x{info.world_size}, "
-                     f"{workers} workers, amp={amp}")
+    say(info, echo, f"training {cfg.encoder} ({cfg.resolved_layer}, {model.feature_dim}-d) "
+                    f"on {len(found)} images: {cfg.objective}, {cfg.scenes_per_batch} scenes "
+                    f"x k={cfg.k} x 2 crops of {spec.crop_size} px per step, steps "
+                    f"{start_step}..{total_steps} on {device} x{info.world_size}, "
+                    f"{workers} workers, amp={amp}")
     t_start = time.perf_counter()
     deadline = t_start + 60.0 * cfg.max_minutes if cfg.max_minutes else None
     rows: list[tuple[int, float]] = []
-    stopped, step = "done", start_step
     ddp_model.train()
-    bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True,
-               disable=not (progress and info.is_main),
-               mininterval=0.5 if sys.stderr.isatty() else 30.0)
-    log = CsvLog(out / LOG_FILE, LOG_FIELDS) if info.is_main else None
-    clock = {"prev": time.perf_counter()}
+    with progress_and_log(out, LOG_FIELDS, total_steps, start_step, progress,
+                          info) as (bar, log):
+        clock = {"prev": time.perf_counter()}
 
-    def finish(rec: dict[str, Any]) -> float:
-        """Read a step's loss (waits for its GPU work), then log it; returns the loss."""
-        value = float(rec["loss"].item())
-        now = time.perf_counter()
-        step_s, clock["prev"] = now - clock["prev"], now
-        rows.append((crops_per_step, step_s))
-        if log is not None:
-            log.write(step=rec["step"], epoch=rec["epoch"], loss=value, lr=rec["lr"],
-                      crops_per_s=crops_per_step / step_s, data_s=rec["data_s"],
-                      step_s=step_s)
-        bar.update(1)
-        bar.set_postfix(loss=f"{value:.4f}", crops_s=f"{crops_per_step / step_s:.0f}",
-                        refresh=False)
-        if not math.isfinite(value):
-            _say(info, echo, f"loss is {value} at step {rec['step']}: stopping; the last "
-                             "checkpoint is kept")
-        return value
+        def finish(rec: dict[str, Any], next_start: float | None = None) -> float:
+            """Read a step's loss (waits for its GPU work), then log it; returns the loss.
 
-    # The loss of step n is read after step n + 1 is queued (so the GPU never idles while
-    # Python logs), and always before a checkpoint (so no non-finite state is saved).
-    pending: dict[str, Any] | None = None
-    check_every = 10 if info.distributed else 1  # stop checks need a collective in DDP
-    try:
-        with stop_on_sigterm() as sigterm:
-            data_iter = iter(loader)
+            The step's time runs from the previous read to this one.
+            """
+            value = float(rec["loss"].item())
+            now = time.perf_counter()
+            step_s, clock["prev"] = now - clock["prev"], now
+            rows.append((crops_per_step, step_s))
+            if log is not None:
+                log.write(step=rec["step"], epoch=rec["epoch"], loss=value, lr=rec["lr"],
+                          crops_per_s=crops_per_step / step_s, data_s=rec["data_s"],
+                          step_s=step_s)
+            bar.update(1)
+            bar.set_postfix(loss=f"{value:.4f}", crops_s=f"{crops_per_step / step_s:.0f}",
+                            refresh=False)
+            if not math.isfinite(value):
+                say(info, echo, nonfinite_message(value, rec["step"]))
+            return value
+
+        def step_fn(batch: Any, step: int) -> dict[str, Any]:
+            epoch, in_epoch = divmod(step, steps_per_epoch)
+            batch_seed = derive_seed(cfg.seed, TAG_BATCH, epoch, in_epoch, info.rank)
+            view1, view2, labels = finish_device_batch(batch, spec, batch_seed, device)
+            lr = float(optimizer.param_groups[0]["lr"])
+            loss = compute_loss(ddp_model, loss_fn, cfg.objective, view1, view2, labels,
+                                amp, channels_last)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            return {"lr": lr, "loss": mean_across(loss, info)}
+
+        def reset_clock() -> None:
             clock["prev"] = time.perf_counter()
-            while step < total_steps:
-                t0 = time.perf_counter()
-                batch = next(data_iter)
-                data_s = time.perf_counter() - t0
-                epoch, in_epoch = divmod(step, steps_per_epoch)
-                batch_seed = derive_seed(cfg.seed, TAG_BATCH, epoch, in_epoch, info.rank)
-                view1, view2, labels = finish_device_batch(batch, spec, batch_seed, device)
-                lr = float(optimizer.param_groups[0]["lr"])
-                loss = compute_loss(ddp_model, loss_fn, cfg.objective, view1, view2, labels,
-                                    amp, channels_last)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                record_now = {"step": step, "epoch": epoch + 1, "lr": lr, "data_s": data_s,
-                              "loss": mean_across(loss, info)}
-                if pending is not None and not math.isfinite(finish(pending)):
-                    stopped, pending = "nonfinite", None
-                    break
-                pending = record_now
-                reason = None
-                if cfg.max_steps is not None and step >= cfg.max_steps:
-                    reason = "max_steps"
-                elif deadline is not None and time.perf_counter() >= deadline:
-                    reason = "max_minutes"
-                elif sigterm():
-                    reason = "signal"
-                stop = (step % check_every == 0 or (cfg.max_steps is not None
-                                                    and step >= cfg.max_steps)) \
-                    and any_across(reason is not None, info, device) and step < total_steps
-                if stop or step % steps_per_epoch == 0 or step == total_steps or (
-                        cfg.checkpoint_every and step % cfg.checkpoint_every == 0):
-                    value = finish(pending)
-                    pending = None
-                    if not math.isfinite(value):
-                        stopped = "nonfinite"
-                        break
-                    save(step)
-                if stop:
-                    stopped = reason or "signal"
-                    break
-    finally:
-        bar.close()
-        if log is not None:
-            log.close()
-    wall = time.perf_counter() - t_start
-    result = TrainResult(out, step, total_steps, stopped, throughput(rows), wall)
-    if info.is_main:
-        summary = {"step": step, "total_steps": total_steps, "epoch": step / steps_per_epoch,
-                   "stopped": stopped, "crops_per_s": round(result.crops_per_s, 2),
-                   "steps_this_session": len(rows), "wall_s": round(wall, 2),
-                   "device": str(device), "world_size": info.world_size, "workers": workers,
-                   "distort_on": cfg.distort_on, "amp": amp}
-        if device.type == "cuda":
-            summary["gpu"] = torch.cuda.get_device_name(device)
-            summary["max_memory_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30,
-                                              2)
-        (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
-        _say(info, echo, f"{stopped}: step {step}/{total_steps}, "
-                         f"{result.crops_per_s:.1f} crops/s; wrote {out / ENCODER_FILE}")
-    return result
+
+        step, stopped = run_steps(
+            loader, lambda batch: batch, step_fn, finish, save, start_step=start_step,
+            total_steps=total_steps, steps_per_epoch=steps_per_epoch,
+            rules=StopRules(cfg.max_steps, deadline, cfg.checkpoint_every), info=info,
+            device=device, on_start=reset_clock)
+    return finish_run(out, info, echo, step=step, total_steps=total_steps,
+                      steps_per_epoch=steps_per_epoch, stopped=stopped, rows=rows,
+                      t_start=t_start, device=device, workers=workers,
+                      extra={"distort_on": cfg.distort_on, "amp": amp})
