@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+
+#: robustness_cases.py (also used outside pytest, by benchmarks/) holds the small model's
+#: recipe; the robustness tests import it the same way, as a top-level module.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "robustness"))
+from robustness_cases import fit_small_model  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -38,20 +43,4 @@ def small_model():
     """A cheap but real model: EfficientNet-Lite0 'stage3' features (40-d), pristine
     Gaussian fitted on two sample photos."""
     data = pytest.importorskip("skimage.data")
-    from blindiqa.gaussian import GaussianStats
-    from blindiqa.models.gaussian_model import (
-        FeatureConfig,
-        GaussianDistanceModel,
-        build_extractor,
-        patch_features,
-    )
-    from blindiqa.patches import extract_patches
-
-    cfg = FeatureConfig(encoder="efficientnet_lite0", layers=("stage3",), patch_size=96,
-                        stride=48)
-    ex = build_extractor(cfg)
-    stats = GaussianStats.empty(ex.feature_dim)
-    for arr in (data.astronaut(), data.rocket()):
-        t = torch.from_numpy(np.array(arr)).permute(2, 0, 1).float() / 255
-        stats = stats + GaussianStats.from_features(patch_features(ex, extract_patches(t, 96, 96)))
-    return GaussianDistanceModel(ex, cfg, stats.mean, stats.cov, name="small").eval()
+    return fit_small_model((data.astronaut(), data.rocket()))

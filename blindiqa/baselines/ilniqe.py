@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.io
 import torch
 
 from blindiqa.baselines._ilniqe_features import (
@@ -47,9 +46,18 @@ from blindiqa.baselines._ilniqe_features import (
     resize_uint8,
 )
 from blindiqa.baselines.matlab import nancov, nanmean, pinv
+from blindiqa.baselines.params import (
+    existing_file,
+    load_kind_bundle,
+    load_mat,
+    pristine_images,
+    register_baseline,
+    reject_options,
+    shipped_or_given,
+)
 from blindiqa.models.base import ModelInfo, QualityModel
-from blindiqa.models.bundle import load_bundle, save_bundle
-from blindiqa.models.registry import ModelEntry, register_bundle_kind, register_model
+from blindiqa.models.bundle import save_bundle
+from blindiqa.models.registry import ModelEntry
 
 __all__ = ["ILNIQE", "INF_CONST", "MIN_SIZE", "NAN_CONST", "NUM_FEATURES",
            "PCA_RESERVED_RATIO", "SHARPNESS_THRESHOLD", "TemplateModel", "create_ilniqe",
@@ -122,10 +130,7 @@ class TemplateModel:
 
 def _template_from_mat(path: Path) -> TemplateModel:
     source = str(path)
-    try:
-        data = scipy.io.loadmat(source)
-    except (OSError, ValueError, NotImplementedError, scipy.io.matlab.MatReadError) as exc:
-        raise ValueError(f"{source}: not a readable .mat IL-NIQE template: {exc}") from exc
+    data = load_mat(path, "IL-NIQE template")
     if "templateModel" not in data:
         raise ValueError(f"{source}: no templateModel in the file")
     tm = data["templateModel"]
@@ -168,16 +173,12 @@ def load_template(path: str | os.PathLike) -> tuple[TemplateModel, dict[str, Any
         ValueError: missing or unreadable file, unknown format, wrong shapes,
             non-finite values, or a bundle of another kind.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"no such IL-NIQE template file: {p}")
+    p = existing_file(path, "IL-NIQE template")
     suffix = p.suffix.lower()
     if suffix == ".mat":
         return _template_from_mat(p), {"source": p.name}
     if suffix == ".safetensors":
-        tensors, meta = load_bundle(p)
-        if meta.get("kind") != _KIND:
-            raise ValueError(f"{p} is a {meta.get('kind')!r} model, not an IL-NIQE one")
+        tensors, meta = load_kind_bundle(p, _KIND, "an IL-NIQE")
         return _template_from_tensors(tensors, str(p)), meta
     raise ValueError(f"{p}: unknown IL-NIQE template format {suffix!r}; use the official "
                      ".mat or a .safetensors model file")
@@ -337,38 +338,24 @@ def create_ilniqe(params: str | os.PathLike | None = None) -> ILNIQE:
     Raises:
         ValueError: the file cannot be used.
     """
-    path = SHIPPED_PARAMS if params is None else Path(params)
-    if params is None and not path.is_file():
-        raise ValueError(
-            f"the shipped IL-NIQE template {path} is missing; regenerate it with "
-            "benchmarks/fit_shipped_ilniqe.py or pass params="
-        )
+    path, weights = shipped_or_given(
+        params, SHIPPED_PARAMS,
+        "the shipped IL-NIQE template {path} is missing; regenerate it with "
+        "benchmarks/fit_shipped_ilniqe.py or pass params=")
     template, _ = load_template(path)
-    weights = "shipped: fitted on data/pristine" if params is None else str(path)
     return ILNIQE(template, name="ilniqe", weights=weights)
 
 
 def _load_bundle_model(tensors: dict[str, torch.Tensor], metadata: dict[str, Any],
                        name: str = "ilniqe", **options: Any) -> ILNIQE:
-    if options:
-        raise ValueError(f"an IL-NIQE model file takes no options, got {sorted(options)}")
+    reject_options(options, "an IL-NIQE")
     return ILNIQE(_template_from_tensors(tensors, name), name=name, weights=name)
 
 
 # --------------------------------------------------------------------------- fitting
 def _image_paths(dirs: Iterable[str | os.PathLike]) -> list[tuple[Path, str]]:
-    from blindiqa.io.files import iter_image_files
-
-    out = []
-    for d in dirs:
-        root = Path(d)
-        if not root.exists():
-            raise ValueError(f"no such file or folder: {root}")
-        base = root.name if root.is_dir() else root.parent.name
-        for path, rel in iter_image_files([root]):
-            out.append((path, f"{base}/{Path(rel).as_posix()}" if root.is_dir() else
-                        f"{base}/{path.name}"))
-    return out
+    """``(path, "folder/name")`` of each pristine image (see :func:`pristine_images`)."""
+    return [(path, f"{folder}/{name}") for path, folder, name in pristine_images(dirs)]
 
 
 def select_patches(features: np.ndarray, sharpness: np.ndarray,
@@ -507,7 +494,7 @@ def fit(dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
 
 
 # --------------------------------------------------------------------------- registry
-register_model(ModelEntry(
+register_baseline(ModelEntry(
     name="ilniqe",
     factory=create_ilniqe,
     feature_dim=NUM_FEATURES,
@@ -520,5 +507,4 @@ register_model(ModelEntry(
     lower_better=True,
     fit=fit,
     options=("params",),
-))
-register_bundle_kind(_KIND, _load_bundle_model)
+), _KIND, _load_bundle_model)

@@ -36,12 +36,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.io
 import torch
 
 from blindiqa.baselines.matlab import gray_levels, imresize, nancov, nanmean, pinv
@@ -52,9 +51,18 @@ from blindiqa.baselines.nss import (
     aggd_moments,
     mscn,
 )
+from blindiqa.baselines.params import (
+    existing_file,
+    load_kind_bundle,
+    load_mat,
+    pristine_images,
+    register_baseline,
+    reject_options,
+    shipped_or_given,
+)
 from blindiqa.models.base import ModelInfo, QualityModel
-from blindiqa.models.bundle import load_bundle, save_bundle
-from blindiqa.models.registry import ModelEntry, register_bundle_kind, register_model
+from blindiqa.models.bundle import save_bundle
+from blindiqa.models.registry import ModelEntry
 
 __all__ = ["BLOCK_SIZE", "FEATURE_DIM", "NIQE", "SHARPNESS_THRESHOLD", "block_features",
            "create_niqe", "fit", "image_features", "load_niqe_params", "mvg_distance",
@@ -248,9 +256,7 @@ def load_niqe_params(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, d
         ValueError: missing or unreadable file, unknown format, missing keys, wrong
             shapes or non-finite values, or a bundle of another kind.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"no such NIQE parameter file: {p}")
+    p = existing_file(path, "NIQE parameter")
     suffix = p.suffix.lower()
     source = str(p)
     meta: dict[str, Any] = {"source": p.name}
@@ -262,16 +268,11 @@ def load_niqe_params(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, d
         except (OSError, ValueError) as exc:
             raise ValueError(f"{source}: not a readable .npz NIQE model: {exc}") from exc
     elif suffix == ".mat":
-        try:
-            data = scipy.io.loadmat(str(p))
-        except (OSError, ValueError, NotImplementedError, scipy.io.matlab.MatReadError) as exc:
-            raise ValueError(f"{source}: not a readable .mat NIQE model: {exc}") from exc
+        data = load_mat(p, "NIQE model")
         mu = _pick(data, _MU_KEYS, source)
         cov = _pick(data, _COV_KEYS, source)
     elif suffix == ".safetensors":
-        tensors, meta = load_bundle(p)
-        if meta.get("kind") != _KIND:
-            raise ValueError(f"{source} is a {meta.get('kind')!r} model, not a NIQE one")
+        tensors, meta = load_kind_bundle(p, _KIND, "a NIQE")
         mu = _pick(tensors, _MU_KEYS, source).numpy()
         cov = _pick(tensors, _COV_KEYS, source).numpy()
     else:
@@ -360,22 +361,18 @@ def create_niqe(params: str | os.PathLike | None = None) -> NIQE:
     Raises:
         ValueError: the file cannot be used (see :func:`load_niqe_params`).
     """
-    path = SHIPPED_PARAMS if params is None else Path(params)
-    if params is None and not path.is_file():
-        raise ValueError(
-            f"the shipped NIQE parameters {path} are missing; regenerate them with "
-            "benchmarks/fit_shipped_baselines.py or pass params="
-        )
+    path, weights = shipped_or_given(
+        params, SHIPPED_PARAMS,
+        "the shipped NIQE parameters {path} are missing; regenerate them with "
+        "benchmarks/fit_shipped_baselines.py or pass params=")
     mu, cov, meta = load_niqe_params(path)
-    weights = "shipped: fitted on data/pristine" if params is None else str(path)
     return NIQE(mu, cov, name="niqe", weights=weights,
                 block_size=int(meta.get("block_size", BLOCK_SIZE)))
 
 
 def _load_bundle_model(tensors: dict[str, torch.Tensor], metadata: dict[str, Any],
                        name: str = "niqe", **options: Any) -> NIQE:
-    if options:
-        raise ValueError(f"a NIQE model file takes no options, got {sorted(options)}")
+    reject_options(options, "a NIQE")
     mu = _pick(tensors, _MU_KEYS, name).numpy()
     cov = _pick(tensors, _COV_KEYS, name).numpy()
     return NIQE(mu, cov, name=name, weights=name,
@@ -383,22 +380,6 @@ def _load_bundle_model(tensors: dict[str, torch.Tensor], metadata: dict[str, Any
 
 
 # --------------------------------------------------------------------------- fitting
-def _image_paths(dirs: Iterable[str | os.PathLike]) -> list[tuple[Path, str, str]]:
-    from blindiqa.io.files import iter_image_files
-
-    out = []
-    for d in dirs:
-        root = Path(d)
-        if not root.exists():
-            raise ValueError(f"no such file or folder: {root}")
-        base = root.name if root.is_dir() else root.parent.name
-        for path, rel in iter_image_files([root]):
-            parent = Path(rel).parent.as_posix() if root.is_dir() else ""
-            label = f"{base}/{parent}" if parent not in ("", ".") else base
-            out.append((path, label, Path(rel).name))
-    return out
-
-
 def fit(dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
         block_size: int = BLOCK_SIZE, sharpness_threshold: float = SHARPNESS_THRESHOLD,
         progress: bool = False) -> dict[str, Any]:
@@ -431,7 +412,7 @@ def fit(dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     skipped: list[str] = []
     n_blocks = 0
     names_hash = hashlib.sha256()
-    for path, label, rel in _image_paths(dirs):
+    for path, label, rel in pristine_images(dirs):
         try:
             image = decode_image(path)
             feats, sharpness, _ = image_features(tensor_to_gray(image), block_size)
@@ -480,7 +461,7 @@ def fit(dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
 
 
 # --------------------------------------------------------------------------- registry
-register_model(ModelEntry(
+register_baseline(ModelEntry(
     name="niqe",
     factory=create_niqe,
     feature_dim=FEATURE_DIM,
@@ -492,5 +473,4 @@ register_model(ModelEntry(
     lower_better=True,
     fit=fit,
     options=("params",),
-))
-register_bundle_kind(_KIND, _load_bundle_model)
+), _KIND, _load_bundle_model)

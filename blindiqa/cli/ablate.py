@@ -118,19 +118,9 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m blindiqa.cli.ablate ...`` (the same as ``blindiqa ablate ...``)."""
-    import sys
+    from blindiqa.cli.main import run_command
 
-    from blindiqa.cli.main import _Parser
-
-    parser = _Parser(prog="blindiqa")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    register(sub)
-    args = parser.parse_args(["ablate", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_command("ablate", register, argv)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import re
 import sys
 from pathlib import Path
 
-from blindiqa.cli.common import add_model_options, fail
+from blindiqa.cli.common import add_model_options, fail, non_negative_int, positive_int
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
@@ -22,28 +22,6 @@ def dataset_arg(text: str) -> tuple[str, Path]:
         raise argparse.ArgumentTypeError(
             f"dataset name {name!r} may only use letters, digits and . _ + -")
     return name, Path(root)
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -8,6 +8,26 @@ import sys
 from blindiqa.models.base import QualityModel
 
 
+def _int_at_least(text: str, minimum: int, rule: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{rule}, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    return _int_at_least(text, 1, "must be at least 1")
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    return _int_at_least(text, 0, "must be 0 or more")
+
+
 def add_model_options(parser: argparse.ArgumentParser, multiple: bool = False) -> None:
     """``--model NAME|FILE``, ``--params FILE``, ``--device``."""
     if multiple:

@@ -14,7 +14,14 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from blindiqa.cli.common import add_model_options, fail, load_model, show_progress
+from blindiqa.cli.common import (
+    add_model_options,
+    fail,
+    load_model,
+    non_negative_int,
+    positive_int,
+    show_progress,
+)
 from blindiqa.io.files import iter_image_files
 from blindiqa.scoring import ScoreRecord, score_files
 
@@ -34,10 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing --out FILE and write into a non-empty --maps "
                         "DIR (refused otherwise, exit code 2)")
-    p.add_argument("--batch-size", type=int, default=8, metavar="N",
+    p.add_argument("--batch-size", type=positive_int, default=8, metavar="N",
                    help="images decoded ahead and scored per step; scores never depend on it "
                         "(default: %(default)s)")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
+    p.add_argument("--workers", type=non_negative_int, default=1, metavar="N",
                    help="decoding processes (0 = in the main process; default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(func=run)
@@ -180,10 +187,6 @@ def _records(args: argparse.Namespace, model) -> Iterator[ScoreRecord]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.batch_size < 1:
-        return fail("--batch-size must be at least 1")
-    if args.workers < 0:
-        return fail("--workers must be 0 or more")
     problem = check_outputs(args.out, args.maps, args.overwrite)
     if problem:
         return fail(problem)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,26 +18,6 @@ from blindiqa.models.bundle import load_bundle, save_bundle
 from blindiqa.models.registry import get_entry
 
 CALIBRATION = ["I03", "I04", "I06", "I08", "I19"]
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-OFFICIAL_MAT = SHARED / "data" / "reference-params" / "ilniqe_templateModel.mat"
-
-
-def _need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"{path} not found (the shared data folder beside the repository is "
-                    "needed for the MATLAB-agreement tests)")
-    return path
-
-
-def _image(h: int, w: int, seed: int = 0) -> torch.Tensor:
-    """A deterministic textured test image (3, H, W) in [0, 1], uint8-valued."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w]
-    base = 120 + 60 * np.sin(xx / 7.0) * np.cos(yy / 11.0)
-    rgb = base[None] + rng.normal(0, 12, (3, h, w)) + np.array([10, 0, -10])[:, None, None]
-    return torch.from_numpy(np.clip(np.round(rgb), 0, 255) / 255.0).float()
-
-
 def _random_template(k: int, seed: int = 0) -> ilniqe.TemplateModel:
     rng = np.random.default_rng(seed)
     basis, _ = np.linalg.qr(rng.standard_normal((ilniqe.NUM_FEATURES, k)))
@@ -50,24 +28,21 @@ def _random_template(k: int, seed: int = 0) -> ilniqe.TemplateModel:
 
 # ----------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def official() -> ilniqe.ILNIQE:
-    return blindiqa.load("ilniqe", params=_need(OFFICIAL_MAT))
+def official(shared_file) -> ilniqe.ILNIQE:
+    return blindiqa.load("ilniqe", params=shared_file("reference-params/ilniqe_templateModel.mat"))
 
 
 @pytest.fixture(scope="module")
-def matlab_scores() -> dict[str, float]:
-    with open(_need(SHARED / "data" / "calibration" / "matlab_results.csv"), newline="") as f:
-        rows = {r[0]: r[1:] for r in csv.reader(f)}
-    pairs = zip(rows["Method"], rows["ilniqe"], strict=True)
-    return {name.split(".")[0]: float(v) for name, v in pairs}
+def matlab_scores(matlab_results) -> dict[str, float]:
+    return matlab_results("ilniqe")
 
 
 @pytest.fixture(scope="module")
-def calibration_features() -> dict[str, np.ndarray]:
+def calibration_features(shared_file) -> dict[str, np.ndarray]:
     """``(36, 468)`` patch features of the five distorted calibration images."""
     out = {}
     for name in CALIBRATION:
-        path = _need(SHARED / "data" / "calibration" / "dist_dir" / f"{name}.png")
+        path = shared_file(f"calibration/dist_dir/{name}.png")
         levels = ilniqe.tensor_to_levels(decode_image(path))
         out[name] = ilniqe.patch_features(levels)[0].reshape(36, -1)
     return out
@@ -94,8 +69,9 @@ def test_close_to_matlab_without_undefined_patches(official, matlab_scores,
         assert score == pytest.approx(matlab_scores[name], rel=1e-3)
 
 
-def test_public_api_scores_equal_patch_distances(official, calibration_features) -> None:
-    path = SHARED / "data" / "calibration" / "dist_dir" / "I04.png"
+def test_public_api_scores_equal_patch_distances(official, calibration_features,
+                                                 shared_file) -> None:
+    path = shared_file("calibration/dist_dir/I04.png")
     qmap = official.quality_map(path)
     assert qmap.shape == (6, 6) and qmap.dtype == np.float64
     expected = ilniqe.patch_distances(official.template, calibration_features["I04"])
@@ -187,8 +163,8 @@ def test_log_gabor_bank_is_one_sided_band_pass() -> None:
     assert bank[0, 0, 0, 10] > 0.1 and bank[0, 0, 0, -10] < 1e-3
 
 
-def test_feature_layout_on_synthetic_image() -> None:
-    feats, sharpness = ilniqe.patch_features(ilniqe.tensor_to_levels(_image(100, 130)))
+def test_feature_layout_on_synthetic_image(textured_image) -> None:
+    feats, sharpness = ilniqe.patch_features(ilniqe.tensor_to_levels(textured_image(100, 130)))
     assert feats.shape == (6, 6, ilniqe.NUM_FEATURES) and sharpness.shape == (6, 6)
     assert np.isfinite(feats).all() and np.all(sharpness > 0)
     assert np.all(feats[..., 0] >= 0.2) and np.all(feats[..., 0] <= 10)  # AGGD shapes
@@ -283,22 +259,23 @@ def test_registered_with_fit_and_info() -> None:
     assert "ilniqe" in [e.name for e in blindiqa.list_models()]
 
 
-def test_shipped_template_loads_and_ranks_distortion() -> None:
+def test_shipped_template_loads_and_ranks_distortion(shared_file) -> None:
     model = blindiqa.load("ilniqe")
     _, meta = load_bundle(ilniqe.SHIPPED_PARAMS)
     assert meta["kind"] == "ilniqe" and meta["images"] > 100
     assert ilniqe.SHIPPED_PARAMS.stat().st_size < 25e6
     info = model.info()
     assert info.feature_dim == 468 and info.lower_better and "shipped" in info.weights
-    ref = _need(SHARED / "data" / "calibration" / "ref_dir" / "I03.png")
-    dist = _need(SHARED / "data" / "calibration" / "dist_dir" / "I03.png")
+    ref = shared_file("calibration/ref_dir/I03.png")
+    dist = shared_file("calibration/dist_dir/I03.png")
     scores = model.score([ref, dist])
     assert torch.isfinite(scores).all()
     assert scores[1] > scores[0] * 1.5
 
 
-def test_official_template_ranks_distortion(official, calibration_features) -> None:
-    ref = _need(SHARED / "data" / "calibration" / "ref_dir" / "I03.png")
+def test_official_template_ranks_distortion(official, calibration_features,
+                                            shared_file) -> None:
+    ref = shared_file("calibration/ref_dir/I03.png")
     ref_score = float(official.score(ref)[0])
     dist_score = float(ilniqe.patch_distances(official.template,
                                               calibration_features["I03"]).mean())
@@ -345,10 +322,10 @@ def test_fit_writes_a_loadable_template(tmp_path, monkeypatch) -> None:
                                atol=1e-5)
 
 
-def test_fit_needs_enough_patches(tmp_path) -> None:
+def test_fit_needs_enough_patches(tmp_path, textured_image) -> None:
     from PIL import Image
 
-    Image.fromarray(np.asarray(_image(90, 90).permute(1, 2, 0) * 255, dtype=np.uint8)).save(
+    Image.fromarray(np.asarray(textured_image(90, 90).permute(1, 2, 0) * 255, dtype=np.uint8)).save(
         tmp_path / "one.png")
     with pytest.raises(ValueError, match="pristine patches"):
         ilniqe.fit([tmp_path], tmp_path / "out.safetensors")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,26 +20,14 @@ from blindiqa.models.bundle import BundleError, load_bundle, save_bundle
 CALIBRATION = ["I03", "I04", "I06", "I08", "I19"]
 
 
-def _image(h: int, w: int, seed: int = 0) -> torch.Tensor:
-    """A deterministic textured test image (3, H, W) in [0, 1], uint8-valued."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w]
-    base = 120 + 60 * np.sin(xx / 7.0) * np.cos(yy / 11.0)
-    rgb = base[None] + rng.normal(0, 12, (3, h, w)) + np.array([10, 0, -10])[:, None, None]
-    return torch.from_numpy(np.clip(np.round(rgb), 0, 255) / 255.0).float()
-
-
 @pytest.fixture(scope="module")
 def official(shared_file) -> niqe.NIQE:
     return blindiqa.load("niqe", params=shared_file("reference-params/niqe_pris_params.npz"))
 
 
 @pytest.fixture(scope="module")
-def matlab_scores(shared_file) -> dict[str, float]:
-    with open(shared_file("calibration/matlab_results.csv"), newline="") as f:
-        rows = {r[0]: r[1:] for r in csv.reader(f)}
-    pairs = zip(rows["Method"], rows["niqe"], strict=True)
-    return {name.split(".")[0]: float(v) for name, v in pairs}
+def matlab_scores(matlab_results) -> dict[str, float]:
+    return matlab_results("niqe")
 
 
 # ----------------------------------------------------------------------------- MATLAB
@@ -81,8 +69,8 @@ def _block_features_reference(block: np.ndarray) -> np.ndarray:
     return np.array(feat)
 
 
-def test_block_features_match_naive_per_block_code() -> None:
-    gray = niqe.tensor_to_gray(_image(96, 192, seed=1))
+def test_block_features_match_naive_per_block_code(textured_image) -> None:
+    gray = niqe.tensor_to_gray(textured_image(96, 192, seed=1))
     coeffs, _ = mscn(gray)
     blocks = np.stack([coeffs[:, :96], coeffs[:, 96:]])
     got = niqe.block_features(blocks)
@@ -91,8 +79,8 @@ def test_block_features_match_naive_per_block_code() -> None:
         np.testing.assert_allclose(got[i], _block_features_reference(blocks[i]), rtol=1e-11)
 
 
-def test_image_features_grid_crop_and_sharpness() -> None:
-    gray = niqe.tensor_to_gray(_image(250, 300))
+def test_image_features_grid_crop_and_sharpness(textured_image) -> None:
+    gray = niqe.tensor_to_gray(textured_image(250, 300))
     feats, sharpness, grid = niqe.image_features(gray)
     assert grid == (2, 3)
     assert feats.shape == (6, 36) and sharpness.shape == (6,)
@@ -118,9 +106,9 @@ def test_tensor_to_gray_rounds_back_to_uint8() -> None:
 
 
 # ----------------------------------------------------------------------------- model
-def test_shipped_model_scores_and_maps() -> None:
+def test_shipped_model_scores_and_maps(textured_image) -> None:
     model = blindiqa.load("niqe")
-    img = _image(200, 300, seed=3)
+    img = textured_image(200, 300, seed=3)
     score = model.score(img)
     assert score.dtype == torch.float64 and score.shape == (1,)
     assert np.isfinite(score[0].item()) and score[0].item() > 0
@@ -131,17 +119,17 @@ def test_shipped_model_scores_and_maps() -> None:
     assert info.feature_dim == 36 and info.lower_better
 
 
-def test_score_depends_only_on_the_image() -> None:
+def test_score_depends_only_on_the_image(textured_image) -> None:
     model = blindiqa.load("niqe")
-    a, b = _image(192, 192, 4), _image(300, 250, 5)
+    a, b = textured_image(192, 192, 4), textured_image(300, 250, 5)
     together = model.score([a, b])
     assert together[0].item() == model.score(a)[0].item()
     assert together[1].item() == model.score(b)[0].item()
 
 
-def test_uint8_array_and_tensor_inputs_agree() -> None:
+def test_uint8_array_and_tensor_inputs_agree(textured_image) -> None:
     model = blindiqa.load("niqe")
-    t = _image(192, 200, 6)
+    t = textured_image(192, 200, 6)
     arr = np.round(t.permute(1, 2, 0).numpy() * 255).astype(np.uint8)
     assert model.score(arr)[0].item() == model.score(t)[0].item()
 
@@ -166,14 +154,15 @@ def _params() -> tuple[np.ndarray, np.ndarray]:
     return rng.standard_normal(36), a @ a.T / 36 + np.eye(36)
 
 
-def test_params_npz_mat_and_bundle_give_the_same_model(tmp_path: Path) -> None:
+def test_params_npz_mat_and_bundle_give_the_same_model(tmp_path: Path,
+                                                       textured_image) -> None:
     mu, cov = _params()
     np.savez(tmp_path / "p.npz", mu_pris_param=mu[None, :], cov_pris_param=cov)
     scipy.io.savemat(tmp_path / "p.mat", {"mu_prisparam": mu[None, :], "cov_prisparam": cov})
     save_bundle(tmp_path / "p.safetensors",
                 {"mu_pris_param": torch.from_numpy(mu), "cov_pris_param": torch.from_numpy(cov)},
                 {"kind": "niqe"})
-    img = _image(192, 192, 8)
+    img = textured_image(192, 192, 8)
     scores = [blindiqa.load("niqe", params=tmp_path / f"p.{ext}").score(img)[0].item()
               for ext in ("npz", "mat", "safetensors")]
     scores.append(blindiqa.load(tmp_path / "p.safetensors").score(img)[0].item())
@@ -217,16 +206,17 @@ def test_params_errors(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- fit
-def _write_images(folder: Path, n: int, size: tuple[int, int]) -> None:
+def _write_images(textured_image: Callable[..., torch.Tensor], folder: Path, n: int,
+                  size: tuple[int, int]) -> None:
     folder.mkdir(parents=True)
     for i in range(n):
-        arr = (_image(*size, seed=10 + i).permute(1, 2, 0).numpy() * 255).round()
+        arr = (textured_image(*size, seed=10 + i).permute(1, 2, 0).numpy() * 255).round()
         Image.fromarray(arr.astype(np.uint8)).save(folder / f"im{i}.png")
 
 
-def test_fit_writes_a_loadable_bundle_with_provenance(tmp_path: Path) -> None:
-    _write_images(tmp_path / "pristine" / "a", 2, (192, 288))
-    _write_images(tmp_path / "pristine" / "b", 1, (200, 200))
+def test_fit_writes_a_loadable_bundle_with_provenance(tmp_path: Path, textured_image) -> None:
+    _write_images(textured_image, tmp_path / "pristine" / "a", 2, (192, 288))
+    _write_images(textured_image, tmp_path / "pristine" / "b", 1, (200, 200))
     Image.new("RGB", (50, 50)).save(tmp_path / "pristine" / "b" / "tiny.png")
     out = tmp_path / "niqe_fit.safetensors"
     meta = niqe.fit([tmp_path / "pristine"], out)
@@ -240,11 +230,11 @@ def test_fit_writes_a_loadable_bundle_with_provenance(tmp_path: Path) -> None:
     assert tensors["mu_pris_param"].shape == (36,)
     assert tensors["cov_pris_param"].shape == (36, 36)
     model = blindiqa.load(out)
-    assert np.isfinite(model.score(_image(192, 192, 20))[0].item())
+    assert np.isfinite(model.score(textured_image(192, 192, 20))[0].item())
 
 
-def test_fit_is_deterministic(tmp_path: Path) -> None:
-    _write_images(tmp_path / "p", 2, (192, 192))
+def test_fit_is_deterministic(tmp_path: Path, textured_image) -> None:
+    _write_images(textured_image, tmp_path / "p", 2, (192, 192))
     niqe.fit([tmp_path / "p"], tmp_path / "one.safetensors")
     niqe.fit([tmp_path / "p"], tmp_path / "two.safetensors")
     a, _ = load_bundle(tmp_path / "one.safetensors")

@@ -84,7 +84,13 @@ def test_bad_usage_exit_2(model_file, tmp_path, capsys):
     assert e.value.code == 2
     assert main(["score", str(tmp_path), "--model", "no-such-model"]) == 2
     assert "unknown model" in capsys.readouterr().err
-    assert main(["score", str(tmp_path), "--batch-size", "0"]) == 2
+    capsys.readouterr()
+    for option, value, message in (("--batch-size", "0", "must be at least 1, got 0"),
+                                   ("--workers", "-1", "must be 0 or more, got -1")):
+        with pytest.raises(SystemExit) as e:
+            main(["score", str(tmp_path), option, value])
+        assert e.value.code == 2
+        assert f"argument {option}: {message}" in capsys.readouterr().err
 
 
 def test_empty_folder(tmp_path, model_file, capsys):

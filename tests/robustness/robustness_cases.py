@@ -15,7 +15,7 @@ import pickle
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -503,10 +503,10 @@ MODEL_CASES: tuple[ModelCase, ...] = (
 
 
 # ------------------------------------------------------------------------ a cheap model
-def build_small_model():
-    """The cheap model of the ``small_model`` test fixture, without scikit-image: the
-    EfficientNet-Lite0 'stage3' features (40-d), pristine Gaussian fitted on two
-    synthetic photos."""
+def fit_small_model(images: Iterable[np.ndarray]):
+    """A cheap but real model: EfficientNet-Lite0 'stage3' features (40-d), pristine
+    Gaussian fitted on the 96x96 patches of ``images`` (uint8 RGB ``(H, W, 3)`` arrays).
+    Also the recipe of the ``small_model`` test fixture (tests/conftest.py)."""
     from blindiqa.gaussian import GaussianStats
     from blindiqa.models.gaussian_model import (
         FeatureConfig,
@@ -520,7 +520,13 @@ def build_small_model():
                         stride=48)
     ex = build_extractor(cfg)
     stats = GaussianStats.empty(ex.feature_dim)
-    for seed in (10, 11):
-        t = torch.from_numpy(photo_array(seed, 384, 384)).permute(2, 0, 1).float() / 255
+    for arr in images:
+        t = torch.from_numpy(np.array(arr)).permute(2, 0, 1).float() / 255
         stats = stats + GaussianStats.from_features(patch_features(ex, extract_patches(t, 96, 96)))
     return GaussianDistanceModel(ex, cfg, stats.mean, stats.cov, name="small").eval()
+
+
+def build_small_model():
+    """The cheap model of :func:`fit_small_model`, without scikit-image: fitted on two
+    synthetic photos."""
+    return fit_small_model(photo_array(seed, 384, 384) for seed in (10, 11))
