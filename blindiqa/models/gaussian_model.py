@@ -45,6 +45,13 @@ class FeatureConfig:
     ridge: float = DEFAULT_RIDGE
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if int(self.patch_size) < 1 or int(self.stride) < 1:
+            raise ValueError(f"patch_size and stride must be at least 1, got "
+                             f"{self.patch_size} and {self.stride}")
+        if not float(self.ridge) >= 0:
+            raise ValueError(f"ridge must be >= 0, got {self.ridge}")
+
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["layers"] = list(self.layers)

@@ -79,3 +79,12 @@ def test_trained_weights_are_stored_in_bundle(tmp_path, small_model, photo):
 def test_unknown_name():
     with pytest.raises(ValueError, match="unknown model 'nope'"):
         blindiqa.load("nope")
+
+
+def test_config_is_validated():
+    from blindiqa.models.gaussian_model import FeatureConfig
+
+    with pytest.raises(ValueError, match="stride must be at least 1"):
+        FeatureConfig(stride=0)
+    with pytest.raises(ValueError, match="ridge"):
+        FeatureConfig(ridge=-1.0)
