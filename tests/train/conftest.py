@@ -34,8 +34,11 @@ def pristine_dir(tmp_path_factory) -> Path:
     return d
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="package")
 def _one_thread():
+    # Package scope, so that module-scoped runs (e.g. the uninterrupted reference run
+    # of the resume test) use the same thread count as the tests that compare with them:
+    # bitwise equality needs the same reduction order.
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
