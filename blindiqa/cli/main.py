@@ -27,13 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"blindiqa {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"blindiqa.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"blindiqa.cli.{name}":
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(f"blindiqa.cli.{name}").register(sub)
     return parser
 
 

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-#: Stage modules of blindiqa.cli that add a ``train`` sub-command when present.
+#: Stage modules of blindiqa.cli whose ``register_subcommand`` adds a ``train`` stage.
 STAGE_MODULES = ("train_authentic",)
 
 #: Options of every stage (:func:`add_run_options`) that map one to one onto config fields.
@@ -44,13 +44,7 @@ def register(subparsers: Any) -> None:
                                    parser_class=type(parser))
     register_synthetic(stages)
     for name in STAGE_MODULES:
-        try:
-            module = importlib.import_module(f"blindiqa.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"blindiqa.cli.{name}":
-                continue
-            raise
-        module.register_subcommand(stages)
+        importlib.import_module(f"blindiqa.cli.{name}").register_subcommand(stages)
 
 
 def _usage(args: argparse.Namespace) -> int:
