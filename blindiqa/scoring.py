@@ -101,9 +101,11 @@ def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, worke
                 with torch.inference_mode():
                     model.check_size(img)
                     if with_maps:
-                        qmap = model.quality_map_tensor(img)
+                        score, qmap = model.score_and_map_tensor(img)
                         rec.quality_map, rec.image = qmap, img
-                    score = float(model.score_tensor(img))
+                    else:
+                        score = model.score_tensor(img)
+                    score = float(score)
                 if math.isfinite(score):
                     rec.score = score
                 else:

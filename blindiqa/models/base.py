@@ -62,6 +62,11 @@ class QualityModel(nn.Module, ABC):
     def quality_map_tensor(self, image: torch.Tensor) -> np.ndarray:
         """Per-patch distances of one canonical image as a 2-D float64 array."""
 
+    def score_and_map_tensor(self, image: torch.Tensor) -> tuple[float, np.ndarray]:
+        """Score and quality map of one canonical image; subclasses that can compute both
+        from one pass override this."""
+        return self.score_tensor(image), self.quality_map_tensor(image)
+
     @abstractmethod
     def info(self) -> ModelInfo:
         """A description of this scorer for listings."""

@@ -132,12 +132,19 @@ class GaussianDistanceModel(QualityModel):
                                  self._image_cov(feats), self.config.ridge)
 
     def quality_map_tensor(self, image: torch.Tensor) -> np.ndarray:
+        return self.score_and_map_tensor(image)[1]
+
+    def score_and_map_tensor(self, image: torch.Tensor) -> tuple[float, np.ndarray]:
+        """One encoder pass for both the score and the map (``score --maps``)."""
         feats = self.features(image).to(self.pristine_mean.device)
-        d = patch_distances(feats, self.pristine_mean, self.pristine_cov,
-                            self._image_cov(feats), self.config.ridge)
+        cov_t = self._image_cov(feats)
+        score = gaussian_distance(self.pristine_mean, self.pristine_cov, feats.mean(0), cov_t,
+                                  self.config.ridge)
+        d = patch_distances(feats, self.pristine_mean, self.pristine_cov, cov_t,
+                            self.config.ridge)
         rows, cols = grid_shape(image.shape[-2], image.shape[-1], self.config.patch_size,
                                 self.config.stride)
-        return d.cpu().numpy().reshape(rows, cols)
+        return score, d.cpu().numpy().reshape(rows, cols)
 
     def info(self) -> ModelInfo:
         cfg = self.config

@@ -88,3 +88,12 @@ def test_config_is_validated():
         FeatureConfig(stride=0)
     with pytest.raises(ValueError, match="ridge"):
         FeatureConfig(ridge=-1.0)
+
+
+def test_score_and_map_in_one_pass_match_the_separate_calls(small_model, photo):
+    from blindiqa.io.decode import to_tensor
+
+    t = to_tensor(photo)
+    score, qmap = small_model.score_and_map_tensor(t)
+    assert score == small_model.score_tensor(t)
+    assert np.array_equal(qmap, small_model.quality_map_tensor(t))
