@@ -4,7 +4,10 @@
 (``--q-lr``, ``--mi-weight``) reruns some variants into another folder with that
 setting changed. This prints every variant of every folder as one markdown table, each
 row labelled with the Stage-2 settings its folder overrides, and can draw the bars of
-all of them in the poster's style.
+all of them in the poster's style. With per-image scores (each folder's
+``bench/scores/<variant>__<dataset>.csv``), every row also gets its |SRCC| difference from
+the first row on the same images, with a 95 % paired-bootstrap interval: whether a
+variant really differs from the reference, not just by the noise of one test set.
 
 Usage::
 
@@ -15,6 +18,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import sys
@@ -23,7 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from blindiqa.ablate.report import plot_ablation
+from blindiqa.bench.metrics import srcc
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,10 @@ class Row:
     mi: float | None = None
     simsiam: float | None = None
     feat_std: float | None = None
+    #: ``{dataset: {image: score}}`` from the folder's bench (empty when missing).
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: ``{dataset: (delta, low, high)}``: |SRCC| minus the first row's, 95 % interval.
+    delta: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
 
 def _f(x: Any, spec: str = ".4f") -> str:
@@ -82,33 +93,107 @@ def load_rows(folders: Sequence[str | Path]) -> list[Row]:
                 metrics=v.get("metrics") or {}, steps=int(v.get("steps", 0)),
                 epochs=float(v.get("epochs", 0.0)),
                 train_minutes=float(v.get("train_minutes", 0.0)), mi=v.get("mi"),
-                simsiam=v.get("simsiam"), feat_std=v.get("feat_std")))
+                simsiam=v.get("simsiam"), feat_std=v.get("feat_std"),
+                scores=_read_scores(Path(folder), v["variant"]["key"], v.get("metrics") or {})))
     return rows
+
+
+def _read_scores(folder: Path, key: str, metrics: dict[str, Any]
+                 ) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for name in metrics:
+        path = folder / "bench" / "scores" / f"{key}__{name}.csv"
+        if not path.is_file():
+            continue
+        with path.open(newline="") as fh:
+            out[name] = {r["image"]: float(r["score"]) for r in csv.DictReader(fh)
+                         if r.get("score") and not r.get("error")}
+    return out
+
+
+def read_mos(path: str | Path) -> dict[str, float]:
+    """``{image: mos}`` from a ``mos.csv`` with ``image`` and ``mos`` columns."""
+    with Path(path).open(newline="") as fh:
+        return {r["image"]: float(r["mos"]) for r in csv.DictReader(fh)}
+
+
+def paired_bootstrap(reference: np.ndarray, other: np.ndarray, mos: np.ndarray,
+                     resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """|SRCC(other)| - |SRCC(reference)| and its 95 % percentile interval.
+
+    Both score vectors are resampled with the same image indices, so the interval
+    reflects how the two models differ on the same photos.
+    """
+    if not (reference.shape == other.shape == mos.shape) or reference.ndim != 1:
+        raise ValueError("reference, other and mos must be 1-D and of one length")
+    gen = np.random.default_rng(seed)
+    n = mos.shape[0]
+    diffs = np.empty(resamples)
+    for b in range(resamples):
+        idx = gen.integers(0, n, n)
+        diffs[b] = abs(srcc(other[idx], mos[idx])) - abs(srcc(reference[idx], mos[idx]))
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    return abs(srcc(other, mos)) - abs(srcc(reference, mos)), float(lo), float(hi)
+
+
+def add_deltas(rows: Sequence[Row], mos: dict[str, dict[str, float]],
+               resamples: int = 2000, seed: int = 0) -> None:
+    """Fill each row's ``delta`` against the first row, on the images both scored."""
+    if not rows:
+        return
+    ref = rows[0]
+    for row in rows[1:]:
+        for name, scores in row.scores.items():
+            if name not in ref.scores or name not in mos:
+                continue
+            images = sorted(set(scores) & set(ref.scores[name]) & set(mos[name]))
+            if len(images) < 3:
+                continue
+            row.delta[name] = paired_bootstrap(
+                np.array([ref.scores[name][i] for i in images]),
+                np.array([scores[i] for i in images]),
+                np.array([mos[name][i] for i in images]), resamples, seed)
 
 
 def markdown(rows: Sequence[Row]) -> str:
     """One line per variant, folder and dataset."""
     lines = ["| variant | Stage-2 settings changed | dataset | n | SRCC | PLCC | KRCC | "
-             "steps | train min | MI (nats) | SimSiam | feat std |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "dSRCC [95% CI] | steps | train min | MI (nats) | SimSiam | feat std |",
+             "|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         for name, m in (r.metrics or {"-": {}}).items():
             lines.append(
                 f"| {r.variant.label.splitlines()[0]} | {r.settings or 'defaults'} | {name} "
                 f"| {m.get('n', '-')} | {_f(m.get('srcc'))} | {_f(m.get('plcc'))} | "
-                f"{_f(m.get('krcc'))} | {r.steps} | {_f(r.train_minutes, '.1f')} | "
+                f"{_f(m.get('krcc'))} | {_delta(r.delta.get(name))} | {r.steps} | "
+                f"{_f(r.train_minutes, '.1f')} | "
                 f"{_f(r.mi, '.4g')} | {_f(r.simsiam, '.3f')} | {_f(r.feat_std, '.4f')} |")
     return "\n".join(lines) + "\n"
+
+
+def _delta(d: tuple[float, float, float] | None) -> str:
+    return "-" if d is None else f"{d[0]:+.4f} [{d[1]:+.4f}, {d[2]:+.4f}]"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="+", help="output folders of `blindiqa ablate`")
     parser.add_argument("--chart", type=Path, help="also draw the bars into this PNG")
+    parser.add_argument("--mos", action="append", default=[], metavar="NAME=CSV",
+                        help="MOS of a dataset (e.g. clive=.../mos.csv) for the paired "
+                             "bootstrap of |SRCC| differences from the first row; repeatable")
+    parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
     args = parser.parse_args(argv)
     try:
         rows = load_rows(args.folders)
-    except (FileNotFoundError, json.JSONDecodeError, KeyError) as exc:
+        mos = {}
+        for item in args.mos:
+            name, sep, path = item.partition("=")
+            if not sep or not name or not path:
+                raise ValueError(f"--mos wants NAME=CSV, got {item!r}")
+            mos[name] = read_mos(path)
+        add_deltas(rows, mos, args.resamples)
+    except (OSError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     sys.stdout.write(markdown(rows))

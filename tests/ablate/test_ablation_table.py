@@ -7,11 +7,13 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from blindiqa.ablate import VARIANTS, VariantResult
 from blindiqa.ablate.report import write_report
+from blindiqa.bench.metrics import srcc
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +49,7 @@ def test_merges_folders_and_labels_changed_settings(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2 + 5
     assert out[-1].startswith("| + MI loss (contrastive likelihood) | q-lr 1e-07 | clive | 7 "
-                              "| 0.2000 | 0.5000 | 0.3000 | 0 |")
+                              "| 0.2000 | 0.5000 | 0.3000 | - | 0 |")
     assert "| synthetic only | defaults | clive |" in out[2]
     pytest.importorskip("matplotlib")
     with Image.open(tmp_path / "all.png") as im:
@@ -61,3 +63,39 @@ def test_missing_folder_is_an_error(tmp_path, capsys):
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "results.json").write_text(json.dumps({"variants": [{}]}))
     assert table.main([str(tmp_path / "bad")]) == 2
+
+
+def test_paired_bootstrap_against_the_first_row(tmp_path, capsys):
+    table = _load_script()
+    gen = np.random.default_rng(3)
+    mos = gen.normal(size=60)
+    good = -mos + 0.3 * gen.normal(size=60)  # distances: lower = better
+    bad = -mos + 3.0 * gen.normal(size=60)
+    folders = []
+    for name, scores in (("a", bad), ("b", good)):
+        folder = _folder(tmp_path / name, {"mi_weight": 1.0} if name == "b" else {},
+                         VARIANTS[:1] if name == "a" else VARIANTS[3:], 0.4)
+        (folder / "bench" / "scores").mkdir(parents=True)
+        key = "synthetic" if name == "a" else "mi-contrastive"
+        pairs = enumerate(zip(scores, mos, strict=True))
+        rows = ["image,score,error,mos"] + [f"i{k}.png,{s},,{m}" for k, (s, m) in pairs]
+        rows.append("broken.png,,decode error,1.0")
+        (folder / "bench" / "scores" / f"{key}__clive.csv").write_text("\n".join(rows) + "\n")
+        folders.append(str(folder))
+    (tmp_path / "mos.csv").write_text(
+        "image,mos\n" + "".join(f"i{k}.png,{m}\n" for k, m in enumerate(mos)))
+
+    delta, lo, hi = table.paired_bootstrap(bad, good, mos, resamples=300)
+    assert delta == pytest.approx(abs(srcc(good, mos)) - abs(srcc(bad, mos)))
+    assert 0 < lo < delta < hi  # clearly better on the same images
+    assert table.paired_bootstrap(good, good, mos, resamples=50) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="one length"):
+        table.paired_bootstrap(good, good[:5], mos)
+
+    assert table.main([*folders, "--mos", f"clive={tmp_path / 'mos.csv'}",
+                       "--resamples", "300"]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    # the same difference; the interval from other resamples (images in name order)
+    assert f"| {delta:+.4f} [+0." in last and "mi-weight 1" in last
+    assert table.main([*folders, "--mos", "clive"]) == 2
+    assert "NAME=CSV" in capsys.readouterr().err
