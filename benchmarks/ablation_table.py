@@ -171,6 +171,58 @@ def markdown(rows: Sequence[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def read_curves(row: Row) -> dict[str, np.ndarray]:
+    """``{column: values}`` of the row's Stage-2 ``log.csv`` (empty without a run)."""
+    path = Path(row.folder) / "runs" / row.variant.key / "log.csv"
+    if not path.is_file():
+        return {}
+    with path.open(newline="") as fh:
+        records = list(csv.DictReader(fh))
+    return {c: np.array([float(r[c]) if r.get(c) not in (None, "") else np.nan
+                         for r in records]) for c in ("step", "simsiam", "mi")}
+
+
+def plot_curves(path: Path, rows: Sequence[Row], window: int = 10) -> bool:
+    """SimSiam loss and CLUB estimate per step (running mean over ``window`` steps).
+
+    Returns:
+        False (nothing written) without matplotlib or without any training log.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return False
+    curves = [(r, read_curves(r)) for r in rows]
+    curves = [(r, c) for r, c in curves if c and len(c["step"])]
+    if not curves:
+        return False
+    fig = Figure(figsize=(11, 4), dpi=120)
+    FigureCanvasAgg(fig)
+    kernel = np.ones(window) / window
+    for i, (col, title) in enumerate((("simsiam", "SimSiam loss (lower = views agree)"),
+                                      ("mi", "CLUB estimate of I(z; x_c), nats"))):
+        ax = fig.add_subplot(1, 2, i + 1)
+        for j, (r, c) in enumerate(curves):
+            y = c[col]
+            if np.isnan(y).all():
+                continue
+            w = min(window, len(y))
+            smooth = np.convolve(np.nan_to_num(y), kernel[:w] * window / w, mode="valid")
+            label = r.variant.label.splitlines()
+            ax.plot(c["step"][w - 1:], smooth, color=f"C{j}",
+                    label=label[0] + (f" [{r.settings}]" if r.settings else ""))
+        ax.set_xlabel("step")
+        ax.set_title(title, fontsize=11)
+        ax.grid(alpha=0.3)
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.axes[0].legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    return True
+
+
 def _delta(d: tuple[float, float, float] | None) -> str:
     return "-" if d is None else f"{d[0]:+.4f} [{d[1]:+.4f}, {d[2]:+.4f}]"
 
@@ -179,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="+", help="output folders of `blindiqa ablate`")
     parser.add_argument("--chart", type=Path, help="also draw the bars into this PNG")
+    parser.add_argument("--curves", type=Path,
+                        help="also draw SimSiam loss and MI estimate per step into this PNG")
     parser.add_argument("--mos", action="append", default=[], metavar="NAME=CSV",
                         help="MOS of a dataset (e.g. clive=.../mos.csv) for the paired "
                              "bootstrap of |SRCC| differences from the first row; repeatable")
@@ -199,6 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout.write(markdown(rows))
     if args.chart is not None and not plot_ablation(args.chart, rows):
         print("no chart: matplotlib missing or no metrics", file=sys.stderr)
+    if args.curves is not None and not plot_curves(args.curves, rows):
+        print("no curves: matplotlib missing or no training logs", file=sys.stderr)
     return 0
 
 

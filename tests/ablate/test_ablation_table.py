@@ -99,3 +99,21 @@ def test_paired_bootstrap_against_the_first_row(tmp_path, capsys):
     assert f"| {delta:+.4f} [+0." in last and "mi-weight 1" in last
     assert table.main([*folders, "--mos", "clive"]) == 2
     assert "NAME=CSV" in capsys.readouterr().err
+
+
+def test_curves_from_the_training_logs(tmp_path):
+    table = _load_script()
+    folder = _folder(tmp_path / "a", {}, VARIANTS, 0.4)
+    assert not table.plot_curves(tmp_path / "none.png", table.load_rows([folder]))
+    log = folder / "runs" / "mi-loglik" / "log.csv"
+    log.parent.mkdir(parents=True)
+    log.write_text("step,simsiam,mi\n" + "".join(f"{s},{-0.01 * s},{0.1 - 0.01 * s}\n"
+                                                 for s in range(1, 31)))
+    rows = table.load_rows([folder])
+    curves = table.read_curves(rows[2])
+    assert curves["mi"][0] == pytest.approx(0.09) and len(curves["step"]) == 30
+    assert table.read_curves(rows[0]) == {}
+    pytest.importorskip("matplotlib")
+    assert table.plot_curves(tmp_path / "c.png", rows)
+    with Image.open(tmp_path / "c.png") as im:
+        assert im.size[0] > 400
