@@ -82,7 +82,11 @@ def load_rows(folders: Sequence[str | Path]) -> list[Row]:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no results.json (run `blindiqa ablate` first)")
         payload = json.loads(path.read_text())
-        settings = _settings(payload.get("context", {}).get("train") or {})
+        context = payload.get("context", {})
+        changed = dict(context.get("train") or {})
+        if context.get("seed"):
+            changed["seed"] = context["seed"]
+        settings = _settings(changed)
         for v in payload.get("variants", []):
             label = v["variant"]["label"]
             if settings and v["variant"].get("mi") is not None:

@@ -365,7 +365,7 @@ def _report_context(cfg: AblationConfig, encoder: str, layer: str, normalization
     return {"encoder": encoder, "layer": layer, "normalization": normalization,
             "init": weights, "pristine_images": len(pristine),
             "budget_minutes": cfg.budget_minutes, "limit": cfg.limit,
-            "train": cfg.train, "unlabeled": cfg.unlabeled,
+            "train": cfg.train, "seed": cfg.seed, "unlabeled": cfg.unlabeled,
             "wall_minutes": round((time.perf_counter() - t_start) / 60.0, 2),
             "datasets": [{"name": n, "root": r} for n, r in cfg.datasets]}
 

@@ -27,12 +27,12 @@ def _load_script():
     return module
 
 
-def _folder(path: Path, train: dict, variants, srcc: float) -> Path:
+def _folder(path: Path, train: dict, variants, srcc: float, seed: int = 0) -> Path:
     results = [VariantResult(v, {"clive": {"n": 7, "srcc": srcc + 0.01 * i, "plcc": 0.5,
                                            "krcc": 0.3}}, steps=5 * i,
                              mi=-0.25 if v.mi in ("loglik", "contrastive") else None)
                for i, v in enumerate(variants)]
-    write_report(path, results, {"encoder": "resnet18", "train": train})
+    write_report(path, results, {"encoder": "resnet18", "train": train, "seed": seed})
     return path
 
 
@@ -44,6 +44,8 @@ def test_merges_folders_and_labels_changed_settings(tmp_path, capsys):
     assert [r.variant.key for r in rows] == [*(v.key for v in VARIANTS), "mi-contrastive"]
     assert rows[-1].settings == "q-lr 1e-07" and rows[0].settings == ""
     assert rows[-1].metrics["clive"]["srcc"] == pytest.approx(0.2)
+    seeded = table.load_rows([_folder(tmp_path / "c", {"mi_weight": 10.0}, VARIANTS, 0.4, 1)])
+    assert [r.settings for r in seeded] == ["", *["mi-weight 10, seed 1"] * 3]
 
     assert table.main([str(a), str(b), "--chart", str(tmp_path / "all.png")]) == 0
     out = capsys.readouterr().out.splitlines()
