@@ -48,10 +48,15 @@ def results_markdown(results: Sequence[Any], context: dict[str, Any], chart: boo
         f"`{context.get('init')}`; pristine corpus: {context.get('pristine_images')} "
         f"images.")
     if context.get("budget_minutes"):
+        cut = [r.variant.label for r in results
+               if getattr(r, "stopped", None) in ("max_steps", "max_minutes")]
         lines.append(
             f"Runs sized to a budget of {context['budget_minutes']:g} min "
-            f"(this session: {context.get('wall_minutes', 0):.1f} min): a smoke test, not "
-            "the paper's setting (5 epochs of 10,000 photos, 256-px crops, ResNet-50).")
+            f"(this session: {context.get('wall_minutes', 0):.1f} min): "
+            + (f"cut short by it ({', '.join(cut)}), a smoke test" if cut
+               else "every run finished its epochs")
+            + "; not the paper's setting (5 epochs of 10,000 photos, 256-px crops, "
+            "ResNet-50).")
     if context.get("limit"):
         lines.append(f"Each dataset limited to its first {context['limit']} images.")
     if context.get("train"):
@@ -153,6 +158,7 @@ def write_report(out: Path, results: Sequence[Any], context: dict[str, Any]) -> 
     """Write ``results.json``, ``ablation.png`` (if matplotlib) and ``results.md``."""
     payload = {"context": context, "variants": [r.to_json() for r in results]}
     _atomic_write(out / "results.json", json.dumps(payload, indent=2) + "\n")
-    note = " (smoke test)" if context.get("budget_minutes") else ""
+    cut = any(getattr(r, "stopped", None) in ("max_steps", "max_minutes") for r in results)
+    note = " (smoke test)" if cut else ""
     chart = plot_ablation(out / CHART_FILE, results, note)
     _atomic_write(out / "results.md", results_markdown(results, context, chart))

@@ -161,6 +161,8 @@ class VariantResult:
         eval_minutes: minutes of fitting and scoring (this session).
         run_dir: the Stage-2 run directory, if any.
         reused: the run was finished before this session.
+        stopped: why the Stage-2 run ended (``"done"``: all its epochs; ``"max_steps"`` /
+            ``"max_minutes"``: cut by the budget), None for ``synthetic``.
     """
 
     variant: Variant
@@ -174,6 +176,7 @@ class VariantResult:
     eval_minutes: float = 0.0
     run_dir: str | None = None
     reused: bool = False
+    stopped: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -349,6 +352,7 @@ def run_ablation(cfg: AblationConfig, echo: Callable[[str], None] | None = None,
         res.mi = _last_logged(run_dir, "mi")
         res.simsiam = _last_logged(run_dir, "simsiam")
         res.feat_std = _last_logged(run_dir, "feat_std")
+        res.stopped = summary.get("stopped")
         if variant.key == "mi-loglik" and per_run is not None:
             matched_steps = max(1, res.steps)
         evaluate(variant, os.fspath(run_dir / ENCODER_FILE))

@@ -103,9 +103,11 @@ def test_orchestration_budget_matched_steps_and_reuse(tree, tmp_path, monkeypatc
     assert by_key["mi-loglik"].steps == 7 and by_key["synthetic"].steps == 0
     assert by_key["mi-loglik"].mi == pytest.approx(0.1 * np.mean(range(1, 8)))
     assert by_key["authentic"].train_minutes == pytest.approx(7 * 3.0 / 60)
+    assert by_key["mi-loglik"].stopped == "max_steps" and by_key["synthetic"].stopped is None
     out = tmp_path / "o"
     report = (out / "results.md").read_text()
     assert "+ MI loss (contrastive likelihood)" in report and "0.6000" in report
+    assert "a smoke test" in report
     payload = json.loads((out / "results.json").read_text())
     assert [v["variant"]["key"] for v in payload["variants"]] == [v.key for v in VARIANTS]
     # a second call reuses the finished runs: no training
@@ -148,7 +150,11 @@ def test_report_markdown_and_chart(tmp_path):
                              else None)
                for i, v in enumerate(VARIANTS)]
     md = results_markdown(results, {"encoder": "resnet50", "budget_minutes": 5}, chart=True)
-    assert md.count("| clive |") == 4 and "smoke test" in md and "ablation.png" in md
+    assert md.count("| clive |") == 4 and "ablation.png" in md
+    assert "every run finished its epochs" in md and "smoke test" not in md
+    results[2].stopped = "max_minutes"
+    md = results_markdown(results, {"encoder": "resnet50", "budget_minutes": 5}, chart=True)
+    assert "cut short by it (+ MI loss (log-likelihood)), a smoke test" in md
     pytest.importorskip("matplotlib")
     assert plot_ablation(tmp_path / "a.png", results, " (test)")
     with Image.open(tmp_path / "a.png") as im:
