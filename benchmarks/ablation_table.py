@@ -83,11 +83,12 @@ def load_rows(folders: Sequence[str | Path]) -> list[Row]:
             raise FileNotFoundError(f"{path}: no results.json (run `blindiqa ablate` first)")
         payload = json.loads(path.read_text())
         context = payload.get("context", {})
-        changed = dict(context.get("train") or {})
-        if context.get("seed"):
-            changed["seed"] = context["seed"]
-        settings = _settings(changed)
         for v in payload.get("variants", []):
+            changed = dict(context.get("train") or {})
+            seed = _run_seed(Path(folder), v, context)
+            if seed:
+                changed["seed"] = seed
+            settings = _settings(changed)
             label = v["variant"]["label"]
             if settings and v["variant"].get("mi") is not None:
                 label = f"{label}\n[{settings}]"
@@ -100,6 +101,17 @@ def load_rows(folders: Sequence[str | Path]) -> list[Row]:
                 simsiam=v.get("simsiam"), feat_std=v.get("feat_std"),
                 scores=_read_scores(Path(folder), v["variant"]["key"], v.get("metrics") or {})))
     return rows
+
+
+def _run_seed(folder: Path, variant: dict[str, Any], context: dict[str, Any]) -> int | None:
+    """The Stage-2 seed of a variant: its run's ``config.json``, else the folder's context
+    (older ``results.json`` files do not record it)."""
+    if variant["variant"].get("mi") is not None:
+        for run_dir in (folder / "runs" / variant["variant"]["key"], variant.get("run_dir")):
+            config = Path(run_dir) / "config.json" if run_dir else None
+            if config is not None and config.is_file():
+                return json.loads(config.read_text()).get("settings", {}).get("seed")
+    return context.get("seed")
 
 
 def _read_scores(folder: Path, key: str, metrics: dict[str, Any]

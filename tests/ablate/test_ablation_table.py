@@ -46,6 +46,11 @@ def test_merges_folders_and_labels_changed_settings(tmp_path, capsys):
     assert rows[-1].metrics["clive"]["srcc"] == pytest.approx(0.2)
     seeded = table.load_rows([_folder(tmp_path / "c", {"mi_weight": 10.0}, VARIANTS, 0.4, 1)])
     assert [r.settings for r in seeded] == ["", *["mi-weight 10, seed 1"] * 3]
+    # the run's own config wins (results.json files of older versions lack the seed)
+    config = tmp_path / "c" / "runs" / "authentic" / "config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps({"settings": {"seed": 5}}))
+    assert table.load_rows([tmp_path / "c"])[1].settings == "mi-weight 10, seed 5"
 
     assert table.main([str(a), str(b), "--chart", str(tmp_path / "all.png")]) == 0
     out = capsys.readouterr().out.splitlines()
