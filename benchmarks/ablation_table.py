@@ -20,49 +20,32 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from blindiqa.ablate import VariantResult
+from blindiqa.ablate.report import format_value as _f
 from blindiqa.ablate.report import plot_ablation
 from blindiqa.bench.metrics import srcc
 
 
-@dataclass(frozen=True)
-class _Variant:
-    key: str
-    label: str
-
-
 @dataclass
-class Row:
-    """One variant of one folder, as ``plot_ablation`` and the table need it."""
+class Row(VariantResult):
+    """One variant of one folder: its :class:`VariantResult` (what ``plot_ablation``
+    draws) and what the table adds."""
 
-    variant: _Variant
-    folder: str
-    settings: str
-    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
-    steps: int = 0
-    epochs: float = 0.0
-    train_minutes: float = 0.0
-    mi: float | None = None
-    simsiam: float | None = None
-    feat_std: float | None = None
+    folder: str = ""
+    #: the Stage-2 settings the folder overrides ("" for the defaults).
+    settings: str = ""
     #: ``{dataset: {image: score}}`` from the folder's bench (empty when missing).
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
     #: ``{dataset: (delta, low, high)}``: |SRCC| minus the first row's, 95 % interval.
     delta: dict[str, tuple[float, float, float]] = field(default_factory=dict)
-
-
-def _f(x: Any, spec: str = ".4f") -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    return format(x, spec)
 
 
 def _settings(train: dict[str, Any]) -> str:
@@ -89,17 +72,15 @@ def load_rows(folders: Sequence[str | Path]) -> list[Row]:
             if seed:
                 changed["seed"] = seed
             settings = _settings(changed)
-            label = v["variant"]["label"]
-            if settings and v["variant"].get("mi") is not None:
-                label = f"{label}\n[{settings}]"
-            rows.append(Row(
-                variant=_Variant(v["variant"]["key"], label), folder=str(folder),
-                settings=settings if v["variant"].get("mi") is not None else "",
-                metrics=v.get("metrics") or {}, steps=int(v.get("steps", 0)),
-                epochs=float(v.get("epochs", 0.0)),
-                train_minutes=float(v.get("train_minutes", 0.0)), mi=v.get("mi"),
-                simsiam=v.get("simsiam"), feat_std=v.get("feat_std"),
-                scores=_read_scores(Path(folder), v["variant"]["key"], v.get("metrics") or {})))
+            row = Row.from_json(v)
+            if row.variant.mi is not None:
+                row.settings = settings
+                if settings:
+                    row.variant = replace(row.variant,
+                                          label=f"{row.variant.label}\n[{settings}]")
+            row.folder = str(folder)
+            row.scores = _read_scores(Path(folder), row.variant.key, row.metrics)
+            rows.append(row)
     return rows
 
 

@@ -35,12 +35,14 @@ def _atomic_write(path: Path, data: str | bytes) -> None:
         raise
 
 
-def _f(x: float | None, spec: str = ".4f") -> str:
+def format_value(x: float | None, spec: str = ".4f") -> str:
+    """``x`` formatted with ``spec``; ``-`` for None or NaN."""
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
 
 def results_markdown(results: Sequence[Any], context: dict[str, Any], chart: bool) -> str:
     """The report as markdown (one table row per variant and dataset)."""
+    f = format_value
     lines = ["# Ablation: what each training stage adds", ""]
     lines.append(
         f"Encoder `{context.get('encoder')}` (layer `{context.get('layer')}`, input "
@@ -68,10 +70,10 @@ def results_markdown(results: Sequence[Any], context: dict[str, Any], chart: boo
     for r in results:
         for name, m in (r.metrics or {"-": {}}).items():
             lines.append(
-                f"| {r.variant.label} | {name} | {m.get('n', '-')} | {_f(m.get('srcc'))} | "
-                f"{_f(m.get('plcc'))} | {_f(m.get('krcc'))} | {r.steps} | "
-                f"{_f(r.epochs, '.2f')} | {_f(r.train_minutes, '.1f')} | {_f(r.mi, '.4g')} | "
-                f"{_f(r.simsiam, '.3f')} | {_f(r.feat_std, '.4f')} |")
+                f"| {r.variant.label} | {name} | {m.get('n', '-')} | {f(m.get('srcc'))} | "
+                f"{f(m.get('plcc'))} | {f(m.get('krcc'))} | {r.steps} | "
+                f"{f(r.epochs, '.2f')} | {f(r.train_minutes, '.1f')} | {f(r.mi, '.4g')} | "
+                f"{f(r.simsiam, '.3f')} | {f(r.feat_std, '.4f')} |")
     lines += [
         "",
         "SRCC and KRCC are absolute values (scores are distances, lower = better, while "

@@ -183,6 +183,13 @@ class VariantResult:
         d["variant"] = dataclasses.asdict(self.variant)
         return d
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> VariantResult:
+        """The inverse of :meth:`to_json` (fields missing from older files keep their
+        defaults)."""
+        names = {f.name for f in dataclasses.fields(cls)} - {"variant"}
+        return cls(Variant(**data["variant"]), **{k: v for k, v in data.items() if k in names})
+
 
 # ---------------------------------------------------------------------------- helpers
 

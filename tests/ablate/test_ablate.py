@@ -109,6 +109,7 @@ def test_orchestration_budget_matched_steps_and_reuse(tree, tmp_path, monkeypatc
     assert "+ MI loss (contrastive likelihood)" in report and "0.6000" in report
     assert "a smoke test" in report
     payload = json.loads((out / "results.json").read_text())
+    assert [VariantResult.from_json(v) for v in payload["variants"]] == results
     assert [v["variant"]["key"] for v in payload["variants"]] == [v.key for v in VARIANTS]
     # a second call reuses the finished runs: no training
     fakes.calls.clear()
