@@ -1,4 +1,5 @@
-"""Fitting the pristine Gaussian of a deep-feature model (``blindiqa fit-pristine``)."""
+"""Fitting the pristine Gaussian of a deep-feature model (``blindiqa fit-pristine``): the
+crop-based scorer (:func:`fit_pristine`) and the one-pass engine (:func:`fit_dense`)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,19 @@ import torch
 from tqdm import tqdm
 
 from blindiqa.encoders import FeatureExtractor
+from blindiqa.engine import (
+    DenseEncoder,
+    EngineConfig,
+    build_dense_encoder,
+    limit_side,
+    pixel_cells,
+    select_pristine,
+    windows,
+)
 from blindiqa.gaussian import GaussianStats
 from blindiqa.io.decode import decode_image
 from blindiqa.io.files import iter_image_files
+from blindiqa.models.dense_model import DenseGaussianModel
 from blindiqa.models.gaussian_model import (
     FeatureConfig,
     GaussianDistanceModel,
@@ -85,3 +96,69 @@ def fit_pristine(dirs: Sequence[str | os.PathLike], config: FeatureConfig,
     with torch.no_grad():
         return GaussianDistanceModel(extractor, config, stats.mean, stats.cov, name=name,
                                      provenance=prov)
+
+
+def dense_pristine_stats(model: DenseGaussianModel | DenseEncoder, files: Iterable[Path],
+                         progress: bool = False) -> tuple[GaussianStats, dict[str, Any]]:
+    """Statistics of the selected windows of many pristine images (one-pass engine).
+
+    Each image is limited to the config's ``max_side``, goes once through the encoder,
+    and the windows its ``selection`` rule keeps are accumulated.
+
+    Returns:
+        The merged statistics and a provenance record.
+    """
+    encoder = model.encoder if isinstance(model, DenseGaussianModel) else model
+    cfg = encoder.config
+    stats = GaussianStats.empty(encoder.feature_dim)
+    n_images, skipped = 0, []
+    for path in tqdm(list(files), desc="pristine", disable=not progress, unit="img"):
+        try:
+            img = limit_side(decode_image(path), cfg.max_side)
+        except ValueError as exc:
+            skipped.append(f"{path}: {exc}")
+            continue
+        if min(img.shape[-2:]) < cfg.min_side:
+            skipped.append(f"{path}: smaller than {cfg.min_side} pixels")
+            continue
+        with torch.inference_mode():
+            wins = windows(encoder(img), cfg, encoder.dims)
+            cells = (pixel_cells(img, cfg.grid_stride) if cfg.selection == "sharpness-colour"
+                     else None)
+            keep = select_pristine(cells, wins, cfg, SHARPNESS_THRESHOLD, COLOUR_THRESHOLD)
+        if keep.any():
+            stats = stats + GaussianStats.from_features(wins.features[keep])
+            n_images += 1
+    if stats.count < 2:
+        raise ValueError(f"only {stats.count} pristine window(s) found: give more images")
+    prov = {"images": n_images, "patches": stats.count, "skipped": skipped,
+            "selection": cfg.selection}
+    if cfg.selection == "sharpness-colour":
+        prov.update(sharpness_threshold=SHARPNESS_THRESHOLD, colour_threshold=COLOUR_THRESHOLD)
+    return stats, prov
+
+
+def fit_dense(dirs: Sequence[str | os.PathLike], config: EngineConfig,
+              checkpoint_path: str | None = None, name: str = "model",
+              progress: bool = False) -> DenseGaussianModel:
+    """Fit the pristine Gaussian of a one-pass (dense) model on the images under ``dirs``.
+
+    Args:
+        dirs: folders (walked recursively) or image files.
+        config: the engine configuration.
+        checkpoint_path: encoder weights to use instead of the pretrained ones (a
+            ``blindiqa train`` checkpoint; then the weights are stored in the bundle).
+        name: the model's name.
+        progress: show a progress bar.
+    """
+    if checkpoint_path is not None:
+        config = EngineConfig.from_json({**config.to_json(), "weights": "bundle"})
+    encoder = build_dense_encoder(config, checkpoint_path=checkpoint_path)
+    files = [p for p, _ in iter_image_files(dirs)]
+    if not files:
+        raise ValueError(f"no images found in {', '.join(map(str, dirs))}")
+    stats, prov = dense_pristine_stats(encoder, files, progress=progress)
+    prov["sources"] = [os.fspath(d) for d in dirs]
+    if checkpoint_path is not None:
+        prov["encoder_checkpoint"] = os.fspath(checkpoint_path)
+    return DenseGaussianModel(encoder, stats.mean, stats.cov, name=name, provenance=prov)

@@ -16,8 +16,13 @@ WEIGHTS_DIR = Path(str(resources.files("blindiqa.weights")))
 #: name -> (bundle file, description)
 SHIPPED: dict[str, tuple[str, str]] = {
     "default": ("default.safetensors",
-                "untrained ImageNet EfficientNet-Lite features, pristine Gaussian fitted on "
-                "the pristine corpus (the paper's blind scorer)"),
+                "the recommended scorer: untrained ImageNet EfficientNet-Lite features from "
+                "one pass over the whole image, pristine Gaussian fitted on the pristine "
+                "corpus"),
+    "contentsep": ("contentsep.safetensors",
+                   "the paper's formulation: 96-px crops at stride 48, each through the "
+                   "encoder, untrained ImageNet EfficientNet-Lite2 stage 4 (the default "
+                   "before the one-pass engine; score trained encoders with it as published)"),
 }
 
 
@@ -34,7 +39,8 @@ def _describe(path: Path) -> str:
     with safe_open(str(path), framework="pt") as f:
         meta = json.loads((f.metadata() or {}).get("metadata", "{}"))
     cfg = meta.get("config", {})
-    return (f"shipped bundle {path.name}: {cfg.get('encoder')} [{'+'.join(cfg.get('layers', []))}]"
+    layers = cfg.get("layers") or cfg.get("taps") or []
+    return (f"shipped bundle {path.name}: {cfg.get('encoder')} [{'+'.join(layers)}]"
             f" {cfg.get('weights')}, norm={cfg.get('normalization')}")
 
 

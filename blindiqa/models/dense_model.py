@@ -1,0 +1,152 @@
+"""The completely blind scorer on the one-pass engine: image -> grid features ->
+windows -> distance to the pristine Gaussian (bundle kind ``dense-gaussian``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from blindiqa.encoders import get_encoder_spec
+from blindiqa.engine import (
+    DenseEncoder,
+    EngineConfig,
+    Windows,
+    build_dense_encoder,
+    limit_side,
+    score_windows,
+    windows,
+)
+from blindiqa.models.base import ModelInfo, QualityModel
+from blindiqa.models.registry import register_bundle_kind
+
+BUNDLE_KIND = "dense-gaussian"
+
+
+class DenseGaussianModel(QualityModel):
+    """Completely blind scorer whose encoder runs once over the whole image.
+
+    Args:
+        encoder: the dense encoder (network, taps, grid).
+        mean: pristine mean ``(D,)``; cov: pristine covariance ``(D, D)`` (float64).
+        name: the model's name.
+        provenance: where the pristine statistics came from.
+    """
+
+    def __init__(self, encoder: DenseEncoder, mean: torch.Tensor, cov: torch.Tensor,
+                 name: str = "model", provenance: dict[str, Any] | None = None) -> None:
+        super().__init__(name)
+        if mean.shape != (encoder.feature_dim,) or cov.shape != (mean.shape[0],) * 2:
+            raise ValueError(
+                f"pristine statistics of shape {tuple(mean.shape)}/{tuple(cov.shape)} do not "
+                f"match the encoder's feature size {encoder.feature_dim}"
+            )
+        self.encoder = encoder
+        self.provenance = provenance or {}
+        self.register_buffer("pristine_mean", mean.double())
+        self.register_buffer("pristine_cov", cov.double())
+
+    @property
+    def config(self) -> EngineConfig:
+        return self.encoder.config
+
+    @property
+    def min_size(self) -> int:
+        return self.config.min_side
+
+    def check_size(self, image: torch.Tensor) -> None:
+        """Refuse images that hold no window once limited to ``max_side``."""
+        super().check_size(image)
+        h, w = int(image.shape[-2]), int(image.shape[-1])
+        small = self.prepare_shape(h, w)
+        if min(small) < self.min_size:
+            raise ValueError(
+                f"image is {w}x{h} pixels; scaled to a long side of {self.config.max_side} "
+                f"it is {small[1]}x{small[0]}, below {self.name}'s minimum of "
+                f"{self.min_size}x{self.min_size} pixels"
+            )
+
+    def prepare_shape(self, height: int, width: int) -> tuple[int, int]:
+        """``(height, width)`` after the model's resolution limit."""
+        m = self.config.max_side
+        if m <= 0 or max(height, width) <= m:
+            return height, width
+        s = m / max(height, width)
+        return max(1, round(height * s)), max(1, round(width * s))
+
+    @torch.inference_mode()
+    def windows(self, image: torch.Tensor) -> Windows:
+        """The window descriptors of one canonical image (after ``max_side``)."""
+        image = limit_side(image, self.config.max_side)
+        grid = self.encoder(image)
+        return windows(grid, self.config, self.encoder.dims)
+
+    def score_tensor(self, image: torch.Tensor) -> float:
+        score, _ = score_windows(self.windows(image), self.pristine_mean, self.pristine_cov,
+                                 self.config.distance, self.config.ridge)
+        return score
+
+    def quality_map_tensor(self, image: torch.Tensor) -> np.ndarray:
+        return self.score_and_map_tensor(image)[1]
+
+    def score_and_map_tensor(self, image: torch.Tensor) -> tuple[float, np.ndarray]:
+        """One encoder pass for the score and the map (each window's distance)."""
+        wins = self.windows(image)
+        score, dist = score_windows(wins, self.pristine_mean, self.pristine_cov,
+                                    self.config.distance, self.config.ridge, with_map=True)
+        return score, dist.cpu().numpy().reshape(wins.shape)
+
+    def info(self) -> ModelInfo:
+        cfg = self.config
+        weights = (get_encoder_spec(cfg.encoder).weights_source if cfg.weights == "pretrained"
+                   else "trained weights stored in the bundle")
+        side = "native" if cfg.max_side == 0 else f"long side <= {cfg.max_side}"
+        return ModelInfo(
+            name=self.name, lower_better=True, feature_dim=self.encoder.feature_dim,
+            weights=weights,
+            description=(f"one pass: {cfg.encoder} [{'+'.join(cfg.taps)}], "
+                         f"norm={cfg.normalization}, windows {cfg.window}/{cfg.window_stride} "
+                         f"cells of {cfg.grid_stride} px, {cfg.distance} distance, {side}"),
+        )
+
+    def extra_repr(self) -> str:
+        return self.info().description
+
+    # ------------------------------------------------------------------ bundles
+    def bundle_contents(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Tensors and metadata to save this model with ``save_bundle``."""
+        tensors = {"pristine.mean": self.pristine_mean, "pristine.cov": self.pristine_cov}
+        if self.config.weights == "bundle":
+            for k, v in self.encoder.network.state_dict().items():
+                tensors[f"encoder.{k}"] = v
+        meta = {"kind": BUNDLE_KIND, "config": self.config.to_json(),
+                "provenance": self.provenance}
+        return tensors, meta
+
+
+def load_dense_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, Any],
+                      name: str = "model", max_side: int | None = None) -> DenseGaussianModel:
+    """Build a :class:`DenseGaussianModel` from a bundle's contents.
+
+    Args:
+        tensors, metadata: the bundle's contents.
+        name: the model's name.
+        max_side: overrides the bundle's resolution limit (0 = native resolution).
+    """
+    try:
+        cfg = EngineConfig.from_json(metadata["config"])
+        mean, cov = tensors["pristine.mean"], tensors["pristine.cov"]
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"model bundle {name} lacks {exc}") from exc
+    if max_side is not None:
+        cfg = EngineConfig.from_json({**cfg.to_json(), "max_side": int(max_side)})
+    sd = None
+    if cfg.weights == "bundle":
+        sd = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}
+    encoder = build_dense_encoder(cfg, state_dict=sd)
+    return DenseGaussianModel(encoder, mean, cov, name=name,
+                              provenance=metadata.get("provenance"))
+
+
+register_bundle_kind(BUNDLE_KIND, load_dense_bundle)

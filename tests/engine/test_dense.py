@@ -1,0 +1,71 @@
+"""The whole-image pass: resolution limit, padding, tiling, trained checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from blindiqa.encoders import create_network
+from blindiqa.engine import DenseEncoder, EngineConfig, build_dense_encoder, limit_side
+from blindiqa.engine.dense import pad_to_multiple
+
+CFG = EngineConfig(encoder="efficientnet_lite0", taps=("stage2", "stage3"), grid_stride=8,
+                   window=3, window_stride=1, normalization="imagenet")
+
+
+@pytest.fixture(scope="module")
+def encoder() -> DenseEncoder:
+    torch.manual_seed(0)
+    return build_dense_encoder(CFG)
+
+
+def test_limit_side_scales_the_long_side_only_when_needed():
+    img = torch.rand(3, 300, 600)
+    assert limit_side(img, 0) is img and limit_side(img, 600) is img
+    small = limit_side(img, 200)
+    assert small.shape == (3, 100, 200) and 0 <= float(small.min()) <= float(small.max()) <= 1
+
+
+def test_padding_repeats_the_last_row_and_column():
+    x = torch.arange(6.0).view(1, 1, 2, 3)
+    p = pad_to_multiple(x, 4)
+    assert p.shape == (1, 1, 4, 4) and p[0, 0, 3, 3] == 5 and p[0, 0, 0, 3] == 2
+
+
+def test_grid_has_one_cell_per_stride_inside_the_image(encoder):
+    with torch.inference_mode():
+        grid = encoder(torch.rand(3, 100, 77))
+    assert grid.shape == (24 + 40, 100 // 8, 77 // 8) and grid.dtype == torch.float32
+
+
+def test_tiles_reproduce_the_whole_image_pass(encoder):
+    """Tiles with a margin of at least half the receptive field (Lite0 stage 3: 67 px)
+    give the same grid as one pass over the whole image."""
+    g = torch.Generator().manual_seed(1)
+    img = torch.rand(3, 200, 300, generator=g)
+    tiled = DenseEncoder(encoder.network, dataclasses.replace(CFG, tile=128, tile_margin=64))
+    with torch.inference_mode():
+        whole, parts = encoder(img), tiled(img)
+    assert parts.shape == whole.shape
+    assert torch.allclose(parts, whole, atol=1e-4, rtol=1e-4)
+
+
+def test_a_trained_checkpoint_plugs_in_unchanged(tmp_path, encoder):
+    net = create_network("efficientnet_lite0")
+    torch.save({"encoder": net.state_dict()}, tmp_path / "encoder.pt")
+    cfg = dataclasses.replace(CFG, weights="bundle")
+    enc = build_dense_encoder(cfg, checkpoint_path=str(tmp_path / "encoder.pt"))
+    img = torch.rand(3, 64, 64)
+    with torch.inference_mode():
+        expected = DenseEncoder(net.eval(), cfg)(img)
+        assert torch.equal(enc(img), expected)
+
+
+def test_unknown_normalisation_and_tap_are_refused():
+    net = create_network("efficientnet_lite0")
+    with pytest.raises(ValueError, match="normalization"):
+        DenseEncoder(net, dataclasses.replace(CFG, normalization="zscore"))
+    with pytest.raises(ValueError, match="unknown layer"):
+        DenseEncoder(net, dataclasses.replace(CFG, taps=("stage9",)))
