@@ -6,9 +6,10 @@ import argparse
 import csv
 import json
 import os
+import posixpath
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
@@ -22,8 +23,11 @@ from blindiqa.cli.common import (
     positive_int,
     show_progress,
 )
-from blindiqa.io.files import iter_image_files
+from blindiqa.io.files import folder_prefix, iter_image_files
 from blindiqa.scoring import ScoreRecord, score_files
+
+#: How a ``..`` in an image's display name is written in its ``--maps`` file path.
+_UP = "__"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                  "renamed into place at the end, so FILE is "
                                                  "never left half-written")
     p.add_argument("--maps", metavar="DIR", help="write a PNG of each image's local quality "
-                                                 "map to DIR")
+                                                 "map to DIR, laid out as the images are "
+                                                 "below the folder all inputs share "
+                                                 "(photos/a/x.jpg -> DIR/a/x.jpg.png)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing --out FILE and write into a non-empty --maps "
                         "DIR (refused otherwise, exit code 2)")
@@ -173,15 +179,42 @@ def check_outputs(out: str | None, maps: str | None, overwrite: bool) -> str | N
     return None
 
 
-def _map_path(maps_dir: Path, rec: ScoreRecord) -> Path:
+def maps_base(paths: Sequence[str]) -> str:
+    """The folder that the ``--maps`` layout mirrors: the deepest folder above every input.
+
+    A folder argument counts as itself, a file argument as its folder, each as typed
+    (posix-style). One folder gives ``photos/x.jpg -> MAPS/x.jpg.png``; ``dupA`` and
+    ``dupB`` give ``MAPS/dupA/x.jpg.png`` and ``MAPS/dupB/x.jpg.png``. Inputs with no
+    folder in common (one absolute, one relative) give ``""``.
+
+    Args:
+        paths: the path arguments, as given.
+    """
+    folders = [folder_prefix(p) if Path(p).is_dir() else posixpath.dirname(folder_prefix(p))
+               for p in paths]
+    try:
+        return posixpath.commonpath(folders)
+    except ValueError:  # absolute and relative inputs mixed
+        return ""
+
+
+def _map_path(maps_dir: Path, rec: ScoreRecord, base: str = "") -> Path:
+    """Where the quality map of ``rec`` goes: inside ``maps_dir``, whatever its name.
+
+    The display name relative to ``base`` (see :func:`maps_base`), with a leading root
+    dropped and each ``..`` written ``__``, so that no name leads out of ``maps_dir`` and
+    two images with distinct names get distinct maps.
+    """
     rel = PurePosixPath(rec.name)
-    if rel.is_absolute() or ".." in rel.parts:
-        rel = PurePosixPath(rec.path.name)
-    return maps_dir / f"{rel}.png"
+    if base and rel.is_relative_to(base):  # else (a name typed another way): keep it whole
+        rel = rel.relative_to(base)
+    parts = [_UP if part == ".." else part for part in rel.parts if part != rel.anchor]
+    *folders, name = parts or [rec.path.name]
+    return maps_dir.joinpath(*folders, f"{name}.png")
 
 
 def _records(args: argparse.Namespace, model) -> Iterator[ScoreRecord]:
-    items = iter_image_files(args.paths)
+    items = iter_image_files(args.paths, full_names=True)
     yield from score_files(model, items, workers=args.workers, with_maps=bool(args.maps),
                           prefetch=args.batch_size)
 
@@ -199,6 +232,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return fail(f"cannot write {args.out}: {exc.strerror or exc}")
     maps_dir = Path(args.maps) if args.maps else None
+    base = maps_base(args.paths) if maps_dir is not None else ""
     n_ok = n_bad = 0
     total = 0.0
     ok = False
@@ -215,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
             if maps_dir is not None and rec.quality_map is not None:
                 from blindiqa.viz import render_quality_map
 
-                target = _map_path(maps_dir, rec)
+                target = _map_path(maps_dir, rec, base)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 _save_png_atomic(render_quality_map(rec.image, rec.quality_map,
                                                     score=rec.score), target)

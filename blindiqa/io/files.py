@@ -60,18 +60,42 @@ def _walk_sorted(root: Path, seen: set[tuple[int, int]]) -> Iterator[Path]:
             yield path
 
 
-def iter_image_files(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[Path, str]]:
+def folder_prefix(folder: str | os.PathLike) -> str:
+    """A folder argument as the user typed it, posix-style, without trailing slashes.
+
+    ``"./photos/"`` gives ``"./photos"`` and ``"/"`` gives ``""``, so that
+    ``f"{prefix}/{relative}"`` names a file below the folder.
+    """
+    text = os.fspath(folder)
+    if os.sep != "/":
+        text = text.replace(os.sep, "/")
+    if os.altsep and os.altsep != "/":
+        text = text.replace(os.altsep, "/")
+    return text.rstrip("/")
+
+
+def iter_image_files(paths: Iterable[str | os.PathLike], *, full_names: bool = False,
+                     ) -> Iterator[tuple[Path, str]]:
     """Yield ``(path, display_name)`` for every image under the given files and folders.
 
     Files given explicitly are yielded as given (whatever their extension, so that a bad
     file gets an error row rather than vanishing). Folders are walked recursively, each
-    level sorted by name; only files with an image extension are kept and the display
-    name is the path relative to the folder argument. Symlink loops are visited once.
+    level sorted by name; only files with an image extension are kept. Symlink loops are
+    visited once.
+
+    Args:
+        paths: image files and folders.
+        full_names: the display name of a file found under a folder is the folder
+            argument as given, joined with the path below it (``dupA/x.jpg``), so that it
+            identifies the file among several folders. Otherwise it is the path relative
+            to the folder argument (``x.jpg``), which does not depend on where the folder
+            is (training resume digests and a fit's provenance labels build on it).
     """
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
+            prefix = folder_prefix(raw) + "/" if full_names else ""
             for f in _walk_sorted(p, set()):
-                yield f, f.relative_to(p).as_posix()
+                yield f, prefix + f.relative_to(p).as_posix()
         else:
             yield p, str(raw)

@@ -1,6 +1,8 @@
 import csv
 import io
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -38,9 +40,9 @@ def test_folder_with_bad_images(mixed_folder, model_file, capsys):
     out, err = capsys.readouterr()
     rows = _rows(out)
     assert code == 1
-    assert [r["path"] for r in rows] == ["corrupt.jpg", "good1.jpg", "good2.png", "gray.png",
-                                         "small.png"]
-    by = {r["path"]: r for r in rows}
+    assert [r["path"] for r in rows] == [f"{mixed_folder}/{n}" for n in (
+        "corrupt.jpg", "good1.jpg", "good2.png", "gray.png", "small.png")]
+    by = {Path(r["path"]).name: r for r in rows}
     assert by["corrupt.jpg"]["score"] == "" and "corrupt" in by["corrupt.jpg"]["error"]
     assert by["small.png"]["score"] == "" and "at least 96x96" in by["small.png"]["error"]
     for name in ("good1.jpg", "good2.png", "gray.png"):
@@ -50,7 +52,7 @@ def test_folder_with_bad_images(mixed_folder, model_file, capsys):
 
 def test_scores_do_not_depend_on_neighbours_workers_or_batch(mixed_folder, model_file, capsys):
     main(["score", str(mixed_folder), "--model", model_file, "--workers", "0"])
-    all_rows = {r["path"]: r["score"] for r in _rows(capsys.readouterr().out)}
+    all_rows = {Path(r["path"]).name: r["score"] for r in _rows(capsys.readouterr().out)}
     code = main(["score", str(mixed_folder / "good2.png"), "--model", model_file,
                  "--workers", "2", "--batch-size", "1", "--quiet"])
     (row,) = _rows(capsys.readouterr().out)
@@ -75,7 +77,7 @@ def test_out_csv_jsonl_and_maps(tmp_path, mixed_folder, model_file, capsys):
           "--workers", "0"])
     recs = [json.loads(line) for line in out_j.read_text().splitlines()]
     assert len(recs) == 5 and {r["path"] for r in recs if r["score"] is None} == {
-        "corrupt.jpg", "small.png"}
+        f"{mixed_folder}/corrupt.jpg", f"{mixed_folder}/small.png"}
 
 
 def test_bad_usage_exit_2(model_file, tmp_path, capsys):
@@ -103,3 +105,70 @@ def test_default_model_scores_a_photo(tmp_path, photo, capsys):
     assert main(["score", str(tmp_path / "p.png"), "--workers", "0"]) == 0
     (row,) = _rows(capsys.readouterr().out)
     assert float(row["score"]) > 0
+
+
+def _noise_image(path: Path, seed: int, size: int = 128) -> None:
+    """A small random RGB image that every model can score (at least 96x96)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(path)
+
+
+def test_two_folders_with_the_same_file_name(tmp_path, monkeypatch, capsys):
+    _noise_image(tmp_path / "dupA" / "x.jpg", 0)
+    _noise_image(tmp_path / "dupB" / "x.jpg", 1)
+    _noise_image(tmp_path / "dupB" / "sub" / "x.jpg", 2)
+    monkeypatch.chdir(tmp_path)
+    code = main(["score", "dupA", "./dupB/", "--model", "niqe", "--workers", "0",
+                 "--out", "s.csv", "--maps", "maps", "--quiet"])
+    assert code == 0
+    rows = _rows((tmp_path / "s.csv").read_text())
+    assert [r["path"] for r in rows] == ["dupA/x.jpg", "./dupB/sub/x.jpg", "./dupB/x.jpg"]
+    assert len({r["score"] for r in rows}) == 3  # three images, three scores
+    maps = sorted(p.relative_to(tmp_path / "maps").as_posix()
+                  for p in (tmp_path / "maps").rglob("*.png"))
+    assert maps == ["dupA/x.jpg.png", "dupB/sub/x.jpg.png", "dupB/x.jpg.png"]
+
+
+def test_absolute_folder_names_and_one_folder_maps(tmp_path, capsys):
+    _noise_image(tmp_path / "photos" / "x.jpg", 0)
+    maps = tmp_path / "maps"
+    code = main(["score", str(tmp_path / "photos"), "--model", "niqe", "--workers", "0",
+                 "--maps", str(maps), "--quiet"])
+    (row,) = _rows(capsys.readouterr().out)
+    assert code == 0 and row["path"] == f"{tmp_path}/photos/x.jpg"
+    assert [p.name for p in maps.rglob("*.png")] == ["x.jpg.png"]  # one folder: its layout
+    assert (maps / "x.jpg.png").is_file()
+
+
+@pytest.mark.parametrize(("name", "base", "expected"), [
+    ("dupA/x.jpg", "", "dupA/x.jpg.png"),
+    ("/abs/photos/sub/x.jpg", "/abs/photos", "sub/x.jpg.png"),
+    ("/abs/photos/x.jpg", "", "abs/photos/x.jpg.png"),
+    ("../up/x.jpg", "", "__/up/x.jpg.png"),
+    ("../up/x.jpg", "../up", "x.jpg.png"),
+    ("a/../../x.jpg", "", "a/__/__/x.jpg.png"),
+    ("//net/x.jpg", "/net", "net/x.jpg.png"),
+])
+def test_map_paths_stay_inside_the_maps_folder(tmp_path, name, base, expected):
+    from blindiqa.cli.score import _map_path
+
+    rec = SimpleNamespace(path=Path(name), name=name)  # what _map_path reads of a record
+    target = _map_path(tmp_path / "maps", rec, base)
+    assert target.relative_to(tmp_path / "maps").as_posix() == expected
+
+
+@pytest.mark.parametrize(("paths", "base"), [
+    (["dupA", "dupB"], ""),
+    (["photos"], "photos"),
+    (["./photos/"], "photos"),
+    (["photos/a.jpg", "photos/sub/b.jpg"], "photos"),
+    (["/abs/a", "rel"], ""),
+])
+def test_maps_base(tmp_path, monkeypatch, paths, base):
+    from blindiqa.cli.score import maps_base
+
+    monkeypatch.chdir(tmp_path)
+    for p in ("dupA", "dupB", "photos/sub"):
+        (tmp_path / p).mkdir(parents=True)
+    assert maps_base(paths) == base

@@ -2,7 +2,7 @@ import os
 
 from PIL import Image
 
-from blindiqa.io.files import is_image_file, iter_image_files
+from blindiqa.io.files import folder_prefix, is_image_file, iter_image_files
 
 
 def _img(path):
@@ -32,3 +32,30 @@ def test_symlink_loop_is_visited_once(tmp_path):
     os.symlink(tmp_path / "d", tmp_path / "d" / "loop")
     got = [n for _, n in iter_image_files([tmp_path])]
     assert got == ["d/a.png"]
+
+
+def test_full_names_keep_the_folder_as_typed(tmp_path, monkeypatch):
+    _img(tmp_path / "photos" / "sub" / "y.png")
+    _img(tmp_path / "photos" / "a.jpg")
+    monkeypatch.chdir(tmp_path)
+    for typed, prefix in (("./photos", "./photos"), ("photos/", "photos"),
+                          (str(tmp_path / "photos"), str(tmp_path / "photos"))):
+        got = [n for _, n in iter_image_files([typed], full_names=True)]
+        assert got == [f"{prefix}/a.jpg", f"{prefix}/sub/y.png"]
+    # without full_names: relative to the folder argument (as before)
+    assert [n for _, n in iter_image_files(["photos"])] == ["a.jpg", "sub/y.png"]
+
+
+def test_full_names_tell_two_folders_apart(tmp_path):
+    _img(tmp_path / "dupA" / "x.jpg")
+    _img(tmp_path / "dupB" / "x.jpg")
+    got = [n for _, n in iter_image_files([tmp_path / "dupA", tmp_path / "dupB"],
+                                          full_names=True)]
+    assert got == [f"{tmp_path}/dupA/x.jpg", f"{tmp_path}/dupB/x.jpg"]
+
+
+def test_folder_prefix():
+    assert folder_prefix("./photos/") == "./photos"
+    assert folder_prefix("a//") == "a"
+    assert folder_prefix("/") == ""
+    assert folder_prefix(".") == "."

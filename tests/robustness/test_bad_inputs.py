@@ -106,7 +106,7 @@ def test_folder_named_like_an_image_is_walked(tmp_path: Path, model_file: str,
     d = CASES_BY_NAME["directory"].make(tmp_path)
     Image.fromarray(photo_array()).save(d / "inside.png")
     assert main(["score", str(d), "--model", model_file, "--workers", "0", "--quiet"]) == 0
-    assert capsys.readouterr().out.splitlines()[1].startswith("inside.png,")
+    assert capsys.readouterr().out.splitlines()[1].startswith(f"{d}/inside.png,")
 
 
 def test_cli_single_file_exit_codes(tmp_path: Path, model_file: str, capsys) -> None:
