@@ -49,7 +49,7 @@ from blindiqa.baselines.nss import (
     aggd_from_moments,
     aggd_mean_factor,
     aggd_moments,
-    mscn,
+    mscn_bands,
 )
 from blindiqa.baselines.params import (
     existing_file,
@@ -88,6 +88,10 @@ _KIND = "niqe"
 def tensor_to_gray(image: torch.Tensor | np.ndarray) -> np.ndarray:
     """The gray levels NIQE sees: ``rgb2gray(uint8(round(255 x)))`` as float64.
 
+    Computed in bands of rows so that the float64 temporaries stay in cache (a 12-Mpixel
+    photo would otherwise make nine full-size float64 copies); the values are the same
+    element by element.
+
     Args:
         image: ``(3, H, W)`` or ``(1, H, W)`` float tensor/array in ``[0, 1]``.
 
@@ -97,17 +101,41 @@ def tensor_to_gray(image: torch.Tensor | np.ndarray) -> np.ndarray:
     arr = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
     if arr.ndim != 3 or arr.shape[0] not in (1, 3):
         raise ValueError(f"expected a (3, H, W) image, got shape {arr.shape}")
-    levels = [np.clip(np.floor(np.multiply(ch, 255.0, dtype=np.float64) + 0.5), 0.0, 255.0)
-              for ch in arr]
-    if len(levels) == 1:
-        return levels[0]
-    return gray_levels(*levels)
+    h, w = arr.shape[1:]
+    out = np.empty((h, w))
+    rows = max(1, CHUNK_ELEMENTS // max(w, 1))
+    for r0 in range(0, h, rows):
+        levels = [np.clip(np.floor(np.multiply(ch, 255.0, dtype=np.float64) + 0.5), 0.0, 255.0)
+                  for ch in arr[:, r0:r0 + rows]]
+        out[r0:r0 + rows] = levels[0] if len(levels) == 1 else gray_levels(*levels)
+    return out
 
 
 def _blocks(x: np.ndarray, bh: int, bw: int) -> np.ndarray:
     """Cut ``(R*bh, C*bw)`` into ``(R*C, bh, bw)`` blocks, row-major block order."""
     rows, cols = x.shape[0] // bh, x.shape[1] // bw
     return x.reshape(rows, bh, cols, bw).transpose(0, 2, 1, 3).reshape(rows * cols, bh, bw)
+
+
+def _mscn_blocks(x: np.ndarray, bs: int) -> tuple[np.ndarray, np.ndarray]:
+    """MSCN coefficients of ``x`` (a whole number of blocks) cut into blocks, and the
+    sharpness of each block; one row of blocks at a time (:func:`mscn_bands`).
+
+    Returns:
+        ``((R*C, bs, bs) coefficients, (R*C,) mean local standard deviation)``, equal to
+        ``_blocks(mscn(x)[0])`` and ``_blocks(mscn(x)[1]).mean(axis=(1, 2))``.
+    """
+    rows, cols = x.shape[0] // bs, x.shape[1] // bs
+    blocks = np.empty((rows * cols, bs, bs))
+    sharpness = np.empty(rows * cols)
+    for r0, coeffs, sigma in mscn_bands(x, bs):
+        k = (r0 // bs) * cols
+        blocks[k:k + cols] = coeffs.reshape(bs, cols, bs).transpose(1, 0, 2)
+        # A contiguous copy, as _blocks makes of a whole image, so that the mean sums
+        # in the same order.
+        sigma = np.ascontiguousarray(sigma.reshape(bs, cols, bs).transpose(1, 0, 2))
+        sharpness[k:k + cols] = sigma.mean(axis=(1, 2))
+    return blocks, sharpness
 
 
 def block_features(blocks: np.ndarray) -> np.ndarray:
@@ -170,10 +198,11 @@ def image_features(gray: np.ndarray, block_size: int = BLOCK_SIZE
     sharpness = np.empty(0)
     for scale in (1, 2):
         bs = block_size // scale
-        coeffs, sigma = mscn(x)
-        feats.append(block_features(_blocks(coeffs, bs, bs)))
+        blocks, block_sharpness = _mscn_blocks(x, bs)
+        feats.append(block_features(blocks))
         if scale == 1:
-            sharpness = _blocks(sigma, bs, bs).mean(axis=(1, 2))
+            sharpness = block_sharpness
+            del blocks
             x = imresize(x, 0.5)
     return np.concatenate(feats, axis=1), sharpness, (rows, cols)
 
