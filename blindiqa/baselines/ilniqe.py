@@ -44,6 +44,8 @@ from blindiqa.baselines._ilniqe_features import (
     NUM_FEATURES,
     image_features,
     resize_uint8,
+    resize_unit_image,
+    unit_to_levels,
 )
 from blindiqa.baselines.matlab import nancov, nanmean, pinv
 from blindiqa.baselines.params import (
@@ -201,7 +203,7 @@ def tensor_to_levels(image: torch.Tensor | np.ndarray) -> np.ndarray:
     arr = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
     if arr.ndim != 3 or arr.shape[0] not in (1, 3):
         raise ValueError(f"expected a (3, H, W) image, got shape {arr.shape}")
-    levels = np.clip(np.floor(np.multiply(arr, 255.0, dtype=np.float64) + 0.5), 0.0, 255.0)
+    levels = unit_to_levels(arr)
     if levels.shape[0] == 1:
         levels = np.repeat(levels, 3, axis=0)
     return np.ascontiguousarray(levels.transpose(1, 2, 0))
@@ -290,9 +292,17 @@ class ILNIQE(QualityModel):
         return MIN_SIZE
 
     def features(self, image: torch.Tensor) -> np.ndarray:
-        """``(6, 6, 468)`` patch features of one canonical ``(3, H, W)`` image."""
+        """``(6, 6, 468)`` patch features of one canonical ``(3, H, W)`` image.
+
+        Equal to ``patch_features(tensor_to_levels(image))[0]``, without the
+        full-resolution float64 copy of the image (:func:`resize_unit_image`).
+        """
         self.check_size(image)
-        feats, _ = patch_features(tensor_to_levels(image))
+        arr = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else image
+        arr = np.asarray(arr)
+        if arr.ndim != 3 or arr.shape[0] not in (1, 3):
+            raise ValueError(f"expected a (3, H, W) image, got shape {arr.shape}")
+        feats, _ = image_features(resize_unit_image(arr, NORMALIZED_SIZE), BLOCK_SIZE)
         return feats
 
     def score_tensor(self, image: torch.Tensor) -> float:

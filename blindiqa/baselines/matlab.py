@@ -29,7 +29,7 @@ import scipy.sparse
 
 __all__ = ["RGB2GRAY_WEIGHTS", "cubic", "fspecial_gaussian", "gray_levels", "imresize",
            "imresize_weights", "matlab_round", "nancov", "nanmean", "pinv",
-           "rgb2gray_uint8"]
+           "resize_matrix", "rgb2gray_uint8"]
 
 #: Weights MATLAB's ``rgb2gray`` applies to R, G and B.
 RGB2GRAY_WEIGHTS: tuple[float, float, float] = (
@@ -170,8 +170,24 @@ def imresize_weights(in_length: int, out_length: int, scale: float,
 
 
 @lru_cache(maxsize=64)
-def _resize_matrix(in_length: int, out_length: int, scale: float,
-                   antialiasing: bool) -> scipy.sparse.csr_matrix:
+def resize_matrix(in_length: int, out_length: int, scale: float,
+                  antialiasing: bool = True) -> scipy.sparse.csr_matrix:
+    """The ``(out_length, in_length)`` sparse matrix of one dimension's resize.
+
+    ``resize_matrix(...) @ x`` resizes ``x`` along its first axis exactly as
+    :func:`imresize` does (each output value is the same sum, in the same order, of the
+    same products, whatever the other columns of ``x``, so a resize can be computed on
+    column bands of an image).
+
+    Args:
+        in_length: input size along the dimension.
+        out_length: output size along the dimension.
+        scale: the scale factor (see :func:`imresize_weights`).
+        antialiasing: widen the kernel by ``1/scale`` when shrinking.
+
+    Returns:
+        A cached CSR matrix (do not modify it).
+    """
     w, idx = imresize_weights(in_length, out_length, scale, antialiasing)
     rows = np.repeat(np.arange(out_length), w.shape[1])
     mat = scipy.sparse.csr_matrix(
@@ -183,7 +199,11 @@ def _resize_matrix(in_length: int, out_length: int, scale: float,
 
 def _resize_dim(img: np.ndarray, axis: int, out_length: int, scale: float,
                 antialiasing: bool) -> np.ndarray:
-    mat = _resize_matrix(img.shape[axis], out_length, float(scale), antialiasing)
+    if out_length == img.shape[axis] and scale == 1.0:
+        # Scale 1 evaluates the kernel at whole-pixel offsets only (1 at 0, exactly 0
+        # elsewhere): the matrix is the identity and the pass would only copy.
+        return img
+    mat = resize_matrix(img.shape[axis], out_length, float(scale), antialiasing)
     moved = np.moveaxis(img, axis, 0)
     flat = moved.reshape(moved.shape[0], -1)
     out = np.asarray(mat @ flat).reshape((out_length,) + moved.shape[1:])
@@ -228,9 +248,10 @@ def imresize(img: np.ndarray, scale: float | None = None,
             raise ValueError(f"output_shape must be two positive sizes, got {output_shape}")
         scales = (out_shape[0] / in_shape[0], out_shape[1] / in_shape[1])
     order = (0, 1) if scales[0] <= scales[1] else (1, 0)
+    original = x
     for axis in order:
         x = _resize_dim(x, axis, out_shape[axis], scales[axis], antialiasing)
-    return x
+    return x.copy() if x is original else x
 
 
 def nanmean(x: np.ndarray) -> np.ndarray:
