@@ -26,6 +26,11 @@ from blindiqa.cli.common import (
 from blindiqa.io.files import folder_prefix, iter_image_files
 from blindiqa.scoring import ScoreRecord, score_files
 
+#: The ``--out`` extensions of JSON lines (either of their usual names) ...
+JSONL_EXTENSIONS: tuple[str, ...] = (".jsonl", ".ndjson")
+#: ... and of every ``--out`` file type (any other is refused).
+OUT_EXTENSIONS: tuple[str, ...] = (".csv", *JSONL_EXTENSIONS)
+
 #: How a ``..`` in an image's display name is written in its ``--maps`` file path.
 _UP = "__"
 
@@ -36,10 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "Scores are distances to pristine quality: lower is better.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     add_model_options(p)
-    p.add_argument("--out", metavar="FILE", help="write FILE.csv or FILE.jsonl (default: CSV "
-                                                 "on stdout); written to a temporary file "
-                                                 "renamed into place at the end, so FILE is "
-                                                 "never left half-written")
+    p.add_argument("--out", metavar="FILE", help="write FILE.csv, or JSON lines to FILE.jsonl "
+                                                 "or FILE.ndjson (another extension is an "
+                                                 "error; default: CSV on stdout); written to "
+                                                 "a temporary file renamed into place at the "
+                                                 "end, so FILE is never left half-written")
     p.add_argument("--maps", metavar="DIR", help="write a PNG of each image's local quality "
                                                  "map to DIR, laid out as the images are "
                                                  "below the folder all inputs share "
@@ -84,7 +90,7 @@ class _Writer:
 
     def __init__(self, out: str | None) -> None:
         self.path = Path(out) if out else None
-        self.jsonl = bool(out) and out.lower().endswith((".jsonl", ".ndjson"))
+        self.jsonl = bool(out) and out.lower().endswith(JSONL_EXTENSIONS)
         self.tmp: str | None = None
         if self.path is None:
             self.fh: TextIO = sys.stdout
@@ -168,6 +174,9 @@ def check_outputs(out: str | None, maps: str | None, overwrite: bool) -> str | N
         p = Path(out)
         if p.is_dir():
             return f"--out {out} is a directory; give a file name (.csv or .jsonl)"
+        if p.suffix.lower() not in OUT_EXTENSIONS:
+            return (f"--out {out}: unknown file type {p.suffix or '(no extension)'}; the "
+                    f"extension must be one of {', '.join(OUT_EXTENSIONS)}")
         if p.exists() and not overwrite:
             return f"--out {out} exists; give --overwrite to replace it"
     if maps:
@@ -213,8 +222,28 @@ def _map_path(maps_dir: Path, rec: ScoreRecord, base: str = "") -> Path:
     return maps_dir.joinpath(*folders, f"{name}.png")
 
 
+def iter_inputs(paths: Sequence[str], warn_empty: bool = True,
+                ) -> Iterator[tuple[Path, str]]:
+    """:func:`~blindiqa.io.files.iter_image_files` with full names, warning of empty folders.
+
+    Args:
+        paths: the path arguments, as given.
+        warn_empty: write ``blindiqa: warning: no images found in DIR/`` to stderr for
+            each folder argument holding no image (the walk goes on with the others).
+    """
+    for raw in paths:
+        found = False
+        for item in iter_image_files([raw], full_names=True):
+            found = True
+            yield item
+        if not found and warn_empty:  # only a folder can yield nothing
+            tqdm.write(f"blindiqa: warning: no images found in {folder_prefix(raw)}/",
+                       file=sys.stderr)
+
+
 def _records(args: argparse.Namespace, model) -> Iterator[ScoreRecord]:
-    items = iter_image_files(args.paths, full_names=True)
+    # a lone empty folder gets the error at the end, not a warning as well
+    items = iter_inputs(args.paths, warn_empty=len(args.paths) > 1)
     yield from score_files(model, items, workers=args.workers, with_maps=bool(args.maps),
                           prefetch=args.batch_size)
 

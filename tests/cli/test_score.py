@@ -172,3 +172,46 @@ def test_maps_base(tmp_path, monkeypatch, paths, base):
     for p in ("dupA", "dupB", "photos/sub"):
         (tmp_path / p).mkdir(parents=True)
     assert maps_base(paths) == base
+
+
+@pytest.mark.parametrize("name", ["s.txt", "scores", "s.json", "s.csv.gz"])
+def test_out_with_an_unknown_extension_is_refused(tmp_path, capsys, name):
+    _noise_image(tmp_path / "x.png", 0)
+    out = tmp_path / name
+    assert main(["score", str(tmp_path / "x.png"), "--model", "niqe", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out}: unknown file type" in err and ".csv, .jsonl, .ndjson" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("name", "jsonl"), [("s.CSV", False), ("s.ndjson", True),
+                                             ("s.JSONL", True)])
+def test_out_extensions_choose_the_format(tmp_path, capsys, name, jsonl):
+    _noise_image(tmp_path / "x.png", 0)
+    out = tmp_path / name
+    assert main(["score", str(tmp_path / "x.png"), "--model", "niqe", "--out", str(out),
+                 "--quiet", "--workers", "0"]) == 0
+    text = out.read_text()
+    if jsonl:
+        assert json.loads(text)["path"] == str(tmp_path / "x.png")
+    else:
+        assert _rows(text)[0]["path"] == str(tmp_path / "x.png")
+
+
+def test_empty_folder_among_inputs_warns_and_goes_on(tmp_path, monkeypatch, capsys):
+    _noise_image(tmp_path / "photos" / "x.png", 0)
+    (tmp_path / "EMPTY" / "sub").mkdir(parents=True)
+    (tmp_path / "EMPTY" / "notes.txt").write_text("no image here")
+    monkeypatch.chdir(tmp_path)
+    code = main(["score", "EMPTY", "photos", "--model", "niqe", "--workers", "0"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "blindiqa: warning: no images found in EMPTY/\n" in err
+    assert "scored 1, failed 0" in err
+    assert [r["path"] for r in _rows(out)] == ["photos/x.png"]
+
+
+def test_lone_empty_folder_is_an_error_without_a_warning(tmp_path, capsys):
+    assert main(["score", str(tmp_path), "--model", "niqe"]) == 1
+    err = capsys.readouterr().err
+    assert "error: no images found" in err and "warning" not in err
