@@ -67,6 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "sheet with the scores.")
     p.add_argument("--out", default="blindiqa-demo", metavar="DIR",
                    help="output folder (default: %(default)s)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into DIR even where it is not empty, replacing the demo's "
+                        "files there (refused otherwise, exit code 2)")
     add_model_options(p)
     p.set_defaults(func=run)
 
@@ -79,7 +82,24 @@ def _tile(im: Image.Image, caption: str, width: int = 260) -> Image.Image:
     return tile
 
 
+def check_out_dir(out: Path, overwrite: bool) -> str | None:
+    """Why the demo may not write into ``out`` (None where it may).
+
+    Args:
+        out: the ``--out`` folder.
+        overwrite: ``--overwrite`` was given.
+    """
+    if out.exists() and not out.is_dir():
+        return f"--out {out} exists and is not a directory"
+    if out.is_dir() and not overwrite and any(out.iterdir()):
+        return f"--out {out} is not empty; give --overwrite to write into it"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
+    problem = check_out_dir(Path(args.out), args.overwrite)
+    if problem:
+        return fail(problem)
     try:
         photo = sample_photo()
         model = load_model(args.model, args)
