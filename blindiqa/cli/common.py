@@ -42,6 +42,10 @@ def add_model_options(parser: argparse.ArgumentParser, multiple: bool = False) -
                         help="parameter file for niqe / ilniqe (official .npz/.mat or ours)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
                         help="where to run the encoder (default: %(default)s)")
+    parser.add_argument("--max-side", type=non_negative_int, default=None, metavar="PX",
+                        help="one-pass models: scale images whose long side exceeds PX "
+                             "down to it before scoring; 0 = native resolution (default: "
+                             "the model's own setting, see `blindiqa models`)")
 
 
 def load_model(name: str, args: argparse.Namespace) -> QualityModel:
@@ -49,6 +53,8 @@ def load_model(name: str, args: argparse.Namespace) -> QualityModel:
     from blindiqa.models.load import load
 
     options = {"params": args.params} if getattr(args, "params", None) else {}
+    if getattr(args, "max_side", None) is not None:
+        options["max_side"] = args.max_side
     return load(name, device=args.device, **options)
 
 

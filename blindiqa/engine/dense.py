@@ -9,6 +9,7 @@ from torch import nn
 
 from blindiqa.encoders import NORMALIZATIONS, create_network
 from blindiqa.engine.config import PAD_MULTIPLE, EngineConfig
+from blindiqa.engine.fused import inference_network
 from blindiqa.engine.grid import to_grid
 
 
@@ -48,6 +49,8 @@ class DenseEncoder(nn.Module):
             raise ValueError(f"unknown normalization {config.normalization!r}; known: "
                              f"{sorted(NORMALIZATIONS)}")
         self.network = network
+        #: what actually runs: a folded copy of an EfficientNet-Lite in eval mode
+        self.runner = inference_network(network)
         self.config = config
         self.dims = [network.layer_channels(t) for t in config.taps]  # validates the taps
         mean, std = NORMALIZATIONS[config.normalization]
@@ -61,7 +64,7 @@ class DenseEncoder(nn.Module):
     def _grid_padded(self, x: torch.Tensor) -> torch.Tensor:
         """Grid features ``(N, D, h / g, w / g)`` of normalised, padded input ``x``."""
         g = self.config.grid_stride
-        maps = self.network.forward_features(x, self.config.taps)
+        maps = self.runner.forward_features(x, self.config.taps)
         out = []
         for tap in self.config.taps:
             m = maps[tap]
@@ -114,4 +117,4 @@ def build_dense_encoder(config: EngineConfig, state_dict: dict[str, torch.Tensor
     else:
         net = create_network(config.encoder, pretrained=config.weights == "pretrained",
                              checkpoint_path=checkpoint_path)
-    return DenseEncoder(net, config).eval()
+    return DenseEncoder(net.eval(), config).eval()

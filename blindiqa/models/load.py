@@ -68,7 +68,13 @@ def load(name_or_path: str | os.PathLike = "default", device: str | torch.device
     _ensure_builtin()
     key = os.fspath(name_or_path)
     if key in _MODELS:
-        model = get_entry(key).factory(**options)
+        try:
+            model = get_entry(key).factory(**options)
+        except TypeError as exc:
+            if options and "unexpected keyword argument" in str(exc):
+                raise ValueError(f"option(s) {', '.join(sorted(options))} do not apply to "
+                                 f"model {key!r}") from exc
+            raise
     elif Path(key).exists() or key.endswith(".safetensors"):
         model = load_file(key, **options)
     else:

@@ -48,9 +48,7 @@ def _factory(name: str, filename: str):
     def factory(**options) -> QualityModel:
         from blindiqa.models.load import load_file
 
-        if options:
-            raise ValueError(f"model {name!r} takes no options (got {sorted(options)})")
-        model = load_file(shipped_path(filename))
+        model = load_file(shipped_path(filename), **options)
         model.name = name
         return model
 

@@ -69,3 +69,23 @@ def test_unknown_normalisation_and_tap_are_refused():
         DenseEncoder(net, dataclasses.replace(CFG, normalization="zscore"))
     with pytest.raises(ValueError, match="unknown layer"):
         DenseEncoder(net, dataclasses.replace(CFG, taps=("stage9",)))
+
+
+def test_folded_network_equals_the_original():
+    from blindiqa.engine.fused import FoldedLite
+
+    torch.manual_seed(0)
+    net = create_network("efficientnet_lite0", pretrained=True).eval()
+    folded = FoldedLite(net)
+    x = torch.rand(2, 3, 96, 128)
+    taps = ("stem", "stage1", "stage3", "stage4", "stage6", "head")
+    with torch.inference_mode():
+        ref, out = net.forward_features(x, taps), folded.forward_features(x, taps)
+    for t in taps:
+        scale = ref[t].abs().max()
+        # float32 rounding: the original itself is this far from its float64 result
+        assert torch.allclose(out[t], ref[t], atol=1e-5 * float(scale), rtol=0), t
+    with pytest.raises(ValueError, match="multiples of 32"):
+        folded.forward_features(torch.rand(1, 3, 100, 96), ("stage2",))
+    with pytest.raises(ValueError, match="unknown layer 'logits'"):
+        folded.forward_features(x, ("logits",))
