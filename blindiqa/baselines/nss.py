@@ -41,6 +41,8 @@ def _matlab_colon(start: float, step: float, stop: float) -> np.ndarray:
     return out
 
 
+_DBL_EPS = float(np.finfo(np.float64).eps)
+
 #: Elements per group of rows in :func:`aggd_stats` (keeps temporaries in cache).
 CHUNK_ELEMENTS = 1 << 17
 
@@ -126,15 +128,43 @@ def gaussian_filter_replicate(img: np.ndarray, window: np.ndarray | None = None
     return scipy.ndimage.correlate1d(x, row, axis=-1, mode="nearest")
 
 
+def _scipy_symmetric(weights: np.ndarray) -> bool:
+    """Whether ``scipy.ndimage.correlate1d`` treats ``weights`` as a symmetric kernel."""
+    w = np.asarray(weights, dtype=np.float64)
+    return w.size % 2 == 1 and bool(np.all(np.abs(w - w[::-1]) <= _DBL_EPS))
+
+
+def _correlate_valid(xp: np.ndarray, weights: np.ndarray, axis: int, n: int) -> np.ndarray:
+    """Correlation of ``xp`` with a symmetric odd kernel along ``axis`` (0 or 1), the
+    ``n`` outputs that need no padding beyond ``xp``.
+
+    The arithmetic is that of ``scipy.ndimage.correlate1d`` for symmetric kernels,
+    ``x[0] w[c] + (x[-c] + x[c]) w[0] + ... + (x[-1] + x[1]) w[c-1]`` in this order, so
+    the values are the same; here it runs as whole-array operations on contiguous
+    rows, which is two to three times faster than scipy's line-by-line filter.
+    """
+    c = weights.size // 2
+
+    def shifted(start: int) -> np.ndarray:
+        return xp[start:start + n] if axis == 0 else xp[:, start:start + n]
+
+    out = shifted(c) * weights[c]
+    for d in range(c, 0, -1):
+        out += (shifted(c - d) + shifted(c + d)) * weights[c - d]
+    return out
+
+
 def mscn_bands(img: np.ndarray, rows: int, window: np.ndarray | None = None, c: float = 1.0
                ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """:func:`mscn` of a 2-D image, computed and yielded one band of rows at a time.
 
     Each band is filtered with the rows around it (the window's half-height) as context,
-    so every value is computed by exactly the same floating-point operations as on the
-    whole image: the concatenated bands equal :func:`mscn` bit for bit. Working on
-    cache-sized bands avoids a dozen passes over full-resolution float64 temporaries
-    (about 100 MB each for a 12-Mpixel photo), which made big photos slow.
+    replicated at the image's edges, so the concatenated bands are the MSCN
+    coefficients of the whole image. Working on cache-sized bands avoids a dozen passes
+    over full-resolution float64 temporaries (about 100 MB each for a 12-Mpixel photo),
+    which made big photos slow. The filter runs as whole-array operations with the
+    arithmetic of ``scipy.ndimage.correlate1d`` (:func:`gaussian_filter_replicate`), so
+    the values are those of the whole-image filter bit for bit.
 
     Args:
         img: ``(H, W)`` float image on the 0..255 scale.
@@ -152,19 +182,32 @@ def mscn_bands(img: np.ndarray, rows: int, window: np.ndarray | None = None, c: 
     if rows < 1:
         raise ValueError(f"rows must be >= 1, got {rows}")
     col, row = _separable_factors(window)
-    halo = col.size // 2  # rows of context scipy's centred window reads on each side
+    fast = _scipy_symmetric(col) and _scipy_symmetric(row)
+    halo, halo_x = col.size // 2, row.size // 2  # context each output reads on each side
     h = x.shape[0]
     for r0 in range(0, h, rows):
         r1 = min(h, r0 + rows)
-        a0, a1 = max(0, r0 - halo), min(h, r1 + halo)
-        band = x[a0:a1]
-        keep = slice(r0 - a0, r1 - a0)
-        # Vertical pass on the band with its context rows, then keep the band's own
-        # rows (their values never see the band's artificial edges); horizontal pass.
-        mu = scipy.ndimage.correlate1d(band, col, axis=0, mode="nearest")[keep]
-        mu2 = scipy.ndimage.correlate1d(band * band, col, axis=0, mode="nearest")[keep]
-        mu = scipy.ndimage.correlate1d(mu, row, axis=1, mode="nearest")
-        mu2 = scipy.ndimage.correlate1d(mu2, row, axis=1, mode="nearest")
+        n = r1 - r0
+        if fast:
+            # The band with `halo` rows of context, edge rows replicated (MATLAB's
+            # 'replicate', scipy's 'nearest'); vertical pass; horizontal pass on the
+            # band padded by replicated columns.
+            band = x[np.clip(np.arange(r0 - halo, r1 + halo), 0, h - 1)]
+            mu = _correlate_valid(band, col, 0, n)
+            mu2 = _correlate_valid(band * band, col, 0, n)
+            pad = ((0, 0), (halo_x, halo_x))
+            mu = _correlate_valid(np.pad(mu, pad, mode="edge"), row, 1, x.shape[1])
+            mu2 = _correlate_valid(np.pad(mu2, pad, mode="edge"), row, 1, x.shape[1])
+        else:
+            # scipy on the band and its context rows; the band's own rows never see
+            # the artificial edges of the context.
+            a0, a1 = max(0, r0 - halo), min(h, r1 + halo)
+            band = x[a0:a1]
+            keep = slice(r0 - a0, r1 - a0)
+            mu = scipy.ndimage.correlate1d(band, col, axis=0, mode="nearest")[keep]
+            mu2 = scipy.ndimage.correlate1d(band * band, col, axis=0, mode="nearest")[keep]
+            mu = scipy.ndimage.correlate1d(mu, row, axis=1, mode="nearest")
+            mu2 = scipy.ndimage.correlate1d(mu2, row, axis=1, mode="nearest")
         sigma = np.sqrt(np.abs(mu2 - mu * mu))
         yield r0, (x[r0:r1] - mu) / (sigma + c), sigma
 
