@@ -168,8 +168,8 @@ def resize_unit_image(image: np.ndarray, size: int = NORMALIZED_SIZE) -> np.ndar
         for c0 in range(0, w, step):
             band = unit_to_levels(image[:, :, c0:c0 + step])  # (C, H, n)
             n = band.shape[2]
-            flat = np.ascontiguousarray(band.transpose(1, 2, 0)).reshape(h, n * c)
-            out[:, c0:c0 + n] = np.asarray(mat @ flat).reshape(size, n, c)
+            flat = np.ascontiguousarray(band.transpose(1, 0, 2)).reshape(h, c * n)
+            out[:, c0:c0 + n] = np.asarray(mat @ flat).reshape(size, c, n).transpose(0, 2, 1)
     else:  # columns resized (rows kept): bands of rows
         mat = resize_matrix(w, size, size / w)
         out = np.empty((h, size, c))
@@ -177,8 +177,8 @@ def resize_unit_image(image: np.ndarray, size: int = NORMALIZED_SIZE) -> np.ndar
         for r0 in range(0, h, step):
             band = unit_to_levels(image[:, r0:r0 + step])  # (C, n, W)
             n = band.shape[1]
-            flat = np.ascontiguousarray(band.transpose(2, 1, 0)).reshape(w, n * c)
-            out[r0:r0 + n] = np.asarray(mat @ flat).reshape(size, n, c).transpose(1, 0, 2)
+            flat = np.ascontiguousarray(band.reshape(c * n, w).T)  # (W, C*n)
+            out[r0:r0 + n] = np.asarray(mat @ flat).reshape(size, c, n).transpose(2, 0, 1)
     out = _round_levels(out)
     if c == 1:
         out = np.repeat(out, 3, axis=2)

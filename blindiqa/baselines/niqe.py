@@ -119,22 +119,30 @@ def _blocks(x: np.ndarray, bh: int, bw: int) -> np.ndarray:
 
 def _mscn_blocks(x: np.ndarray, bs: int) -> tuple[np.ndarray, np.ndarray]:
     """MSCN coefficients of ``x`` (a whole number of blocks) cut into blocks, and the
-    sharpness of each block; one row of blocks at a time (:func:`mscn_bands`).
+    sharpness of each block; computed in bands of rows (:func:`mscn_bands`).
 
     Returns:
         ``((R*C, bs, bs) coefficients, (R*C,) mean local standard deviation)``, equal to
         ``_blocks(mscn(x)[0])`` and ``_blocks(mscn(x)[1]).mean(axis=(1, 2))``.
     """
     rows, cols = x.shape[0] // bs, x.shape[1] // bs
+    # Bands of at most CHUNK_ELEMENTS values (cache-sized) where possible: a divisor of
+    # the block side, of at least 16 rows (the filter reads 3 more on each side).
+    divisors = [d for d in range(min(bs, 16), bs + 1) if bs % d == 0]
+    fitting = [d for d in divisors if d * x.shape[1] <= CHUNK_ELEMENTS]
+    band = max(fitting) if fitting else divisors[0]
     blocks = np.empty((rows * cols, bs, bs))
     sharpness = np.empty(rows * cols)
-    for r0, coeffs, sigma in mscn_bands(x, bs):
-        k = (r0 // bs) * cols
-        blocks[k:k + cols] = coeffs.reshape(bs, cols, bs).transpose(1, 0, 2)
-        # A contiguous copy, as _blocks makes of a whole image, so that the mean sums
-        # in the same order.
-        sigma = np.ascontiguousarray(sigma.reshape(bs, cols, bs).transpose(1, 0, 2))
-        sharpness[k:k + cols] = sigma.mean(axis=(1, 2))
+    sigma_row = np.empty((bs, x.shape[1]))
+    for r0, coeffs, sigma in mscn_bands(x, band):
+        k, off = (r0 // bs) * cols, r0 % bs
+        blocks[k:k + cols, off:off + band] = coeffs.reshape(band, cols, bs).transpose(1, 0, 2)
+        sigma_row[off:off + band] = sigma
+        if off + band == bs:
+            # A contiguous copy, as _blocks makes of a whole image, so that the mean
+            # sums in the same order.
+            s = np.ascontiguousarray(sigma_row.reshape(bs, cols, bs).transpose(1, 0, 2))
+            sharpness[k:k + cols] = s.mean(axis=(1, 2))
     return blocks, sharpness
 
 
