@@ -146,6 +146,31 @@ def _mscn_blocks(x: np.ndarray, bs: int) -> tuple[np.ndarray, np.ndarray]:
     return blocks, sharpness
 
 
+def _neighbour_products(group: np.ndarray, shift: tuple[int, int], out: np.ndarray
+                        ) -> np.ndarray:
+    """``group * np.roll(group, shift, axis=(1, 2))`` written into ``out`` (no copies).
+
+    Each value is the same product of the same two values as with ``np.roll``; the
+    four wrapped regions are multiplied directly.
+
+    Args:
+        group: ``(k, h, w)`` blocks.
+        shift: ``(rows, cols)`` circular shift within each block, each in ``-1..1``.
+        out: ``(k, h, w)`` array to write into.
+
+    Returns:
+        ``out``.
+    """
+    h, w = group.shape[1:]
+    dr, dc = shift[0] % h, shift[1] % w
+    for rows_out, rows_in in ((slice(dr, h), slice(0, h - dr)), (slice(0, dr), slice(h - dr, h))):
+        for cols_out, cols_in in ((slice(dc, w), slice(0, w - dc)),
+                                  (slice(0, dc), slice(w - dc, w))):
+            np.multiply(group[:, rows_out, cols_out], group[:, rows_in, cols_in],
+                        out=out[:, rows_out, cols_out])
+    return out
+
+
 def block_features(blocks: np.ndarray) -> np.ndarray:
     """The 18 NIQE features of each MSCN block (official ``computefeature.m``).
 
@@ -163,12 +188,13 @@ def block_features(blocks: np.ndarray) -> np.ndarray:
     kinds = 1 + len(_SHIFTS)
     moments = np.empty((kinds, 5, n))
     step = max(1, CHUNK_ELEMENTS // m)
+    buf = np.empty((min(step, n), h, w))
     for i in range(0, n, step):  # cache-sized groups of blocks, vectorised within
         group = b[i:i + step]
         k = group.shape[0]
         moments[0, :, i:i + k] = aggd_moments(group.reshape(k, m))
         for j, shift in enumerate(_SHIFTS, start=1):
-            prod = group * np.roll(group, shift, axis=(1, 2))
+            prod = _neighbour_products(group, shift, buf[:k])
             moments[j, :, i:i + k] = aggd_moments(prod.reshape(k, m))
     alpha, bl, br = aggd_from_moments(moments.transpose(1, 0, 2), m)
     cols = [alpha[0], (bl[0] + br[0]) / 2.0]
