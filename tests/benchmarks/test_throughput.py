@@ -1,0 +1,72 @@
+"""benchmarks/throughput.py: a quick end-to-end run and its pieces."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def throughput():
+    """The script, imported as a module."""
+    spec = importlib.util.spec_from_file_location(
+        "throughput", ROOT / "benchmarks" / "throughput.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _table(text: str) -> list[list[str]]:
+    return [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in text.splitlines() if line.startswith("|")]
+
+
+def test_quick_run_prints_machine_and_one_row_per_size(throughput, capsys, tmp_path) -> None:
+    # Synthetic photos (an empty pristine folder), so the test needs no shared data.
+    code = throughput.main(["--quick", "--model", "niqe", "--sizes", "128x96,160x128",
+                            "--device", "cpu", "--workers", "0", "--pristine",
+                            str(tmp_path / "none"), "--out", str(tmp_path / "tp.md")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "GFLOP/s" in out and "torch" in out and "cores" in out
+    table = _table(out)
+    assert table[0] == list(throughput.COLUMNS)
+    rows = table[2:]
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [("niqe", "cpu", "128x96", "2"),
+                                                       ("niqe", "cpu", "160x128", "2")]
+    for r in rows:
+        assert float(r[4]) > 0 and float(r[5]) > 0 and float(r[6]) > 0 and float(r[7]) > 0
+    assert _table((tmp_path / "tp.md").read_text()) == table
+
+
+def test_sizes_and_defaults(throughput) -> None:
+    assert throughput.parse_sizes(["500x500,1024x768", "4000X3000"]) == [
+        (500, 500), (1024, 768), (4000, 3000)]
+    with pytest.raises(argparse.ArgumentTypeError):
+        throughput.parse_size("500")
+    assert [throughput.default_images_per_run(w, h)
+            for w, h in throughput.DEFAULT_SIZES] == [20, 10, 3]
+
+
+def test_batch_size_goes_where_score_files_takes_it(throughput) -> None:
+    def with_batch(model, items, *, workers=0, batch_size=4):
+        pass
+
+    def with_prefetch(model, items, *, workers=0, prefetch=4):
+        pass
+
+    assert throughput._score_kwargs(with_batch, 8, 2) == {"workers": 2, "batch_size": 8}
+    assert throughput._score_kwargs(with_prefetch, 8, 0) == {"workers": 0, "prefetch": 8}
+
+
+def test_failed_measurement_is_a_table_note(throughput) -> None:
+    rows = [throughput.Measurement("niqe", "cpu", "10x10", 2, error="ValueError: too small")]
+    text = throughput.markdown_table(rows)
+    assert "| niqe [1] | cpu | 10x10 | 2 | - |" in text and "- niqe / cpu / 10x10" in text
