@@ -19,8 +19,10 @@ hidden ``--child`` option), so that one measurement's memory never leaks into th
   ``--workers`` processes); images/s is the median over the runs;
 * the decoding alone (``blindiqa.io.decode.decode_image``, in the process) is timed
   the same way, to show how much of an image's time it takes;
-* peak RSS is the process's ``ru_maxrss`` plus that of its largest decoding worker
-  (``RUSAGE_CHILDREN``), i.e. main process + one worker.
+* peak RSS is the measuring process's ``ru_maxrss`` (``RUSAGE_SELF``: model, decoded
+  images, scoring); the decoding workers' is reported apart (``RUSAGE_CHILDREN``: the
+  largest worker), since a forked worker's RSS also counts the pages it shares with
+  the main process (torch and the rest), so adding the two would overstate the total.
 
 Devices: ``cpu``, plus ``cuda`` where ``torch.cuda.is_available()`` (``--device`` to
 choose). The header gives the machine (CPU model, cores, torch version, threads) and its
@@ -54,7 +56,7 @@ QUICK_SIZES = ((160, 128),)
 JPEG_QUALITY = 90
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 COLUMNS = ("model", "device", "size", "images", "images/s", "s/image", "decode s/image",
-           "peak RSS (MB)")
+           "peak RSS (MB)", "worker peak RSS (MB)")
 
 
 # --------------------------------------------------------------------------- options
@@ -236,7 +238,8 @@ class Measurement:
         images: files scored per run.
         images_per_s: median images/s over the runs (end to end).
         decode_s: median seconds to decode one file (in the process).
-        peak_rss_mb: peak RSS of the process plus its largest decoding worker.
+        peak_rss_mb: peak RSS of the measuring process.
+        worker_rss_mb: peak RSS of its largest decoding worker (None without workers).
         runs_s: seconds of each timed run.
         error: why the measurement failed (or the first scoring error), else None.
     """
@@ -248,6 +251,7 @@ class Measurement:
     images_per_s: float | None = None
     decode_s: float | None = None
     peak_rss_mb: float | None = None
+    worker_rss_mb: float | None = None
     runs_s: list[float] | None = None
     error: str | None = None
 
@@ -263,12 +267,12 @@ def _score_kwargs(score_files, batch_size: int, workers: int) -> dict[str, int]:
     return kwargs
 
 
-def _peak_rss_mb() -> float:
-    """``ru_maxrss`` of this process plus its largest waited-for child, in MB."""
+def _peak_rss_mb() -> tuple[float, float | None]:
+    """Peak RSS (MB) of this process and of its largest waited-for child (None if none)."""
     scale = 1024.0 if sys.platform != "darwin" else 1.0  # kB on Linux, bytes on macOS
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return (own + children) * scale / 1e6
+    return own * scale / 1e6, (children * scale / 1e6 if children else None)
 
 
 def measure(spec: dict) -> Measurement:
@@ -309,7 +313,7 @@ def measure(spec: dict) -> Measurement:
             decode.append((time.perf_counter() - t0) / len(files))
     except Exception as exc:  # reported in the table, the other measurements go on
         out.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
-        out.peak_rss_mb = _peak_rss_mb()
+        out.peak_rss_mb, out.worker_rss_mb = _peak_rss_mb()
         return out
     failed = [r for r in records if r.error is not None]
     if failed:
@@ -317,7 +321,7 @@ def measure(spec: dict) -> Measurement:
     out.runs_s = runs
     out.images_per_s = len(files) / statistics.median(runs)
     out.decode_s = statistics.median(decode)
-    out.peak_rss_mb = _peak_rss_mb()
+    out.peak_rss_mb, out.worker_rss_mb = _peak_rss_mb()
     return out
 
 
@@ -350,7 +354,7 @@ def markdown_table(rows: Sequence[Measurement]) -> str:
         ips = r.images_per_s
         cells = [r.model, r.device, r.size, str(r.images), _fmt(ips, 2),
                  _fmt(1.0 / ips if ips else None, 3), _fmt(r.decode_s, 3),
-                 _fmt(r.peak_rss_mb, 0)]
+                 _fmt(r.peak_rss_mb, 0), _fmt(r.worker_rss_mb, 0)]
         if r.error:
             notes.append(f"- {r.model} / {r.device} / {r.size}: {r.error}")
             cells[0] += f" [{len(notes)}]"
@@ -412,7 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = (f"Settings: workers={args.workers}, batch size={args.batch_size}, "
                 f"{repeats} run(s) per measurement (median), JPEG quality {JPEG_QUALITY}, "
-                f"decoding included; peak RSS = process + largest decoding worker.")
+                f"decoding included; worker RSS includes pages shared with the main process.")
     report = "\n".join(header + [settings, "", markdown_table(rows)])
     print()
     print("\n".join([settings, "", markdown_table(rows)]))
