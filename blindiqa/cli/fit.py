@@ -9,8 +9,14 @@ import sys
 import warnings
 from pathlib import Path
 
-from blindiqa.cli.common import fail, show_progress
+from blindiqa.cli.common import fail, non_negative_int, positive_int, show_progress
 from blindiqa.encoders import NORMALIZATIONS, list_encoders
+from blindiqa.engine import EngineConfig
+
+#: What fit-pristine builds unless told otherwise: the shipped default's recipe.
+ENGINE_DEFAULT = EngineConfig()
+#: The crop geometry of the paper's formulation (``--engine crops``).
+CROP_SIZE, CROP_STRIDE = 96, 48
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,21 +32,41 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="replace an existing MODEL_FILE (refused otherwise, exit code 2)")
     p.add_argument("--model", default=None, metavar="NAME",
                    help="fit a classical model instead (niqe, ilniqe)")
+    p.add_argument("--engine", choices=["one-pass", "crops"], default="one-pass",
+                   help="one-pass: the encoder runs once over the whole image and windows "
+                        "of its feature maps are the patches (the shipped default's engine); "
+                        "crops: each 96-px crop goes through the encoder (the paper's "
+                        "formulation, the `contentsep` model) (default: %(default)s)")
     p.add_argument("--encoder", choices=[e.name for e in list_encoders()],
-                   default="efficientnet_lite0", help="feature encoder (default: %(default)s)")
+                   default=ENGINE_DEFAULT.encoder, help="feature encoder (default: %(default)s)")
     p.add_argument("--layer", action="append", metavar="NAME",
-                   help="feature layer(s), repeatable (default: the encoder's default layer)")
-    p.add_argument("--normalization", choices=sorted(NORMALIZATIONS), default="none",
+                   help="feature layer(s), repeatable (default: the shipped default's taps "
+                        f"{'+'.join(ENGINE_DEFAULT.taps)} for efficientnet_lite*, else the "
+                        "encoder's default layer)")
+    p.add_argument("--normalization", choices=sorted(NORMALIZATIONS),
+                   default=ENGINE_DEFAULT.normalization,
                    help="input normalisation (default: %(default)s)")
     p.add_argument("--encoder-checkpoint", metavar="FILE",
                    help="encoder weights (a state dict or training checkpoint) instead of the "
                         "ImageNet weights; they are stored in the bundle. Read with "
                         "torch.load(weights_only=True): a file holding anything but tensors "
                         "is refused, never executed")
-    p.add_argument("--patch-size", type=int, default=96)
-    p.add_argument("--stride", type=int, default=48)
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--window", type=positive_int, default=None, metavar="CELLS",
+                   help="one-pass: smallest window side in grid cells of "
+                        f"{ENGINE_DEFAULT.grid_stride} px (default: {ENGINE_DEFAULT.window})")
+    p.add_argument("--window-stride", type=positive_int, default=None, metavar="CELLS",
+                   help=f"one-pass: step between windows (default: "
+                        f"{ENGINE_DEFAULT.window_stride})")
+    p.add_argument("--max-side", type=non_negative_int, default=None, metavar="PX",
+                   help="one-pass: images are scaled down to this long side before "
+                        f"fitting and scoring; 0 = native (default: {ENGINE_DEFAULT.max_side})")
+    p.add_argument("--patch-size", type=int, default=None,
+                   help=f"crops: patch side in pixels (default: {CROP_SIZE})")
+    p.add_argument("--stride", type=int, default=None,
+                   help=f"crops: stride between patches when scoring (default: {CROP_STRIDE})")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                   help="where to run the encoder (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(func=run)
 
 
@@ -91,26 +117,21 @@ def run(args: argparse.Namespace) -> int:
             entry.fit(args.dirs, args.out, progress=show_progress(args))
         else:
             from blindiqa.encoders import get_encoder_spec
-            from blindiqa.models.fit import fit_pristine
-            from blindiqa.models.gaussian_model import FeatureConfig
 
-            if args.patch_size < 32 or args.stride < 1:
-                return fail("--patch-size must be at least 32 and --stride at least 1")
             spec = get_encoder_spec(args.encoder)
             weights = "pretrained" if spec.weights_package else "random"
             if weights == "random" and not args.encoder_checkpoint:
                 return fail(f"{args.encoder} has no pretrained weights: give "
                             "--encoder-checkpoint")
+            problem = _engine_options_problem(args)
+            if problem:
+                return fail(problem)
             if args.encoder_checkpoint:
                 problem = check_checkpoint(args.encoder, args.encoder_checkpoint)
                 if problem:
                     return fail(problem)
-            cfg = FeatureConfig(encoder=args.encoder,
-                                layers=tuple(args.layer or [spec.default_layer]),
-                                normalization=args.normalization, weights=weights,
-                                patch_size=args.patch_size, stride=args.stride)
-            model = fit_pristine(args.dirs, cfg, checkpoint_path=args.encoder_checkpoint,
-                                 progress=show_progress(args))
+            model = (_fit_crops(args, spec, weights) if args.engine == "crops"
+                     else _fit_one_pass(args, spec, weights))
             tensors, meta = model.bundle_contents()
             save_bundle(args.out, tensors, meta)
             prov = model.provenance
@@ -122,3 +143,55 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return fail(f"cannot write {exc.filename or args.out}: {exc.strerror or exc}")
     return 0
+
+
+def _engine_options_problem(args: argparse.Namespace) -> str | None:
+    """Why the geometry options do not fit ``--engine`` (None where they do)."""
+    if args.engine == "one-pass":
+        if args.patch_size is not None or args.stride is not None:
+            return "--patch-size and --stride apply to --engine crops; the one-pass engine " \
+                   "takes --window and --window-stride (in grid cells)"
+        return None
+    if any(v is not None for v in (args.window, args.window_stride, args.max_side)):
+        return "--window, --window-stride and --max-side apply to --engine one-pass"
+    size = CROP_SIZE if args.patch_size is None else args.patch_size
+    stride = CROP_STRIDE if args.stride is None else args.stride
+    if size < 32 or stride < 1:
+        return "--patch-size must be at least 32 and --stride at least 1"
+    return None
+
+
+def _taps(args: argparse.Namespace, spec) -> tuple[str, ...]:
+    if args.layer:
+        return tuple(args.layer)
+    if args.encoder.startswith("efficientnet_lite"):
+        return ENGINE_DEFAULT.taps
+    return (spec.default_layer,)
+
+
+def _fit_one_pass(args: argparse.Namespace, spec, weights: str):
+    from dataclasses import replace
+
+    from blindiqa.models.fit import fit_dense
+
+    cfg = replace(ENGINE_DEFAULT, encoder=args.encoder, taps=_taps(args, spec),
+                  normalization=args.normalization, weights=weights)
+    for field, value in (("window", args.window), ("window_stride", args.window_stride),
+                         ("max_side", args.max_side)):
+        if value is not None:
+            cfg = replace(cfg, **{field: value})
+    return fit_dense(args.dirs, cfg, checkpoint_path=args.encoder_checkpoint,
+                     progress=show_progress(args))
+
+
+def _fit_crops(args: argparse.Namespace, spec, weights: str):
+    from blindiqa.models.fit import fit_pristine
+    from blindiqa.models.gaussian_model import FeatureConfig
+
+    cfg = FeatureConfig(encoder=args.encoder,
+                        layers=tuple(args.layer or [spec.default_layer]),
+                        normalization=args.normalization, weights=weights,
+                        patch_size=CROP_SIZE if args.patch_size is None else args.patch_size,
+                        stride=CROP_STRIDE if args.stride is None else args.stride)
+    return fit_pristine(args.dirs, cfg, checkpoint_path=args.encoder_checkpoint,
+                        progress=show_progress(args))

@@ -23,6 +23,9 @@ SELECTIONS = ("sharpness-colour", "activity")
 class EngineConfig:
     """How the one-pass engine turns an image into window descriptors and a score.
 
+    The defaults are the shipped ``default`` model's recipe (chosen by
+    ``benchmarks/select_default.py``, see ``docs/default_selection.md``).
+
     The encoder runs once over the whole (padded) image. Each tapped feature map is
     brought to the grid of ``grid_stride`` pixels per cell (finer taps by repeated 3x3
     binomial blur with stride 2, coarser ones by repetition) and the taps are stacked.
@@ -59,18 +62,18 @@ class EngineConfig:
     """
 
     encoder: str = "efficientnet_lite2"
-    taps: tuple[str, ...] = ("stage4",)
+    taps: tuple[str, ...] = ("stage2", "stage3", "stage4", "stage5")
     normalization: str = "imagenet"
     weights: str = "pretrained"
     grid_stride: int = 16
-    window: int = 6
-    window_fraction: float = 0.0
-    window_stride: int = 3
-    window_shape: str = "box"
-    group_norm: str = "none"
-    distance: str = "mean"
+    window: int = 3
+    window_fraction: float = 1 / 16
+    window_stride: int = 1
+    window_shape: str = "gaussian"
+    group_norm: str = "l2"
+    distance: str = "patch"
     selection: str = "sharpness-colour"
-    max_side: int = 0
+    max_side: int = 1024
     ridge: float = DEFAULT_RIDGE
     tile: int = 1024
     tile_margin: int = 256

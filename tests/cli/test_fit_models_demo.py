@@ -28,10 +28,38 @@ def test_fit_pristine_writes_a_usable_bundle(tmp_path, photo, photo2, capsys):
     assert code == 0 and out.is_file()
     model = blindiqa.load(out)
     assert model.info().feature_dim == 24 + 40
-    assert model.config.normalization == "imagenet" and model.config.layers == ("stage2",
-                                                                                "stage3")
+    assert model.config.normalization == "imagenet" and model.config.taps == ("stage2",
+                                                                              "stage3")
     assert model.provenance["images"] == 2 and len(model.provenance["skipped"]) == 1
     assert torch.isfinite(model.score(photo)).all()
+
+
+def test_fit_pristine_defaults_are_the_shipped_default_recipe(tmp_path, photo, photo2):
+    d = tmp_path / "pristine"
+    d.mkdir()
+    Image.fromarray(photo).save(d / "a.png")
+    Image.fromarray(photo2).save(d / "b.png")
+    out = tmp_path / "m.safetensors"
+    assert main(["fit-pristine", str(d), "--out", str(out), "--quiet"]) == 0
+    assert blindiqa.load(out).config == blindiqa.load("default").config
+
+
+def test_fit_pristine_crops_engine(tmp_path, photo, photo2, capsys):
+    d = tmp_path / "pristine"
+    d.mkdir()
+    Image.fromarray(photo).save(d / "a.png")
+    Image.fromarray(photo2).save(d / "b.png")
+    out = tmp_path / "c.safetensors"
+    assert main(["fit-pristine", str(d), "--engine", "crops", "--encoder", "efficientnet_lite0",
+                 "--layer", "stage3", "--patch-size", "64", "--out", str(out)]) == 0
+    model = blindiqa.load(out)
+    assert model.config.layers == ("stage3",) and model.min_size == 64
+    assert main(["fit-pristine", str(d), "--patch-size", "64", "--out",
+                 str(tmp_path / "x.safetensors")]) == 2
+    assert "apply to --engine crops" in capsys.readouterr().err
+    assert main(["fit-pristine", str(d), "--engine", "crops", "--window", "4", "--out",
+                 str(tmp_path / "x.safetensors")]) == 2
+    assert "apply to --engine one-pass" in capsys.readouterr().err
 
 
 def test_fit_pristine_with_checkpoint(tmp_path, photo, photo2):
@@ -46,7 +74,7 @@ def test_fit_pristine_with_checkpoint(tmp_path, photo, photo2):
     out = tmp_path / "r.safetensors"
     assert main(["fit-pristine", str(d), "--encoder", "resnet18", "--layer", "layer2",
                  "--encoder-checkpoint", str(tmp_path / "enc.pt"), "--out", str(out),
-                 "--patch-size", "64"]) == 0
+                 "--engine", "crops", "--patch-size", "64"]) == 0
     m = blindiqa.load(out)
     assert m.config.weights == "bundle" and m.min_size == 64
 

@@ -175,8 +175,8 @@ def test_fit_pristine_refuses_to_replace_a_bundle(tmp_path: Path, images: list[P
 def test_fit_pristine_overwrite(tmp_path: Path, images: list[Path]) -> None:
     out = tmp_path / "m.safetensors"
     out.write_bytes(b"old")
-    assert main(["fit-pristine", str(images[0].parent), "--out", str(out), "--layer",
-                 "stage3", "--overwrite", "--quiet"]) == 0
+    assert main(["fit-pristine", str(images[0].parent), "--out", str(out), "--encoder",
+                 "efficientnet_lite0", "--layer", "stage3", "--overwrite", "--quiet"]) == 0
     import blindiqa
 
     assert blindiqa.load(out).info().feature_dim == 40 and _leftovers(tmp_path) == []

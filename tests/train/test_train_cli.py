@@ -48,8 +48,8 @@ def test_main_with_train_command(pristine_dir, tmp_path, capsys):
     model_file = tmp_path / "m.safetensors"
     code = cli_main.main(["fit-pristine", str(pristine_dir), "--encoder",
                           "efficientnet_lite0", "--encoder-checkpoint",
-                          str(out / "encoder.pt"), "--out", str(model_file), "--patch-size",
-                          "64", "--quiet"])
+                          str(out / "encoder.pt"), "--out", str(model_file), "--engine",
+                          "crops", "--patch-size", "64", "--quiet"])
     assert code == 0
     model = blindiqa.load(model_file)
     assert model.config.weights == "bundle" and model.config.layers == ("head",)
