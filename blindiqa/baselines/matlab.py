@@ -72,21 +72,25 @@ def rgb2gray_uint8(rgb: np.ndarray) -> np.ndarray:
     return gray_levels(rgb[:, :, 0], rgb[:, :, 1], rgb[:, :, 2]).astype(np.uint8)
 
 
-def gray_levels(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> np.ndarray:
+def gray_levels(r: np.ndarray, g: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
+                scratch: np.ndarray | None = None) -> np.ndarray:
     """``rgb2gray`` of uint8 channel values, returned as float64 gray levels 0..255.
 
     Args:
         r: red channel, integer values 0..255 (any numeric dtype).
         g: green channel.
         b: blue channel.
+        out: optional float64 array of the channels' shape for the result.
+        scratch: optional float64 array of the channels' shape to compute in.
 
     Returns:
-        float64 array of the rounded (half away from zero), saturated gray levels.
+        float64 array of the rounded (half away from zero), saturated gray levels
+        (``out`` when given).
     """
     wr, wg, wb = RGB2GRAY_WEIGHTS
-    gray = wr * np.asarray(r, dtype=np.float64)
-    gray += wg * np.asarray(g, dtype=np.float64)
-    gray += wb * np.asarray(b, dtype=np.float64)
+    gray = np.multiply(np.asarray(r, dtype=np.float64), wr, out=out)
+    gray += np.multiply(np.asarray(g, dtype=np.float64), wg, out=scratch)
+    gray += np.multiply(np.asarray(b, dtype=np.float64), wb, out=scratch)
     gray += 0.5
     np.floor(gray, out=gray)
     return np.clip(gray, 0.0, 255.0, out=gray)

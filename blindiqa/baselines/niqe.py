@@ -82,6 +82,8 @@ _SHIFTS: tuple[tuple[int, int], ...] = ((0, 1), (1, 0), (1, 1), (1, -1))
 
 SHIPPED_PARAMS = Path(__file__).resolve().parent.parent / "weights" / "niqe.safetensors"
 _KIND = "niqe"
+#: Values per band of rows in the MSCN computation (its buffers stay in cache).
+_BAND_ELEMENTS = 1 << 16
 
 
 # --------------------------------------------------------------------------- features
@@ -101,13 +103,22 @@ def tensor_to_gray(image: torch.Tensor | np.ndarray) -> np.ndarray:
     arr = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
     if arr.ndim != 3 or arr.shape[0] not in (1, 3):
         raise ValueError(f"expected a (3, H, W) image, got shape {arr.shape}")
-    h, w = arr.shape[1:]
+    c, h, w = arr.shape
     out = np.empty((h, w))
-    rows = max(1, CHUNK_ELEMENTS // max(w, 1))
+    rows = min(h, max(1, CHUNK_ELEMENTS // max(w, 1)))
+    levels = np.empty((c, rows, w))  # one band, reused
+    scratch = np.empty((rows, w))
     for r0 in range(0, h, rows):
-        levels = [np.clip(np.floor(np.multiply(ch, 255.0, dtype=np.float64) + 0.5), 0.0, 255.0)
-                  for ch in arr[:, r0:r0 + rows]]
-        out[r0:r0 + rows] = levels[0] if len(levels) == 1 else gray_levels(*levels)
+        n = min(rows, h - r0)
+        lv = levels[:, :n]
+        for k in range(c):  # round(255 x) saturated, as uint8(round(255 x))
+            np.multiply(arr[k, r0:r0 + n], 255.0, dtype=np.float64, out=lv[k])
+        np.floor(np.add(lv, 0.5, out=lv), out=lv)
+        np.clip(lv, 0.0, 255.0, out=lv)
+        if c == 1:
+            out[r0:r0 + n] = lv[0]
+        else:
+            gray_levels(lv[0], lv[1], lv[2], out=out[r0:r0 + n], scratch=scratch[:n])
     return out
 
 
@@ -117,33 +128,37 @@ def _blocks(x: np.ndarray, bh: int, bw: int) -> np.ndarray:
     return x.reshape(rows, bh, cols, bw).transpose(0, 2, 1, 3).reshape(rows * cols, bh, bw)
 
 
-def _mscn_blocks(x: np.ndarray, bs: int) -> tuple[np.ndarray, np.ndarray]:
+def _mscn_blocks(x: np.ndarray, bs: int, sharpness: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
     """MSCN coefficients of ``x`` (a whole number of blocks) cut into blocks, and the
     sharpness of each block; computed in bands of rows (:func:`mscn_bands`).
 
     Returns:
         ``((R*C, bs, bs) coefficients, (R*C,) mean local standard deviation)``, equal to
-        ``_blocks(mscn(x)[0])`` and ``_blocks(mscn(x)[1]).mean(axis=(1, 2))``.
+        ``_blocks(mscn(x)[0])`` and ``_blocks(mscn(x)[1]).mean(axis=(1, 2))``; the
+        latter is None unless asked for.
     """
     rows, cols = x.shape[0] // bs, x.shape[1] // bs
-    # Bands of at most CHUNK_ELEMENTS values (cache-sized) where possible: a divisor of
+    # Bands of at most _BAND_ELEMENTS values (cache-sized) where possible: a divisor of
     # the block side, of at least 16 rows (the filter reads 3 more on each side).
     divisors = [d for d in range(min(bs, 16), bs + 1) if bs % d == 0]
-    fitting = [d for d in divisors if d * x.shape[1] <= CHUNK_ELEMENTS]
+    fitting = [d for d in divisors if d * x.shape[1] <= _BAND_ELEMENTS]
     band = max(fitting) if fitting else divisors[0]
     blocks = np.empty((rows * cols, bs, bs))
-    sharpness = np.empty(rows * cols)
+    sharp = np.empty(rows * cols) if sharpness else None
     sigma_row = np.empty((bs, x.shape[1]))
     for r0, coeffs, sigma in mscn_bands(x, band):
         k, off = (r0 // bs) * cols, r0 % bs
         blocks[k:k + cols, off:off + band] = coeffs.reshape(band, cols, bs).transpose(1, 0, 2)
+        if sharp is None:
+            continue
         sigma_row[off:off + band] = sigma
         if off + band == bs:
             # A contiguous copy, as _blocks makes of a whole image, so that the mean
             # sums in the same order.
             s = np.ascontiguousarray(sigma_row.reshape(bs, cols, bs).transpose(1, 0, 2))
-            sharpness[k:k + cols] = s.mean(axis=(1, 2))
-    return blocks, sharpness
+            sharp[k:k + cols] = s.mean(axis=(1, 2))
+    return blocks, sharp
 
 
 def _neighbour_products(group: np.ndarray, shift: tuple[int, int], out: np.ndarray
@@ -189,13 +204,14 @@ def block_features(blocks: np.ndarray) -> np.ndarray:
     moments = np.empty((kinds, 5, n))
     step = max(1, CHUNK_ELEMENTS // m)
     buf = np.empty((min(step, n), h, w))
+    scratch = np.empty((2, min(step, n), m))  # reused: no allocation per group
     for i in range(0, n, step):  # cache-sized groups of blocks, vectorised within
         group = b[i:i + step]
         k = group.shape[0]
-        moments[0, :, i:i + k] = aggd_moments(group.reshape(k, m))
+        moments[0, :, i:i + k] = aggd_moments(group.reshape(k, m), scratch)
         for j, shift in enumerate(_SHIFTS, start=1):
             prod = _neighbour_products(group, shift, buf[:k])
-            moments[j, :, i:i + k] = aggd_moments(prod.reshape(k, m))
+            moments[j, :, i:i + k] = aggd_moments(prod.reshape(k, m), scratch)
     alpha, bl, br = aggd_from_moments(moments.transpose(1, 0, 2), m)
     cols = [alpha[0], (bl[0] + br[0]) / 2.0]
     for j in range(1, kinds):
@@ -232,9 +248,9 @@ def image_features(gray: np.ndarray, block_size: int = BLOCK_SIZE
     sharpness = np.empty(0)
     for scale in (1, 2):
         bs = block_size // scale
-        blocks, block_sharpness = _mscn_blocks(x, bs)
+        blocks, block_sharpness = _mscn_blocks(x, bs, sharpness=scale == 1)
         feats.append(block_features(blocks))
-        if scale == 1:
+        if block_sharpness is not None:
             sharpness = block_sharpness
             del blocks
             x = imresize(x, 0.5)
