@@ -170,7 +170,7 @@ def _neighbour_products(group: np.ndarray, shift: tuple[int, int], out: np.ndarr
 
     Args:
         group: ``(k, h, w)`` blocks.
-        shift: ``(rows, cols)`` circular shift within each block, each in ``-1..1``.
+        shift: ``(rows, cols)`` circular shift within each block.
         out: ``(k, h, w)`` array to write into.
 
     Returns:
@@ -250,7 +250,7 @@ def image_features(gray: np.ndarray, block_size: int = BLOCK_SIZE
         bs = block_size // scale
         blocks, block_sharpness = _mscn_blocks(x, bs, sharpness=scale == 1)
         feats.append(block_features(blocks))
-        if block_sharpness is not None:
+        if scale == 1:
             sharpness = block_sharpness
             del blocks
             x = imresize(x, 0.5)
