@@ -179,6 +179,9 @@ def direction_features(cache: Cache, cfg: EngineConfig) -> np.ndarray:
     return np.stack(out)
 
 
+NOT_MEASURED = "not measured"
+
+
 def fmt(v: float, ci: tuple[float, float]) -> str:
     return f"{v:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
 
@@ -206,16 +209,19 @@ def main() -> None:
     rows: list[dict] = []
     scores: dict[str, dict[str, np.ndarray]] = {}
 
-    def add(group: str, label: str, per_set: dict[str, np.ndarray], ladder: str) -> None:
+    def add(group: str, label: str, per_set: dict[str, np.ndarray | None], ladder: str) -> None:
         row = {"group": group, "label": label, "ladder": ladder}
         for s in SETS:
-            row[s] = abs(srcc(per_set[s], mos[s]))
-            row[s + "_ci"] = bootstrap_srcc(per_set[s], mos[s], args.resamples)
-        row["mean"] = (row["clive"] + row["biq"]) / 2
+            got = per_set.get(s)
+            row[s] = None if got is None else abs(srcc(got, mos[s]))
+            row[s + "_ci"] = None if got is None else bootstrap_srcc(got, mos[s], args.resamples)
+        known = [row[s] for s in SETS if row[s] is not None]
+        row["mean"] = sum(known) / len(known) if len(known) == len(SETS) else None
         rows.append(row)
         scores[label] = per_set
-        print(f"{label:70s} clive {row['clive']:.4f} biq {row['biq']:.4f} "
-              f"mean {row['mean']:.4f} ladder {ladder} ({time.time() - t0:.0f} s)", flush=True)
+        print(f"{label:70s} " + " ".join(f"{s} {row[s] if row[s] is None else round(row[s], 4)}"
+                                          for s in SETS)
+              + f" ladder {ladder} ({time.time() - t0:.0f} s)", flush=True)
 
     add("baseline", "NIQE (ours, shipped)", {s: lite2[s].niqe for s in SETS}, "-")
     if args.bench is not None:
@@ -223,7 +229,7 @@ def main() -> None:
                                      ("contentsep", "contentsep",
                                       "old default: contentsep (96-px crops)")):
             got = {s: bench_scores(args.bench / folder, model, s, lite2[s].names) for s in SETS}
-            if all(v is not None for v in got.values()):
+            if any(v is not None for v in got.values()):
                 add("baseline", label, got, "-")
     ladders: dict[tuple[str, int], list[torch.Tensor]] = {}
     fitted = {}
@@ -275,8 +281,8 @@ def main() -> None:
     # the chosen recipe against the better classical baseline of each set
     deltas = {}
     for s in SETS:
-        base = max((r for r in rows if r["group"] == "baseline" and "old default" not in
-                    r["label"]), key=lambda r: r[s])
+        base = max((r for r in rows if r["group"] == "baseline" and r[s] is not None
+                    and "old default" not in r["label"]), key=lambda r: r[s])
         deltas[s] = (base["label"], paired_delta(scores[base["label"]][s], scores[chosen][s],
                                                   mos[s], args.resamples))
     write_markdown(args.out, rows, deltas, chosen, {s: len(mos[s]) for s in SETS})
@@ -307,9 +313,10 @@ def write_markdown(path: Path, rows: list[dict], deltas: dict, chosen: str,
     ]
     for r in rows:
         mark = "**" if r["label"] == chosen else ""
-        lines.append(f"| {r['group']} | {mark}{r['label']}{mark} | "
-                     f"{fmt(r['clive'], r['clive_ci'])} | {fmt(r['biq'], r['biq_ci'])} | "
-                     f"{r['mean']:.3f} | {r['ladder']} |")
+        cells = [NOT_MEASURED if r[s] is None else fmt(r[s], r[s + "_ci"]) for s in SETS]
+        mean = "-" if r["mean"] is None else f"{r['mean']:.3f}"
+        lines.append(f"| {r['group']} | {mark}{r['label']}{mark} | {' | '.join(cells)} | "
+                     f"{mean} | {r['ladder']} |")
     lines += ["", "## The chosen recipe against the better classical baseline of each set",
               "", "| set | baseline | Δ|SRCC| | 95 % paired-bootstrap interval |",
               "|---|---|---|---|"]

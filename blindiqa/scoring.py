@@ -22,7 +22,8 @@ class ScoreRecord:
 
     Attributes:
         path: the file on disk.
-        name: the name to report (as given, or relative to its folder argument).
+        name: the name to report: the file as given, or the folder as given joined with
+            the path below it.
         score: the score, or None where it failed.
         error: why it failed, or None.
         quality_map: the per-patch distances when asked for.
