@@ -318,7 +318,7 @@ def write_markdown(path: Path, rows: list[dict], deltas: dict, chosen: str,
         lines.append(f"| {r['group']} | {mark}{r['label']}{mark} | {' | '.join(cells)} | "
                      f"{mean} | {r['ladder']} |")
     lines += ["", "## The chosen recipe against the better classical baseline of each set",
-              "", "| set | baseline | Δ|SRCC| | 95 % paired-bootstrap interval |",
+              "", "| set | baseline | difference of abs. SRCC | 95 % paired-bootstrap interval |",
               "|---|---|---|---|"]
     for s, (label, (d, lo, hi)) in deltas.items():
         lines.append(f"| {s} | {label} | {d:+.3f} | [{lo:+.3f}, {hi:+.3f}] |")
