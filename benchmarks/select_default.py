@@ -36,32 +36,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from recipe_lib import (
+    MOS,
+    Cache,
+    bootstrap_srcc,
+    fit_pristine_from_cache,
+    paired_delta,
+    read_mos,
+    score_cache,
+)
 
 from blindiqa.bench.metrics import srcc
 from blindiqa.engine import EngineConfig, build_dense_encoder, limit_side, windows
 from blindiqa.engine.distance import score_windows
 from blindiqa.io.decode import to_tensor
-
-try:  # run as a script from the repository root or from benchmarks/
-    from recipe_lib import (
-        MOS,
-        Cache,
-        bootstrap_srcc,
-        fit_pristine_from_cache,
-        paired_delta,
-        read_mos,
-        score_cache,
-    )
-except ImportError:  # pragma: no cover
-    from benchmarks.recipe_lib import (
-        MOS,
-        Cache,
-        bootstrap_srcc,
-        fit_pristine_from_cache,
-        paired_delta,
-        read_mos,
-        score_cache,
-    )
 
 SETS = ("clive", "biq")
 R = EngineConfig(max_side=0)  # the recipe (the dev photos are all below any side limit)

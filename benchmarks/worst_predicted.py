@@ -15,21 +15,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+from recipe_lib import MOS, SHARED, Cache, fit_pristine_from_cache, read_mos, score_cache
 from scipy.stats import rankdata
 
 from blindiqa.engine import EngineConfig
-
-try:
-    from recipe_lib import MOS, SHARED, Cache, fit_pristine_from_cache, read_mos, score_cache
-except ImportError:  # pragma: no cover
-    from benchmarks.recipe_lib import (
-        MOS,
-        SHARED,
-        Cache,
-        fit_pristine_from_cache,
-        read_mos,
-        score_cache,
-    )
 
 IMAGES = {"clive": SHARED / "clive-dev" / "images", "biq": SHARED / "biq2021-dev" / "images"}
 

