@@ -40,8 +40,13 @@ def _describe(path: Path) -> str:
         meta = json.loads((f.metadata() or {}).get("metadata", "{}"))
     cfg = meta.get("config", {})
     layers = cfg.get("layers") or cfg.get("taps") or []
+    if "taps" in cfg:  # one-pass engine: say how large photos are treated
+        side = cfg.get("max_side", 0)
+        engine = f", one pass, long side <= {side} px" if side else ", one pass, native size"
+    else:
+        engine = f", {cfg.get('patch_size')}-px crops"
     return (f"shipped bundle {path.name}: {cfg.get('encoder')} [{'+'.join(layers)}]"
-            f" {cfg.get('weights')}, norm={cfg.get('normalization')}")
+            f" {cfg.get('weights')}, norm={cfg.get('normalization')}{engine}")
 
 
 def _factory(name: str, filename: str):
