@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from blindiqa.io.decode import decode_image
+from blindiqa.io.decode import decode_image, uint8_to_float
 from blindiqa.models.base import QualityModel
 
 
@@ -48,7 +48,8 @@ class _DecodeStream(IterableDataset):
             if info is not None and i % info.num_workers != info.id:
                 continue
             try:
-                yield i, path, name, decode_image(path), None
+                # 8-bit pixels cross the process boundary: 4x less to copy than float
+                yield i, path, name, decode_image(path, as_uint8=True), None
             except ValueError as exc:
                 yield i, path, name, None, str(exc)
 
@@ -95,8 +96,9 @@ def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, worke
         ``MemoryError``, e.g. out of memory) gets an error, and the next input is scored.
         Nothing is kept between inputs, so any number of inputs streams in bounded memory.
     """
-    for _, path, name, img, err in _decoded(items, workers, prefetch):
+    for _, path, name, pixels, err in _decoded(items, workers, prefetch):
         rec = ScoreRecord(path=Path(path), name=name, error=err)
+        img = None if pixels is None else uint8_to_float(pixels)
         if img is not None:
             try:
                 with torch.inference_mode():

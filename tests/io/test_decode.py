@@ -81,3 +81,12 @@ def test_truncated_jpeg(tmp_path, photo):
     p.write_bytes(p.read_bytes()[:600])
     with pytest.raises(ImageDecodeError, match="t.jpg"):
         decode_image(p)
+
+
+def test_uint8_pixels_convert_to_exactly_the_float_image(tmp_path, photo):
+    from blindiqa.io.decode import uint8_to_float
+
+    Image.fromarray(photo).save(tmp_path / "p.jpg", quality=80)
+    pixels = decode_image(tmp_path / "p.jpg", as_uint8=True)
+    assert pixels.dtype == torch.uint8 and pixels.shape == (3, *photo.shape[:2])
+    assert torch.equal(uint8_to_float(pixels), decode_image(tmp_path / "p.jpg"))
