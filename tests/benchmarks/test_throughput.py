@@ -42,7 +42,8 @@ def test_quick_run_prints_machine_and_one_row_per_size(throughput, capsys, tmp_p
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [("niqe", "cpu", "128x96", "2"),
                                                        ("niqe", "cpu", "160x128", "2")]
     for r in rows:  # no decoding workers: no worker RSS
-        assert float(r[4]) > 0 and float(r[5]) > 0 and float(r[6]) > 0 and float(r[7]) > 0
+        # decode s/image of a tiny JPEG can print as 0.000 at three decimals
+        assert float(r[4]) > 0 and float(r[5]) > 0 and float(r[6]) >= 0 and float(r[7]) > 0
         assert r[8] == "-"
     assert _table((tmp_path / "tp.md").read_text()) == table
 
