@@ -14,6 +14,26 @@ NORMALIZATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 }
 
 
+class InputNormalization(nn.Module):
+    """``(x - mean) / std`` per RGB channel, for one of :data:`NORMALIZATIONS`.
+
+    Args:
+        name: a key of :data:`NORMALIZATIONS`.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        if name not in NORMALIZATIONS:
+            raise ValueError(f"unknown normalization {name!r}; known: {sorted(NORMALIZATIONS)}")
+        self.name = name
+        mean, std = NORMALIZATIONS[name]
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
 class FeatureExtractor(nn.Module):
     """Turn a batch of patches (N, 3, h, w) in [0, 1] into feature vectors (N, D).
 
@@ -28,25 +48,19 @@ class FeatureExtractor(nn.Module):
     def __init__(self, network: nn.Module, layers: tuple[str, ...],
                  normalization: str = "none") -> None:
         super().__init__()
-        if normalization not in NORMALIZATIONS:
-            raise ValueError(
-                f"unknown normalization {normalization!r}; known: {sorted(NORMALIZATIONS)}"
-            )
+        self.normalize = InputNormalization(normalization)
         if not layers:
             raise ValueError("at least one feature layer is needed")
         self.network = network
         self.layers = tuple(layers)
         self.dims = [network.layer_channels(n) for n in self.layers]  # validates names
         self.normalization = normalization
-        mean, std = NORMALIZATIONS[normalization]
-        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
 
     @property
     def feature_dim(self) -> int:
         return sum(self.dims)
 
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
-        x = (patches - self.mean) / self.std
+        x = self.normalize(patches)
         maps = self.network.forward_features(x, self.layers)
         return torch.cat([maps[n].mean(dim=(2, 3)) for n in self.layers], dim=1)

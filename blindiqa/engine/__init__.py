@@ -10,7 +10,7 @@ feature maps brought to one grid.
 """
 
 from blindiqa.engine.config import PAD_MULTIPLE, EngineConfig
-from blindiqa.engine.dense import DenseEncoder, build_dense_encoder, limit_side
+from blindiqa.engine.dense import DenseEncoder, build_dense_encoder, limit_side, limited_size
 from blindiqa.engine.distance import score_windows
 from blindiqa.engine.windows import Windows, pixel_cells, select_pristine, windows
 
@@ -21,6 +21,7 @@ __all__ = [
     "Windows",
     "build_dense_encoder",
     "limit_side",
+    "limited_size",
     "pixel_cells",
     "score_windows",
     "select_pristine",

@@ -7,20 +7,28 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from blindiqa.encoders import NORMALIZATIONS, create_network
+from blindiqa.encoders import create_network
+from blindiqa.encoders.features import InputNormalization
 from blindiqa.engine.config import PAD_MULTIPLE, EngineConfig
 from blindiqa.engine.fused import inference_network
 from blindiqa.engine.grid import to_grid
 
 
+def limited_size(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """``(height, width)`` scaled so the long side is at most ``max_side`` (0: as is)."""
+    if max_side <= 0 or max(height, width) <= max_side:
+        return height, width
+    s = max_side / max(height, width)
+    return max(1, round(height * s)), max(1, round(width * s))
+
+
 def limit_side(image: torch.Tensor, max_side: int) -> torch.Tensor:
     """Scale ``(3, H, W)`` down (antialiased bilinear) so its long side is at most
     ``max_side`` pixels; smaller images and ``max_side == 0`` pass unchanged."""
-    h, w = image.shape[-2:]
-    if max_side <= 0 or max(h, w) <= max_side:
+    h, w = int(image.shape[-2]), int(image.shape[-1])
+    size = limited_size(h, w, max_side)
+    if size == (h, w):
         return image
-    s = max_side / max(h, w)
-    size = (max(1, round(h * s)), max(1, round(w * s)))
     out = F.interpolate(image[None], size=size, mode="bilinear", antialias=True,
                         align_corners=False)[0]
     return out.clamp_(0.0, 1.0)
@@ -45,18 +53,13 @@ class DenseEncoder(nn.Module):
 
     def __init__(self, network: nn.Module, config: EngineConfig) -> None:
         super().__init__()
-        if config.normalization not in NORMALIZATIONS:
-            raise ValueError(f"unknown normalization {config.normalization!r}; known: "
-                             f"{sorted(NORMALIZATIONS)}")
+        self.normalize = InputNormalization(config.normalization)
         self.network = network
         #: what actually runs: a folded copy of an EfficientNet-Lite in eval mode, its
         #: weights in channels-last order (3x faster convolutions on CPU, measured)
         self.runner = inference_network(network).to(memory_format=torch.channels_last)
         self.config = config
         self.dims = [network.layer_channels(t) for t in config.taps]  # validates the taps
-        mean, std = NORMALIZATIONS[config.normalization]
-        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
 
     @property
     def feature_dim(self) -> int:
@@ -88,8 +91,8 @@ class DenseEncoder(nn.Module):
         """
         cfg, g = self.config, self.config.grid_stride
         h, w = image.shape[-2:]
-        x = image[None].to(self.mean.device)
-        x = pad_to_multiple((x - self.mean) / self.std)
+        x = image[None].to(self.normalize.mean.device)
+        x = pad_to_multiple(self.normalize(x))
         hp, wp = x.shape[-2:]
         t, m = cfg.tile, cfg.tile_margin
         if hp * wp <= t * t:

@@ -15,6 +15,7 @@ from blindiqa.engine import (
     Windows,
     build_dense_encoder,
     limit_side,
+    limited_size,
     score_windows,
     windows,
 )
@@ -59,21 +60,13 @@ class DenseGaussianModel(QualityModel):
         """Refuse images that hold no window once limited to ``max_side``."""
         super().check_size(image)
         h, w = int(image.shape[-2]), int(image.shape[-1])
-        small = self.prepare_shape(h, w)
+        small = limited_size(h, w, self.config.max_side)
         if min(small) < self.min_size:
             raise ValueError(
                 f"image is {w}x{h} pixels; scaled to a long side of {self.config.max_side} "
                 f"it is {small[1]}x{small[0]}, below {self.name}'s minimum of "
                 f"{self.min_size}x{self.min_size} pixels"
             )
-
-    def prepare_shape(self, height: int, width: int) -> tuple[int, int]:
-        """``(height, width)`` after the model's resolution limit."""
-        m = self.config.max_side
-        if m <= 0 or max(height, width) <= m:
-            return height, width
-        s = m / max(height, width)
-        return max(1, round(height * s)), max(1, round(width * s))
 
     @torch.inference_mode()
     def windows(self, image: torch.Tensor) -> Windows:

@@ -4,7 +4,7 @@ crop-based scorer (:func:`fit_pristine`) and the one-pass engine (:func:`fit_den
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,37 @@ SHARPNESS_THRESHOLD = 0.75
 COLOUR_THRESHOLD = 0.8
 
 
+def _accumulate(files: Iterable[Path], dim: int,
+                selected: Callable[[torch.Tensor], torch.Tensor], unit: str,
+                progress: bool) -> tuple[GaussianStats, int, list[str]]:
+    """Decode each pristine image and add the features ``selected(image)`` returns.
+
+    An image that cannot be decoded, or that ``selected`` refuses with a ``ValueError``,
+    is skipped and listed.
+
+    Returns:
+        The merged statistics, the number of images that gave features, and the skipped
+        files with the reason.
+
+    Raises:
+        ValueError: fewer than two feature vectors in all (``unit`` names them).
+    """
+    stats = GaussianStats.empty(dim)
+    n_images, skipped = 0, []
+    for path in tqdm(list(files), desc="pristine", disable=not progress, unit="img"):
+        try:
+            feats = selected(decode_image(path))
+        except ValueError as exc:
+            skipped.append(f"{path}: {exc}")
+            continue
+        if feats.shape[0]:
+            stats = stats + GaussianStats.from_features(feats)
+            n_images += 1
+    if stats.count < 2:
+        raise ValueError(f"only {stats.count} pristine {unit}(s) found: give more images")
+    return stats, n_images, skipped
+
+
 def pristine_stats(extractor: FeatureExtractor, files: Iterable[Path], patch_size: int = 96,
                    sharpness: float = SHARPNESS_THRESHOLD, colour: float = COLOUR_THRESHOLD,
                    progress: bool = False) -> tuple[GaussianStats, dict[str, Any]]:
@@ -50,20 +81,14 @@ def pristine_stats(extractor: FeatureExtractor, files: Iterable[Path], patch_siz
         The merged statistics and a provenance record (image and patch counts, skipped
         files, thresholds).
     """
-    stats = GaussianStats.empty(extractor.feature_dim)
-    n_images, skipped = 0, []
-    for path in tqdm(list(files), desc="pristine", disable=not progress, unit="img"):
-        try:
-            img = decode_image(path)
-        except ValueError as exc:
-            skipped.append(f"{path}: {exc}")
-            continue
+    def selected(img: torch.Tensor) -> torch.Tensor:
         patches = select_pristine_patches(img, patch_size, sharpness, colour)
-        if patches.shape[0]:
-            stats = stats + GaussianStats.from_features(patch_features(extractor, patches))
-            n_images += 1
-    if stats.count < 2:
-        raise ValueError(f"only {stats.count} pristine patch(es) found: give more images")
+        if not patches.shape[0]:
+            return patches.new_zeros((0, extractor.feature_dim))
+        return patch_features(extractor, patches)
+
+    stats, n_images, skipped = _accumulate(files, extractor.feature_dim, selected, "patch",
+                                           progress)
     prov = {"images": n_images, "patches": stats.count, "skipped": skipped,
             "sharpness_threshold": sharpness, "colour_threshold": colour}
     return stats, prov
@@ -98,7 +123,7 @@ def fit_pristine(dirs: Sequence[str | os.PathLike], config: FeatureConfig,
                                      provenance=prov)
 
 
-def dense_pristine_stats(model: DenseGaussianModel | DenseEncoder, files: Iterable[Path],
+def dense_pristine_stats(encoder: DenseEncoder, files: Iterable[Path],
                          progress: bool = False) -> tuple[GaussianStats, dict[str, Any]]:
     """Statistics of the selected windows of many pristine images (one-pass engine).
 
@@ -108,29 +133,20 @@ def dense_pristine_stats(model: DenseGaussianModel | DenseEncoder, files: Iterab
     Returns:
         The merged statistics and a provenance record.
     """
-    encoder = model.encoder if isinstance(model, DenseGaussianModel) else model
     cfg = encoder.config
-    stats = GaussianStats.empty(encoder.feature_dim)
-    n_images, skipped = 0, []
-    for path in tqdm(list(files), desc="pristine", disable=not progress, unit="img"):
-        try:
-            img = limit_side(decode_image(path), cfg.max_side)
-        except ValueError as exc:
-            skipped.append(f"{path}: {exc}")
-            continue
+
+    @torch.inference_mode()
+    def selected(img: torch.Tensor) -> torch.Tensor:
+        img = limit_side(img, cfg.max_side)
         if min(img.shape[-2:]) < cfg.min_side:
-            skipped.append(f"{path}: smaller than {cfg.min_side} pixels")
-            continue
-        with torch.inference_mode():
-            wins = windows(encoder(img), cfg, encoder.dims)
-            cells = (pixel_cells(img, cfg.grid_stride) if cfg.selection == "sharpness-colour"
-                     else None)
-            keep = select_pristine(cells, wins, cfg, SHARPNESS_THRESHOLD, COLOUR_THRESHOLD)
-        if keep.any():
-            stats = stats + GaussianStats.from_features(wins.features[keep])
-            n_images += 1
-    if stats.count < 2:
-        raise ValueError(f"only {stats.count} pristine window(s) found: give more images")
+            raise ValueError(f"smaller than {cfg.min_side} pixels")
+        wins = windows(encoder(img), cfg, encoder.dims)
+        cells = pixel_cells(img, cfg.grid_stride) if cfg.selection == "sharpness-colour" else None
+        return wins.features[select_pristine(cells, wins, cfg, SHARPNESS_THRESHOLD,
+                                             COLOUR_THRESHOLD)]
+
+    stats, n_images, skipped = _accumulate(files, encoder.feature_dim, selected, "window",
+                                           progress)
     prov = {"images": n_images, "patches": stats.count, "skipped": skipped,
             "selection": cfg.selection}
     if cfg.selection == "sharpness-colour":

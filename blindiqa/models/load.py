@@ -32,15 +32,21 @@ def load_file(path: str | os.PathLike, **options: Any) -> QualityModel:
     except BundleError:
         raise
     except TypeError as exc:
-        if options and "unexpected keyword argument" in str(exc):
-            raise ValueError(f"option(s) {', '.join(sorted(options))} do not apply to "
-                             f"{kind!r} model files") from exc
-        raise _unusable(path, kind, exc) from exc
+        refused = _inapplicable(exc, options, f"{kind!r} model files")
+        raise (refused or _unusable(path, kind, exc)) from exc
     except ValueError as exc:  # the loader's own check; make sure the file is named
         msg = one_line(exc, limit=300)
         raise BundleError(msg if Path(path).name in msg else f"{path}: {msg}") from exc
     except (KeyError, IndexError, AttributeError, RuntimeError) as exc:
         raise _unusable(path, kind, exc) from exc
+
+
+def _inapplicable(exc: TypeError, options: dict[str, Any], what: str) -> ValueError | None:
+    """The error for options a model's factory or loader does not take (None where the
+    ``TypeError`` has another cause)."""
+    if options and "unexpected keyword argument" in str(exc):
+        return ValueError(f"option(s) {', '.join(sorted(options))} do not apply to {what}")
+    return None
 
 
 def _unusable(path: str | os.PathLike, kind: str, exc: Exception) -> BundleError:
@@ -71,10 +77,10 @@ def load(name_or_path: str | os.PathLike = "default", device: str | torch.device
         try:
             model = get_entry(key).factory(**options)
         except TypeError as exc:
-            if options and "unexpected keyword argument" in str(exc):
-                raise ValueError(f"option(s) {', '.join(sorted(options))} do not apply to "
-                                 f"model {key!r}") from exc
-            raise
+            refused = _inapplicable(exc, options, f"model {key!r}")
+            if refused is None:
+                raise
+            raise refused from exc
     elif Path(key).exists() or key.endswith(".safetensors"):
         model = load_file(key, **options)
     else:
