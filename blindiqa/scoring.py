@@ -25,6 +25,8 @@ class ScoreRecord:
         name: the name to report: the file as given, or the folder as given joined with
             the path below it.
         score: the score, or None where it failed.
+        quality: the score on the model's 0-100 quality scale (higher is better), or
+            None where it failed or the model has no quality scale.
         error: why it failed, or None.
         quality_map: the per-patch distances when asked for.
         image: the decoded image when asked for (for drawing maps).
@@ -33,6 +35,7 @@ class ScoreRecord:
     path: Path
     name: str
     score: float | None = None
+    quality: float | None = None
     error: str | None = None
     quality_map: np.ndarray | None = None
     image: torch.Tensor | None = None
@@ -111,6 +114,8 @@ def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, worke
                     score = float(score)
                 if math.isfinite(score):
                     rec.score = score
+                    if model.quality_scale is not None:
+                        rec.quality = float(model.quality_from_score(score))
                 else:
                     rec.error = f"the score is not finite ({score}); a flat image?"
             except ValueError as exc:  # too small, or an input the model refuses

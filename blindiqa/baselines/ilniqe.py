@@ -59,6 +59,7 @@ from blindiqa.baselines.params import (
 )
 from blindiqa.models.base import ModelInfo, QualityModel
 from blindiqa.models.bundle import save_bundle
+from blindiqa.models.quality_scale import read_quality_scale
 from blindiqa.models.registry import ModelEntry
 
 __all__ = ["ILNIQE", "INF_CONST", "MIN_SIZE", "NAN_CONST", "NUM_FEATURES",
@@ -353,7 +354,9 @@ def create_ilniqe(params: str | os.PathLike | None = None) -> ILNIQE:
         "the shipped IL-NIQE template {path} is missing; regenerate it with "
         "benchmarks/fit_shipped_ilniqe.py or pass params=")
     template, _ = load_template(path)
-    return ILNIQE(template, name="ilniqe", weights=weights)
+    model = ILNIQE(template, name="ilniqe", weights=weights)
+    model.quality_scale = read_quality_scale(path)
+    return model
 
 
 def _load_bundle_model(tensors: dict[str, torch.Tensor], metadata: dict[str, Any],

@@ -62,6 +62,7 @@ from blindiqa.baselines.params import (
 )
 from blindiqa.models.base import ModelInfo, QualityModel
 from blindiqa.models.bundle import save_bundle
+from blindiqa.models.quality_scale import read_quality_scale
 from blindiqa.models.registry import ModelEntry
 
 __all__ = ["BLOCK_SIZE", "FEATURE_DIM", "NIQE", "SHARPNESS_THRESHOLD", "block_features",
@@ -445,8 +446,10 @@ def create_niqe(params: str | os.PathLike | None = None) -> NIQE:
         "the shipped NIQE parameters {path} are missing; regenerate them with "
         "benchmarks/fit_shipped_baselines.py or pass params=")
     mu, cov, meta = load_niqe_params(path)
-    return NIQE(mu, cov, name="niqe", weights=weights,
-                block_size=int(meta.get("block_size", BLOCK_SIZE)))
+    model = NIQE(mu, cov, name="niqe", weights=weights,
+                 block_size=int(meta.get("block_size", BLOCK_SIZE)))
+    model.quality_scale = read_quality_scale(path)
+    return model
 
 
 def _load_bundle_model(tensors: dict[str, torch.Tensor], metadata: dict[str, Any],

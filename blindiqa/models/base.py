@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from blindiqa.io.decode import to_tensor, to_tensor_list
+from blindiqa.models.quality_scale import QualityScale
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class QualityModel(nn.Module, ABC):
     def __init__(self, name: str) -> None:
         super().__init__()
         self.name = name
+        #: The 0-100 quality scale of this model's scores (None where it has none).
+        self.quality_scale: QualityScale | None = None
 
     # ----------------------------------------------------------------- to implement
     @property
@@ -123,6 +126,45 @@ class QualityModel(nn.Module, ABC):
         t = to_tensor(image)
         self.check_size(t)
         return self.quality_map_tensor(t)
+
+    def quality_from_score(self, scores: Any) -> np.ndarray:
+        """Scores of this model on the 0-100 quality scale (higher is better).
+
+        ``quality = 100 x`` the share of the model's reference photos that score worse
+        (see :mod:`blindiqa.models.quality_scale`); monotone, so rank correlations are
+        those of the scores.
+
+        Args:
+            scores: a number, array or tensor of this model's scores (or map values).
+
+        Returns:
+            A float64 array of the same shape (0-d for a number); NaN stays NaN.
+
+        Raises:
+            ValueError: the model has no quality scale (a bundle fitted without one;
+                add one with ``blindiqa fit-scale``).
+        """
+        if self.quality_scale is None:
+            raise ValueError(f"model {self.name} has no quality scale; add one with "
+                             "`blindiqa fit-scale MODEL_FILE REFERENCE_DIR --out FILE`")
+        return self.quality_scale(scores)
+
+    @torch.inference_mode()
+    def quality(self, images: Any) -> torch.Tensor:
+        """Quality of one or many images on the 0-100 scale (higher is better).
+
+        Args:
+            images: as for :meth:`score`.
+
+        Returns:
+            A float64 tensor of shape ``(N,)``.
+
+        Raises:
+            ValueError: an input is invalid, or the model has no quality scale.
+        """
+        if self.quality_scale is None:
+            self.quality_from_score(0.0)  # raises the "no quality scale" error
+        return torch.from_numpy(self.quality_from_score(self.score(images)))
 
     def forward(self, images: Any) -> torch.Tensor:
         return self.score(images)

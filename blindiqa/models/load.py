@@ -10,6 +10,7 @@ import torch
 
 from blindiqa.models.base import QualityModel
 from blindiqa.models.bundle import BundleError, load_bundle, one_line
+from blindiqa.models.quality_scale import QualityScale
 from blindiqa.models.registry import _MODELS, _ensure_builtin, bundle_loader, get_entry
 
 
@@ -28,7 +29,9 @@ def load_file(path: str | os.PathLike, **options: Any) -> QualityModel:
     kind = metadata["kind"]
     try:
         loader = bundle_loader(kind)
-        return loader(tensors, metadata, name=Path(path).name, **options)
+        model = loader(tensors, metadata, name=Path(path).name, **options)
+        model.quality_scale = QualityScale.from_bundle(tensors, metadata)
+        return model
     except BundleError:
         raise
     except TypeError as exc:
