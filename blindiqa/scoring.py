@@ -10,9 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from blindiqa.io.decode import decode_image, uint8_to_float
+from blindiqa.io.decode import uint8_to_float
+from blindiqa.io.workers import (
+    DEFAULT_TIMEOUT,
+    Decoded,
+    DecodePool,
+    Decoder,
+    decode_one,
+    decode_uint8,
+)
 from blindiqa.models.base import QualityModel
 
 
@@ -41,56 +48,34 @@ class ScoreRecord:
     image: torch.Tensor | None = None
 
 
-class _DecodeStream(IterableDataset):
-    def __init__(self, items: Iterable[tuple[Path, str]]):
-        self.items = items
-
-    def __iter__(self):
-        info = get_worker_info()
-        for i, (path, name) in enumerate(self.items):
-            if info is not None and i % info.num_workers != info.id:
-                continue
-            try:
-                # 8-bit pixels cross the process boundary: 4x less to copy than float
-                yield i, path, name, decode_image(path, as_uint8=True), None
-            except ValueError as exc:
-                yield i, path, name, None, str(exc)
-
-
-def _identity(batch):
-    return batch
-
-
-def _decoded(items: Iterable[tuple[Path, str]], workers: int,
-             prefetch: int = 4) -> Iterator[tuple]:
+def _decoded(items: Iterable[tuple[Path, str]], workers: int, prefetch: int,
+             decode: Decoder, timeout: float) -> Iterator[Decoded]:
     if workers <= 0:
-        yield from _DecodeStream(items)
+        for i, (path, name) in enumerate(items):
+            yield decode_one(decode, i, path, name)
         return
-    loader = DataLoader(_DecodeStream(items), batch_size=None, num_workers=workers,
-                        collate_fn=_identity, prefetch_factor=max(2, prefetch))
-    # Workers interleave; restore the input order with a small reorder buffer.
-    pending: dict[int, tuple] = {}
-    nxt = 0
-    for rec in loader:
-        pending[rec[0]] = rec
-        while nxt in pending:
-            yield pending.pop(nxt)
-            nxt += 1
-    for k in sorted(pending):
-        yield pending[k]
+    with DecodePool(workers, decode=decode, timeout=timeout, ahead=prefetch) as pool:
+        yield from pool.imap(items)
 
 
 def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, workers: int = 0,
-                with_maps: bool = False, prefetch: int = 4) -> Iterator[ScoreRecord]:
+                with_maps: bool = False, prefetch: int = 4, decode: Decoder = decode_uint8,
+                decode_timeout: float = DEFAULT_TIMEOUT) -> Iterator[ScoreRecord]:
     """Score files one by one, in input order.
 
     Args:
         model: the scorer.
         items: ``(path, display_name)`` pairs, e.g. from
             :func:`blindiqa.io.files.iter_image_files` (consumed lazily).
-        workers: decoding worker processes (0 = decode in this process).
+        workers: decoding worker processes (0 = decode in this process). A worker that
+            crashes (a decoder segfault, killed for memory) or spends more than
+            ``decode_timeout`` seconds on a file gives that file an error and is
+            replaced; with 0 workers a crash stops the run and nothing is timed.
         with_maps: also compute each image's quality map and keep the decoded image.
-        prefetch: images each worker decodes ahead.
+        prefetch: images decoded ahead.
+        decode: the decoder (a file to ``(3, H, W)`` uint8 pixels; ``ValueError`` for a
+            bad file).
+        decode_timeout: seconds a worker may spend on one file.
 
     Yields:
         One :class:`ScoreRecord` per input, failed ones with ``error`` set: an input that
@@ -99,9 +84,9 @@ def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, worke
         ``MemoryError``, e.g. out of memory) gets an error, and the next input is scored.
         Nothing is kept between inputs, so any number of inputs streams in bounded memory.
     """
-    for _, path, name, pixels, err in _decoded(items, workers, prefetch):
-        rec = ScoreRecord(path=Path(path), name=name, error=err)
-        img = None if pixels is None else uint8_to_float(pixels)
+    for item in _decoded(items, workers, prefetch, decode, decode_timeout):
+        rec = ScoreRecord(path=item.path, name=item.name, error=item.error)
+        img = None if item.pixels is None else uint8_to_float(item.pixels)
         if img is not None:
             try:
                 with torch.inference_mode():

@@ -10,7 +10,8 @@ from typing import Any
 
 #: Modules of blindiqa.cli providing ``register(subparsers)``; each adds one sub-command
 #: whose parser sets ``func(args) -> int`` (the exit code).
-COMMANDS = ("score", "models", "fit", "bench", "demo", "distortions", "train", "ablate")
+COMMANDS = ("score", "models", "fit", "fit_scale", "bench", "demo", "distortions", "train",
+            "ablate")
 
 
 class _Parser(argparse.ArgumentParser):

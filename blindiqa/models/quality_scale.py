@@ -136,3 +136,18 @@ def read_quality_scale(path: str | os.PathLike) -> QualityScale | None:
     if Path(path).suffix.lower() != ".safetensors":
         return None
     return QualityScale.from_bundle(*load_bundle(path))
+
+
+def with_quality_scale(src: str | os.PathLike, scale: QualityScale,
+                       out: str | os.PathLike) -> None:
+    """Write a copy of the bundle ``src`` that carries ``scale`` (replacing any scale it
+    had); every other tensor and metadata entry is kept as it is, so scores do not change.
+
+    Raises:
+        BundleError: ``src`` is not a valid bundle.
+    """
+    from blindiqa.models.bundle import load_bundle, save_bundle
+
+    tensors, metadata = load_bundle(src)
+    extra_tensors, extra_meta = scale.to_bundle()
+    save_bundle(out, {**tensors, **extra_tensors}, {**metadata, **extra_meta})

@@ -1,0 +1,79 @@
+"""``blindiqa fit-scale``: give a model bundle its 0-100 quality scale.
+
+The model scores a reference corpus of ordinary photos (no opinion scores); the sorted
+distances go into a copy of the bundle, and ``quality`` then says which share of those
+photos score worse (see :mod:`blindiqa.models.quality_scale`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from blindiqa.cli.common import fail, non_negative_int
+from blindiqa.progress import Progress
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "fit-scale", help="add a 0-100 quality scale to a model file",
+        description="Score a reference corpus of ordinary photos with MODEL_FILE and write a "
+                    "copy of it that carries the sorted distances: its `quality` is then "
+                    "100 x the share of reference photos that score worse. Scores do not "
+                    "change.")
+    p.add_argument("model", metavar="MODEL_FILE", help="a model bundle (.safetensors)")
+    p.add_argument("reference", nargs="+", metavar="REFERENCE",
+                   help="folders or files of ordinary photos (no labels needed)")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="the new bundle (may be MODEL_FILE itself with --overwrite)")
+    p.add_argument("--corpus", metavar="TEXT",
+                   help="how to describe the reference corpus in the bundle (default: the "
+                        "reference paths and the number of photos)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.add_argument("--workers", type=non_negative_int, default=1, metavar="N",
+                   help="decoding processes (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress and no summary")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from blindiqa.cli.score import iter_inputs
+    from blindiqa.models.bundle import BundleError
+    from blindiqa.models.load import load_file
+    from blindiqa.models.quality_scale import QualityScale, with_quality_scale
+    from blindiqa.scoring import score_files
+
+    if Path(args.out).exists() and not args.overwrite:
+        return fail(f"--out {args.out} exists; give --overwrite to replace it")
+    try:
+        model = load_file(args.model)
+    except (ValueError, OSError) as exc:
+        return fail(str(exc))
+    items = list(iter_inputs(args.reference))
+    if not items:
+        return fail("no images found in " + ", ".join(args.reference), code=1)
+    scores, failed = [], 0
+    with Progress(len(items), "reference", enabled=not args.quiet) as bar:
+        for rec in score_files(model, items, workers=args.workers):
+            if rec.score is None:
+                failed += 1
+            else:
+                scores.append(rec.score)
+            bar.update()
+    if not scores:
+        return fail("no reference photo could be scored", code=1)
+    corpus = args.corpus or f"{', '.join(args.reference)} ({len(scores)} photos)"
+    scale = QualityScale.fit(scores, corpus, lower_better=model.lower_better)
+    try:
+        with_quality_scale(args.model, scale, args.out)
+    except (BundleError, OSError) as exc:
+        return fail(f"cannot write {args.out}: {exc}")
+    if not args.quiet:
+        q = scale.reference
+        print(f"quality scale of {len(scores)} reference photos ({failed} failed) written "
+              f"to {args.out}; distances: median {q[len(q) // 2]:.4g}, "
+              f"5%-95% {q[int(0.05 * (len(q) - 1))]:.4g}-{q[int(0.95 * (len(q) - 1))]:.4g}",
+              file=sys.stderr)
+    return 0

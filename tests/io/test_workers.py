@@ -1,0 +1,87 @@
+"""Crash-proof decoding workers: a worker that really dies or hangs costs one file only."""
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from blindiqa.io.workers import DecodePool, decode_uint8
+from blindiqa.scoring import score_files
+
+
+def _decode_or_die(path: Path) -> torch.Tensor:
+    """A decoder that kills its process on files named ``die*``."""
+    if path.name.startswith("die"):
+        os._exit(3)
+    if path.name.startswith("segv"):
+        os.kill(os.getpid(), 11)
+    return decode_uint8(path)
+
+
+def _decode_or_hang(path: Path) -> torch.Tensor:
+    if path.name.startswith("hang"):
+        time.sleep(600)
+    return decode_uint8(path)
+
+
+@pytest.fixture()
+def photos(tmp_path):
+    rng = np.random.default_rng(0)
+    names = ["a.png", "die.png", "b.png", "segv.png", "c.png", "hang.png", "d.png"]
+    paths = []
+    for n in names:
+        p = tmp_path / n
+        Image.fromarray(rng.integers(0, 255, (100, 112, 3), dtype=np.uint8)).save(p)
+        paths.append(p)
+    return paths
+
+
+def test_dead_workers_give_error_rows_and_the_run_goes_on(photos):
+    items = [(p, p.name) for p in photos if not p.name.startswith("hang")]
+    with DecodePool(2, decode=_decode_or_die, timeout=60) as pool:
+        out = list(pool.imap(items))
+        restarts = pool.restarts
+    assert [d.name for d in out] == [n for _, n in items]  # input order kept
+    errors = {d.name: d.error for d in out if d.error}
+    assert set(errors) == {"die.png", "segv.png"}
+    assert "exit code 3" in errors["die.png"] and "crashed" in errors["die.png"]
+    assert "SIGSEGV" in errors["segv.png"]
+    assert restarts == 2
+    for d, (p, _) in zip(out, items):
+        if d.error is None:
+            assert torch.equal(d.pixels, decode_uint8(p))
+
+
+def test_hanging_file_times_out(photos):
+    items = [(p, p.name) for p in photos if p.name in ("a.png", "b.png", "hang.png")]
+    t0 = time.monotonic()
+    with DecodePool(1, decode=_decode_or_hang, timeout=1.0) as pool:
+        out = list(pool.imap(items))
+    assert time.monotonic() - t0 < 30
+    assert [d.name for d in out] == ["a.png", "b.png", "hang.png"]
+    assert "longer than 1 s" in out[2].error
+    assert out[0].error is None and out[1].error is None
+
+
+def test_score_files_with_crashing_worker_matches_in_process(photos, small_model):
+    good = [(p, p.name) for p in photos if p.name in ("a.png", "b.png", "c.png", "d.png")]
+    mixed = [(p, p.name) for p in photos if not p.name.startswith("hang")]
+    alone = {r.name: r.score for r in score_files(small_model, good, workers=0)}
+    recs = list(score_files(small_model, mixed, workers=2, decode=_decode_or_die))
+    assert [r.name for r in recs] == [n for _, n in mixed]
+    for r in recs:
+        if r.name in alone:
+            assert r.score == alone[r.name] and r.error is None
+        else:
+            assert r.score is None and "crashed" in r.error
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="at least 1 worker"):
+        DecodePool(0)
+    with pytest.raises(ValueError, match="time limit"):
+        DecodePool(1, timeout=0)
