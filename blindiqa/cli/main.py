@@ -11,7 +11,7 @@ from typing import Any
 #: Modules of blindiqa.cli providing ``register(subparsers)``; each adds one sub-command
 #: whose parser sets ``func(args) -> int`` (the exit code).
 COMMANDS = ("score", "models", "fit", "fit_scale", "bench", "demo", "distortions", "train",
-            "ablate")
+            "ablate", "report")
 
 
 class _Parser(argparse.ArgumentParser):

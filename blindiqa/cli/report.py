@@ -1,0 +1,77 @@
+"""``blindiqa report``: a static HTML report of scored photos to look at."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from blindiqa.cli.common import add_model_options, fail, load_model, non_negative_int, positive_int
+from blindiqa.cli.score import iter_inputs
+from blindiqa.progress import Progress
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report", help="write an HTML report: gallery, quality maps, histogram",
+        description="Score image files and folders (folders recursively) and write DIR/"
+                    "index.html, a self-contained page that opens from disk: a sortable "
+                    "gallery of thumbnails with score, quality and error, each image's "
+                    "quality map on click, a histogram of the collection's quality, and the "
+                    "worst and best images. Thumbnails and maps go to DIR/thumbs and "
+                    "DIR/maps.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    add_model_options(p)
+    p.add_argument("--out", required=True, metavar="DIR", help="the report folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into a non-empty --out DIR (refused otherwise, exit code 2)")
+    p.add_argument("--title", default="blindiqa report", help="the page's title")
+    p.add_argument("--extremes", type=non_negative_int, default=20, metavar="N",
+                   help="how many worst and best images to list apart (default: %(default)s)")
+    p.add_argument("--thumb-side", type=positive_int, default=256, metavar="PX",
+                   help="the thumbnails' longer side (default: %(default)s)")
+    p.add_argument("--workers", type=non_negative_int, default=1, metavar="N",
+                   help="decoding processes (0 = in the main process; default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress and no summary")
+    p.set_defaults(func=run)
+
+
+def check_out_dir(out: str, overwrite: bool) -> str | None:
+    """Why the report may not be written into ``out`` (None where it may)."""
+    d = Path(out)
+    if d.exists() and not d.is_dir():
+        return f"--out {out} exists and is not a directory"
+    if d.is_dir() and not overwrite and any(d.iterdir()):
+        return f"--out {out} is not empty; give --overwrite to write into it"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from blindiqa.report import write_report
+    from blindiqa.scoring import score_files
+
+    problem = check_out_dir(args.out, args.overwrite)
+    if problem:
+        return fail(problem)
+    # listed first, so that the progress knows the total
+    items = list(iter_inputs(args.paths, warn_empty=len(args.paths) > 1))
+    if not items:
+        return fail("no images found in " + ", ".join(args.paths), code=1)
+    try:
+        model = load_model(args.model, args)
+    except (ValueError, OSError) as exc:
+        return fail(str(exc))
+    records = score_files(model, items, workers=args.workers, with_maps=True)
+    try:
+        with Progress(len(items), "report", enabled=not args.quiet) as progress:
+            rows = write_report(records, args.out, model_name=model.name,
+                                scale=model.quality_scale, title=args.title,
+                                n_extremes=args.extremes, thumb_side=args.thumb_side,
+                                on_row=lambda _row: progress.update())
+    except OSError as exc:  # a full disk, a read-only folder ...
+        return fail(f"cannot write {exc.filename or args.out}: {exc.strerror or exc}")
+    n_bad = sum(r.score is None for r in rows)
+    if not args.quiet:
+        print(f"report of {len(rows)} images ({n_bad} not scored, model {model.name}): "
+              f"{Path(args.out) / 'index.html'}", file=sys.stderr)
+    return 0 if n_bad == 0 else 1

@@ -1,0 +1,59 @@
+"""A static HTML report of scored photos (``blindiqa report``).
+
+The report folder holds ``index.html`` (self-contained: inline CSS, JS and SVG, no
+network), ``thumbs/`` (a small JPEG per image) and ``maps/`` (its quality map as JPEG),
+linked by relative paths so the page opens from disk (``file://``). Pictures are files
+rather than base64 in the page so that a report over thousands of photos stays a page the
+browser parses quickly, loading thumbnails lazily as they scroll into view.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from blindiqa.io.atomic import write_text_atomic
+from blindiqa.models.quality_scale import QualityScale
+from blindiqa.report.collect import ReportRow, collect_rows
+from blindiqa.report.html import EXTREMES, render_page
+from blindiqa.scoring import ScoreRecord
+
+__all__ = ["ReportRow", "scale_note", "write_report"]
+
+
+def scale_note(scale: QualityScale | None) -> str | None:
+    """What a quality scale's reference photos are, for the page (None without a scale)."""
+    if scale is None:
+        return None
+    return f"the {scale.count} reference photos ({scale.corpus})"
+
+
+def write_report(records: Iterable[ScoreRecord], out_dir: str | os.PathLike, *,
+                 model_name: str, scale: QualityScale | None = None,
+                 title: str = "blindiqa report", n_extremes: int = EXTREMES,
+                 thumb_side: int = 256,
+                 on_row: Callable[[ReportRow], None] | None = None) -> list[ReportRow]:
+    """Write the report of ``records`` into ``out_dir``.
+
+    The pictures are written as the records stream; ``index.html`` last (atomically), so
+    an interrupted run leaves no page pointing at missing pictures.
+
+    Args:
+        records: from :func:`blindiqa.scoring.score_files` with ``with_maps=True``.
+        out_dir: the report folder (created when missing).
+        model_name: the model that scored them (shown on the page).
+        scale: the model's quality scale, or None.
+        title: the page's title.
+        n_extremes: how many worst and best images to list apart.
+        thumb_side: the thumbnails' longer side in pixels.
+        on_row: called after each image (progress).
+
+    Returns:
+        The rows, in input order.
+    """
+    rows = collect_rows(records, out_dir, scale=scale, thumb_side=thumb_side, on_row=on_row)
+    page = render_page(rows, model_name=model_name, scale_note=scale_note(scale), title=title,
+                       n_extremes=n_extremes)
+    write_text_atomic(Path(out_dir) / "index.html", page)
+    return rows

@@ -1,0 +1,130 @@
+"""Scored records to report rows: a thumbnail and a quality map per image, as they stream.
+
+Each image's pictures are written as soon as its record arrives and the decoded pixels are
+dropped, so a report over thousands of photos holds only the rows (a few hundred bytes
+each) in memory. Pictures get numbered names (``thumbs/000042.jpg``), never the photo's
+own name, so any file name (``<``, quotes, bytes that are not UTF-8) is safe in a link.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from blindiqa.io.atomic import write_bytes_atomic
+from blindiqa.models.quality_scale import QualityScale
+from blindiqa.scoring import ScoreRecord
+
+#: Sub-folders of the report folder holding the pictures.
+THUMBS, MAPS = "thumbs", "maps"
+#: The names this module gives its pictures (anything else in the folders is left alone).
+_PICTURE = re.compile(r"^\d{6,}\.jpg$")
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One image of the report.
+
+    Attributes:
+        index: the position in input order (0-based).
+        name: the display name, as text any page can hold (see :func:`display_name`).
+        score: the score (lower is better), or None where it failed.
+        quality: the 0-100 quality (higher is better), or None where it failed or the
+            model has no quality scale.
+        error: why it failed, or None.
+        thumb: the thumbnail, relative to the report folder (posix), or None.
+        map: the quality-map picture, relative to the report folder (posix), or None.
+    """
+
+    index: int
+    name: str
+    score: float | None = None
+    quality: float | None = None
+    error: str | None = None
+    thumb: str | None = None
+    map: str | None = None
+
+
+def display_name(text: str) -> str:
+    """``text`` as valid Unicode: bytes of a file name that is not UTF-8 (which reach
+    Python as surrogate escapes) are written ``\\xNN``."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _save_jpeg(image: Image.Image, target: Path, quality: int) -> None:
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, format="JPEG", quality=quality, optimize=True)
+    write_bytes_atomic(target, buf.getvalue())
+
+
+def make_row(rec: ScoreRecord, index: int, out_dir: Path, *, scale: QualityScale | None = None,
+             thumb_side: int = 256) -> ReportRow:
+    """The row of one record, writing its thumbnail and quality map into ``out_dir``.
+
+    Args:
+        rec: a record from :func:`blindiqa.scoring.score_files` with ``with_maps=True``.
+        index: its position in input order (names its pictures).
+        out_dir: the report folder.
+        scale: the model's quality scale (for the map's colours), if any.
+        thumb_side: the thumbnail's longer side in pixels.
+    """
+    thumb = qmap = None
+    if rec.error is None and rec.image is not None:
+        from blindiqa.viz import render_quality_map, tensor_to_pil
+
+        picture = tensor_to_pil(rec.image)
+        picture.thumbnail((thumb_side, thumb_side), Image.LANCZOS)
+        thumb = f"{THUMBS}/{index:06d}.jpg"
+        _save_jpeg(picture, out_dir / thumb, quality=85)
+        if rec.quality_map is not None:
+            qmap = f"{MAPS}/{index:06d}.jpg"
+            drawing = render_quality_map(rec.image, rec.quality_map, score=rec.score,
+                                         scale=scale)
+            _save_jpeg(drawing, out_dir / qmap, quality=90)
+    return ReportRow(index=index, name=display_name(rec.name), score=rec.score,
+                     quality=rec.quality, error=None if rec.error is None
+                     else display_name(rec.error), thumb=thumb, map=qmap)
+
+
+def collect_rows(records: Iterable[ScoreRecord], out_dir: str | os.PathLike, *,
+                 scale: QualityScale | None = None, thumb_side: int = 256,
+                 on_row: Callable[[ReportRow], None] | None = None) -> list[ReportRow]:
+    """Rows of all records in input order, writing the pictures as the records stream.
+
+    Pictures of an earlier report in the same folder that this one does not use are
+    removed, so the folder holds exactly what the page shows.
+
+    Args:
+        records: scored records (with maps), consumed lazily.
+        out_dir: the report folder (created when missing).
+        scale: the model's quality scale, if any.
+        thumb_side: the thumbnail's longer side in pixels.
+        on_row: called after each row (progress).
+    """
+    out = Path(out_dir)
+    for sub in (THUMBS, MAPS):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    rows: list[ReportRow] = []
+    for index, rec in enumerate(records):
+        row = make_row(rec, index, out, scale=scale, thumb_side=thumb_side)
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+    _remove_stale(out, {p for r in rows for p in (r.thumb, r.map) if p})
+    return rows
+
+
+def _remove_stale(out: Path, used: set[str]) -> None:
+    for sub in (THUMBS, MAPS):
+        for entry in (out / sub).iterdir():
+            if _PICTURE.match(entry.name) and f"{sub}/{entry.name}" not in used:
+                entry.unlink()

@@ -1,0 +1,316 @@
+"""The report page: one self-contained HTML file (inline CSS, JS and SVG; no server, no
+network), linking the thumbnails and maps beside it by relative paths.
+
+The cards are written into the page in Python, every text through :func:`html.escape`, so
+the page shows everything without script and no file name reaches the page as markup.
+The script only reorders the cards (reading their ``data-*`` attributes) and shows a
+card's quality map in an overlay, setting text with ``textContent``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from string import Template
+
+import numpy as np
+
+from blindiqa.report.collect import ReportRow
+
+#: Worst and best images listed apart.
+EXTREMES = 20
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _num(value: float | None) -> str:
+    """A number for a ``data-*`` attribute (empty for none)."""
+    return "" if value is None else repr(float(value))
+
+
+def format_score(score: float | None) -> str:
+    """A score as shown on the page."""
+    return "n/a" if score is None else f"{score:.4g}"
+
+
+def format_quality(quality: float | None) -> str:
+    """A 0-100 quality as shown on the page (``n/a`` without a scale)."""
+    return "n/a" if quality is None else f"{quality:.0f}"
+
+
+def card(row: ReportRow) -> str:
+    """The HTML of one image's card."""
+    name = row.name.rsplit("/", 1)[-1] or row.name
+    attrs = (f'data-i="{row.index}" data-name="{_esc(row.name)}" '
+             f'data-score="{_num(row.score)}" data-quality="{_num(row.quality)}"')
+    caption = f'<span class="name" title="{_esc(row.name)}">{_esc(name)}</span>'
+    if row.error is not None or row.thumb is None:
+        error = row.error or "no picture"
+        return (f'<figure class="card failed" {attrs}><div class="nothumb">not scored</div>'
+                f'<figcaption>{caption}<span class="error">{_esc(error)}</span>'
+                f"</figcaption></figure>")
+    img = f'<img src="{_esc(row.thumb)}" alt="" loading="lazy">'
+    if row.map is not None:
+        img = f'<a class="map-link" href="{_esc(row.map)}" title="show the quality map">{img}</a>'
+    hue = "" if row.quality is None else f' style="--q:{row.quality:.1f}"'
+    return (f'<figure class="card" {attrs}>{img}<figcaption>{caption}'
+            f'<span class="quality{"" if hue else " na"}"{hue}>quality '
+            f"{format_quality(row.quality)}</span>"
+            f'<span class="score">score {format_score(row.score)}</span>'
+            f"</figcaption></figure>")
+
+
+def extremes(rows: Sequence[ReportRow], n: int = EXTREMES,
+             ) -> tuple[list[ReportRow], list[ReportRow]]:
+    """The ``n`` worst (worst first) and ``n`` best (best first) scored rows.
+
+    Ranked by score (the quality is a monotone function of it); ties in input order.
+    """
+    scored = sorted((r for r in rows if r.score is not None), key=lambda r: (r.score, r.index))
+    worst = sorted(scored, key=lambda r: (-r.score, r.index))
+    return worst[:n], scored[:n]
+
+
+def histogram(values: Sequence[float], lo: float, hi: float, bins: int) -> list[int]:
+    """Counts of ``values`` in ``bins`` equal bins over ``[lo, hi]`` (the last bin closed)."""
+    counts, _ = np.histogram(np.asarray(values, dtype=np.float64), bins=bins, range=(lo, hi))
+    return [int(c) for c in counts]
+
+
+def _bins_for(values: Sequence[float], quality: bool) -> tuple[float, float, int]:
+    if quality:
+        return 0.0, 100.0, 20
+    lo, hi = float(min(values)), float(max(values))
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    return lo, hi, min(20, max(5, math.ceil(math.sqrt(len(values)))))
+
+
+def histogram_svg(rows: Sequence[ReportRow], quality: bool) -> str:
+    """An inline SVG histogram of the rows' qualities (``quality``) or else scores."""
+    values = [v for r in rows if (v := r.quality if quality else r.score) is not None]
+    if not values:
+        return '<p class="note">No image could be scored.</p>'
+    lo, hi, bins = _bins_for(values, quality)
+    counts = histogram(values, lo, hi, bins)
+    width, height, left, bottom, top = 640, 200, 40, 34, 12
+    plot_w, plot_h = width - left - 12, height - bottom - top
+    bar_w, peak = plot_w / bins, max(counts)
+    what = "quality (0-100, higher is better)" if quality else "score (lower is better)"
+    parts = [f'<svg class="histogram" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="histogram of the {what}">',
+             f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
+             'class="axis"/>',
+             f'<text x="{left - 6}" y="{top + 10}" text-anchor="end">{peak}</text>',
+             f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end">0</text>']
+    step = (hi - lo) / bins
+    for i, count in enumerate(counts):
+        a, b = lo + i * step, lo + (i + 1) * step
+        h = plot_h * count / peak
+        x = left + i * bar_w
+        style = f' style="--q:{(a + b) / 2:.1f}"' if quality else ""
+        parts.append(f'<rect class="bar{" q" if quality else ""}"{style} x="{x + 1:.1f}" '
+                     f'y="{top + plot_h - h:.1f}" width="{bar_w - 2:.1f}" height="{h:.1f}">'
+                     f"<title>{a:.4g} to {b:.4g}: {count} image{'s' * (count != 1)}</title>"
+                     "</rect>")
+    for i in range(0, bins + 1, max(1, bins // 5)):
+        parts.append(f'<text x="{left + i * bar_w:.1f}" y="{top + plot_h + 16}" '
+                     f'text-anchor="middle">{lo + i * step:.3g}</text>')
+    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 2}" text-anchor="middle" '
+                 f'class="label">{what}</text></svg>')
+    return "".join(parts)
+
+
+def _summary(rows: Sequence[ReportRow], model_name: str, scale_note: str | None) -> str:
+    n_bad = sum(r.score is None for r in rows)
+    scores = [r.score for r in rows if r.score is not None]
+    median = f"{float(np.median(scores)):.4g}" if scores else "n/a"
+    quality = (f"Quality: 0-100, the share of {_esc(scale_note)} that score worse; "
+               "higher is better." if scale_note else
+               "This model has no quality scale: quality is n/a and the histogram shows "
+               "scores.")
+    return (f"<p>{len(rows)} image{'s' * (len(rows) != 1)}, {n_bad} not scored; median "
+            f"score {median}. Model: <b>{_esc(model_name)}</b>. Score: the distance to "
+            f"pristine quality; lower is better. {quality}</p>")
+
+
+def render_page(rows: Sequence[ReportRow], *, model_name: str, scale_note: str | None = None,
+                title: str = "blindiqa report", n_extremes: int = EXTREMES) -> str:
+    """The report page.
+
+    Args:
+        rows: the images, in input order.
+        model_name: the model that scored them.
+        scale_note: what the quality scale's reference photos are (``"the 500 reference
+            photos of X"``), or None where the model has no scale.
+        title: the page's title.
+        n_extremes: how many worst and best images to list apart.
+    """
+    worst, best = extremes(rows, n_extremes)
+    quality = scale_note is not None
+    sort_keys = (("i", "input order"), *((("quality", "quality"),) if quality else ()),
+                 ("score", "score"), ("name", "name"))
+    buttons = "".join(f'<button type="button" data-sort="{k}" aria-pressed="false">{label}'
+                      '<span class="dir"></span></button>' for k, label in sort_keys)
+    return _PAGE.substitute(
+        title=_esc(title), css=_CSS, js=_JS, summary=_summary(rows, model_name, scale_note),
+        histogram_title="Quality of the collection" if quality else "Scores of the collection",
+        histogram=histogram_svg(rows, quality),
+        n_worst=len(worst), worst="".join(card(r) for r in worst),
+        n_best=len(best), best="".join(card(r) for r in best),
+        n_all=len(rows), buttons=buttons, gallery="".join(card(r) for r in rows))
+
+
+_PAGE = Template("""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>$title</title>
+<style>$css</style>
+</head>
+<body>
+<header><h1>$title</h1>$summary</header>
+<section id="histogram-section"><h2>$histogram_title</h2>$histogram</section>
+<section id="worst-section"><h2>Worst $n_worst</h2><div class="strip" id="worst">$worst</div>
+</section>
+<section id="best-section"><h2>Best $n_best</h2><div class="strip" id="best">$best</div>
+</section>
+<section id="all-section"><h2>All $n_all</h2>
+<div class="sort" role="group" aria-label="sort the gallery">Sort by: $buttons
+<span id="sort-state" aria-live="polite">input order</span></div>
+<div class="gallery" id="gallery">$gallery</div></section>
+<div id="viewer" class="viewer" hidden role="dialog" aria-modal="true" aria-label="quality map">
+<div class="viewer-box"><button type="button" id="viewer-close" aria-label="close">&times;</button>
+<img id="viewer-img" alt="quality map"><p id="viewer-caption"></p></div></div>
+<script>$js</script>
+</body>
+</html>
+""")
+
+_CSS = """
+:root { color-scheme: light; --fg: #1d2430; --muted: #5b6472; --line: #d8dde5; }
+body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;
+  padding: 0 24px 40px; color: var(--fg); background: #f6f7f9; }
+header h1 { margin: 18px 0 4px; font-size: 22px; }
+h2 { font-size: 17px; margin: 26px 0 10px; }
+.note, header p { color: var(--muted); max-width: 70em; }
+.histogram { width: 100%; max-width: 720px; height: auto; background: #fff;
+  border: 1px solid var(--line); border-radius: 6px; }
+.histogram text { font-size: 11px; fill: var(--muted); }
+.histogram .label { font-size: 12px; fill: var(--fg); }
+.histogram .axis { stroke: var(--muted); }
+.bar { fill: #4a6fa5; }
+.bar.q { fill: hsl(calc(var(--q) * 1.2) 60% 45%); }
+.bar:hover { opacity: .75; }
+.strip { display: grid; grid-template-columns: repeat(auto-fill, minmax(140px, 1fr));
+  gap: 8px; }
+.strip .card figcaption { font-size: 12px; }
+.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr));
+  gap: 12px; }
+.card { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 6px;
+  overflow: hidden; display: flex; flex-direction: column; }
+.card img, .nothumb { width: 100%; aspect-ratio: 4 / 3; object-fit: contain; display: block;
+  background: #e9ecf1; }
+.nothumb { display: flex; align-items: center; justify-content: center; color: #a33;
+  font-weight: 600; }
+.card figcaption { padding: 6px 8px 8px; display: flex; flex-wrap: wrap; gap: 4px 8px;
+  align-items: baseline; }
+.card .name { flex-basis: 100%; font-weight: 600; overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; }
+.quality { padding: 1px 6px; border-radius: 9px; color: #fff; font-weight: 600;
+  background: hsl(calc(var(--q) * 1.2) 60% 38%); }
+.quality.na { background: #8a93a0; }
+.score { color: var(--muted); }
+.error { color: #a33; font-size: 12px; overflow-wrap: anywhere; }
+.card.failed { border-color: #e3b4b4; }
+a.map-link { cursor: zoom-in; }
+.sort { margin-bottom: 12px; display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
+.sort button { font: inherit; padding: 3px 10px; border: 1px solid var(--line);
+  border-radius: 4px; background: #fff; cursor: pointer; }
+.sort button[aria-pressed="true"] { background: var(--fg); color: #fff; }
+#sort-state { color: var(--muted); margin-left: 6px; }
+.viewer { position: fixed; inset: 0; background: rgba(10, 14, 20, .8); display: flex;
+  align-items: center; justify-content: center; z-index: 10; }
+.viewer[hidden] { display: none; }
+.viewer-box { background: #fff; padding: 12px; border-radius: 6px; max-width: 95vw;
+  max-height: 95vh; position: relative; overflow: auto; }
+.viewer-box img { max-width: 90vw; max-height: 82vh; display: block; }
+#viewer-caption { margin: 8px 0 0; overflow-wrap: anywhere; }
+#viewer-close { position: absolute; top: 4px; right: 6px; font-size: 22px; border: 0;
+  background: none; cursor: pointer; }
+"""
+
+_JS = """
+"use strict";
+(function () {
+  var gallery = document.getElementById("gallery");
+  var buttons = Array.prototype.slice.call(document.querySelectorAll("button[data-sort]"));
+  var state = document.getElementById("sort-state");
+  var key = "i", ascending = true;
+
+  function value(card, k) {
+    var v = card.getAttribute(k === "i" ? "data-i" : "data-" + k);
+    if (k === "name") { return v; }
+    return v === null || v === "" ? null : Number(v);
+  }
+  function compare(a, b) {
+    var x = value(a, key), y = value(b, key);
+    if (x === null || y === null) {
+      if (x !== y) { return x === null ? 1 : -1; }  // images not scored go last
+    } else {
+      var c = key === "name" ? x.localeCompare(y) : x - y;
+      if (c !== 0) { return ascending ? c : -c; }
+    }
+    return value(a, "i") - value(b, "i");
+  }
+  function sortGallery() {
+    var cards = Array.prototype.slice.call(gallery.children);
+    cards.sort(compare);
+    var frag = document.createDocumentFragment();
+    cards.forEach(function (c) { frag.appendChild(c); });
+    gallery.appendChild(frag);
+    buttons.forEach(function (b) {
+      var on = b.getAttribute("data-sort") === key;
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+      b.querySelector(".dir").textContent = on ? (ascending ? " \\u25B2" : " \\u25BC") : "";
+    });
+    var label = document.querySelector('button[data-sort="' + key + '"]').firstChild;
+    state.textContent = label.textContent + ", " + (ascending ? "ascending" : "descending");
+  }
+  buttons.forEach(function (b) {
+    b.addEventListener("click", function () {
+      var k = b.getAttribute("data-sort");
+      ascending = k === key ? !ascending : true;
+      key = k;
+      sortGallery();
+    });
+  });
+
+  var viewer = document.getElementById("viewer");
+  var viewerImg = document.getElementById("viewer-img");
+  var caption = document.getElementById("viewer-caption");
+  function closeViewer() { viewer.hidden = true; viewerImg.removeAttribute("src"); }
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest ? e.target.closest("a.map-link") : null;
+    if (link) {
+      e.preventDefault();
+      var card = link.closest(".card");
+      viewerImg.src = link.getAttribute("href");
+      var q = card.querySelector(".quality"), s = card.querySelector(".score");
+      caption.textContent = card.getAttribute("data-name") + " \\u2014 " +
+        (q ? q.textContent + ", " : "") + (s ? s.textContent : "");
+      viewer.hidden = false;
+    } else if (e.target === viewer || e.target.id === "viewer-close") {
+      closeViewer();
+    }
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && !viewer.hidden) { closeViewer(); }
+  });
+})();
+"""

@@ -1,0 +1,197 @@
+"""The report without a browser: rows and pictures, the page's markup, the command."""
+
+import os
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from blindiqa.cli.main import main
+from blindiqa.models.quality_scale import QualityScale
+from blindiqa.report import write_report
+from blindiqa.report.collect import ReportRow, collect_rows, display_name
+from blindiqa.report.html import extremes, histogram, histogram_svg, render_page
+from blindiqa.scoring import ScoreRecord
+
+
+class _Cards(HTMLParser):
+    """The ``data-*`` attributes of the cards in each section, as the browser reads them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sections: dict[str, list[dict[str, str]]] = {}
+        self.current = ""
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "div" and a.get("id") in ("gallery", "worst", "best"):
+            self.current = a["id"]
+        elif tag == "figure":
+            self.sections.setdefault(self.current, []).append(a)
+
+
+def _cards(page: str) -> dict[str, list[dict[str, str]]]:
+    parser = _Cards()
+    parser.feed(page)
+    return parser.sections
+
+
+def _row(i: int, score: float | None, quality: float | None = None, **kw) -> ReportRow:
+    pictures = {} if score is None else {"thumb": f"thumbs/{i:06d}.jpg",
+                                          "map": f"maps/{i:06d}.jpg"}
+    return ReportRow(index=i, name=kw.pop("name", f"dir/img{i}.jpg"), score=score,
+                     quality=quality, **pictures, **kw)
+
+
+def test_names_and_errors_are_escaped():
+    name = 'x/<img src=x onerror="alert(1)">&\'.jpg'
+    rows = [_row(0, 2.0, name=name),
+            _row(1, None, name="y/<b>.jpg", error="cannot decode <script>alert(2)</script>")]
+    page = render_page(rows, model_name="<m>")
+    assert "<img src=x" not in page and "<script>alert" not in page and "<b>.jpg" not in page
+    assert "&lt;m&gt;" in page
+    gallery = _cards(page)["gallery"]
+    assert [c["data-name"] for c in gallery] == [name, "y/<b>.jpg"]  # unescaped as given
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page
+
+
+def test_names_that_are_not_utf8_are_written_as_escapes():
+    name = os.fsdecode(b"dir/bad\xff.png")
+    assert display_name(name) == "dir/bad\\xff.png"
+    assert display_name("caf\u00e9.jpg") == "caf\u00e9.jpg"
+    assert display_name("lone\ud800") == "lone\\ud800"
+    page = render_page([_row(0, 1.0, name=display_name(name))], model_name="m")
+    page.encode("utf-8")  # writable as is
+
+
+def test_cards_carry_sort_keys_and_failures_have_no_picture():
+    rows = [_row(0, 3.5, 40.0), _row(1, None, error="too small"), _row(2, 1.25, 90.0)]
+    page = render_page(rows, model_name="m", scale_note="the 50 reference photos (test)")
+    gallery = _cards(page)["gallery"]
+    assert [(c["data-i"], c["data-score"], c["data-quality"]) for c in gallery] == [
+        ("0", "3.5", "40.0"), ("1", "", ""), ("2", "1.25", "90.0")]
+    assert gallery[1]["class"] == "card failed"
+    assert page.count('src="thumbs/') == 3 * 2  # gallery, worst, best; failed: none
+    assert 'href="maps/000002.jpg"' in page and "000001" not in page
+    assert 'data-sort="quality"' in page and "quality 90" in page
+
+
+def test_without_a_quality_scale_quality_is_na_and_the_histogram_shows_scores():
+    page = render_page([_row(0, 3.5), _row(1, 5.0)], model_name="m")
+    assert 'data-sort="quality"' not in page and 'data-sort="score"' in page
+    assert "quality n/a" in page and "no quality scale" in page
+    assert "Scores of the collection" in page and "score (lower is better)" in page
+
+
+def test_worst_and_best():
+    rows = [_row(i, s) for i, s in enumerate([5.0, 1.0, None, 3.0, 1.0, 9.0])]
+    worst, best = extremes(rows, 3)
+    assert [r.index for r in worst] == [5, 0, 3]
+    assert [r.index for r in best] == [1, 4, 3]
+    sections = _cards(render_page(rows, model_name="m", n_extremes=2))
+    assert [c["data-i"] for c in sections["worst"]] == ["5", "0"]
+    assert [c["data-i"] for c in sections["best"]] == ["1", "4"]
+    assert len(sections["gallery"]) == 6
+
+
+def test_histogram_counts():
+    assert histogram([0.0, 4.9, 5.0, 99.9, 100.0], 0, 100, 20) == [2, 1] + [0] * 17 + [2]
+    rows = [_row(i, float(s), q) for i, (s, q) in enumerate([(1, 10), (2, 12), (3, 95)])]
+    svg = histogram_svg(rows, quality=True)
+    assert svg.count("<rect") == 20 and "0 to 5: 0 images" in svg
+    assert "10 to 15: 2 images" in svg and "95 to 100: 1 image<" in svg
+    svg = histogram_svg(rows, quality=False)
+    assert svg.count("<rect") == 5 and "score (lower is better)" in svg
+    assert histogram_svg([_row(0, None, error="x")], quality=False).startswith("<p")
+    assert "<rect" in histogram_svg([_row(0, 2.0)], quality=False)  # one value: a range
+
+
+def _record(name: str, error: str | None = None) -> ScoreRecord:
+    if error:
+        return ScoreRecord(path=name, name=name, error=error)
+    g = torch.Generator().manual_seed(0)
+    return ScoreRecord(path=name, name=name, score=2.0, quality=50.0,
+                       quality_map=np.arange(6.0).reshape(2, 3),
+                       image=torch.rand(3, 120, 300, generator=g))
+
+
+def test_rows_write_pictures_and_remove_stale_ones(tmp_path):
+    out = tmp_path / "rep"
+    (out / "thumbs").mkdir(parents=True)
+    (out / "thumbs" / "000099.jpg").write_bytes(b"old")
+    (out / "thumbs" / "notes.txt").write_text("mine")
+    seen = []
+    rows = collect_rows([_record("a.png"), _record("b.png", "cannot decode")], out,
+                        scale=QualityScale.fit(np.linspace(1, 10, 50), "test"),
+                        thumb_side=64, on_row=seen.append)
+    assert rows == seen
+    assert rows[0].thumb == "thumbs/000000.jpg" and rows[0].map == "maps/000000.jpg"
+    assert rows[1] == ReportRow(index=1, name="b.png", error="cannot decode")
+    assert Image.open(out / rows[0].thumb).size == (64, 26)
+    assert Image.open(out / rows[0].map).width > 300
+    assert sorted(p.name for p in (out / "thumbs").iterdir()) == ["000000.jpg", "notes.txt"]
+
+
+def test_write_report_writes_the_page(tmp_path):
+    rows = write_report([_record("a.png")], tmp_path / "rep", model_name="m", title="T<1>")
+    page = (tmp_path / "rep" / "index.html").read_text(encoding="utf-8")
+    assert len(rows) == 1 and "<title>T&lt;1&gt;</title>" in page
+    assert "<script src" not in page and "http" not in page.replace("http-equiv", "")
+
+
+# ------------------------------------------------------------------------------ command
+def test_command_writes_a_report(report_photos, tricky_name, tmp_path, capsys):
+    out = tmp_path / "rep"
+    bad = report_photos / os.fsdecode(b"bad\xff.png")
+    Image.open(report_photos / "cat.png").save(bad, format="PNG")
+    code = main(["report", str(report_photos), "--model", "niqe", "--out", str(out),
+                 "--workers", "0"])
+    err = capsys.readouterr().err
+    assert code == 1  # the corrupt file
+    assert "report: 7/7" in err and "7 images (1 not scored, model niqe)" in err
+    gallery = _cards((out / "index.html").read_text(encoding="utf-8"))["gallery"]
+    names = [c["data-name"].rsplit("/", 1)[-1] for c in gallery]
+    assert names == sorted(["bad\\xff.png", "blocky.png", "cat.png", "coffee.jpg",
+                            "corrupt.jpg", "noisy.png", tricky_name])
+    assert [c["class"] for c in gallery].count("card failed") == 1
+    assert len(list((out / "thumbs").iterdir())) == len(list((out / "maps").iterdir())) == 6
+
+
+def test_command_refuses_a_non_empty_folder_without_overwrite(report_photos, tmp_path, capsys):
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "x").write_text("")
+    one = str(report_photos / "cat.png")
+    assert main(["report", one, "--model", "niqe", "--out", str(out)]) == 2
+    assert "is not empty; give --overwrite" in capsys.readouterr().err
+    assert main(["report", one, "--model", "niqe", "--out", str(out), "--overwrite",
+                 "--quiet"]) == 0
+    assert capsys.readouterr().err == "" and (out / "index.html").is_file()
+
+
+@pytest.mark.parametrize(("case", "code", "message"), [
+    ("out_is_file", 2, "is not a directory"),
+    ("no_images", 1, "no images found"),
+    ("bad_model", 2, "nope"),
+])
+def test_command_errors(case, code, message, tmp_path, report_photos, capsys):
+    (tmp_path / "file").write_text("")
+    (tmp_path / "empty").mkdir()
+    one, out = str(report_photos / "cat.png"), str(tmp_path / "rep")
+    argv = {"out_is_file": [one, "--out", str(tmp_path / "file"), "--model", "niqe"],
+            "no_images": [str(tmp_path / "empty"), "--out", out, "--model", "niqe"],
+            "bad_model": [one, "--out", out, "--model", "nope"]}[case]
+    assert main(["report", *argv]) == code
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "rep").exists()
+
+
+def test_command_usage_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "x.png", "--out", str(tmp_path / "rep"), "--thumb-side", "0"])
+    assert exc.value.code == 2 and "must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "x.png"])
+    assert exc.value.code == 2 and "--out" in capsys.readouterr().err
