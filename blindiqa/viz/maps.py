@@ -1,10 +1,32 @@
-"""Drawing local quality maps over images with Pillow (no plotting library needed)."""
+"""Drawing local quality maps over images with Pillow (no plotting library needed).
+
+A map is coloured on a *fixed* scale, so the same local value gets the same colour in
+every map drawn on that scale:
+
+* with a :class:`~blindiqa.models.quality_scale.QualityScale`: by local quality, 0-100
+  (100 x the share of the model's reference photos whose score is worse than the
+  window's distance; 100 = best);
+* with ``map_range=(lo, hi)``: by distance on that range (values outside are clipped);
+* with neither: by distance from the image's own smallest to its largest value; the
+  legend then says that colours cannot be compared between maps.
+
+The colour map runs from dark blue (best) through teal and yellow to red (worst) in
+every mode. The legend under the map says what the colour means.
+"""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
+
+if TYPE_CHECKING:
+    from blindiqa.models.quality_scale import QualityScale
 
 # Anchor colours of a dark-to-bright sequential map (good = dark blue, bad = yellow/red).
 _ANCHORS = np.array([
@@ -15,21 +37,34 @@ _ANCHORS = np.array([
     [0.90, 0.20, 0.10],
 ])
 
+#: Legend of a map coloured on a quality scale.
+QUALITY_LEGEND = "local quality (0-100, share of reference photos scoring worse; 100 = best)"
+_COLOURS = "dark blue = best, red = worst"
+_NAN_GREY = (128, 128, 128)
+
 
 def colormap(values: np.ndarray) -> np.ndarray:
-    """Map values in [0, 1] to RGB uint8 by piecewise-linear interpolation of the anchors."""
-    v = np.clip(np.asarray(values, dtype=np.float64), 0, 1) * (len(_ANCHORS) - 1)
+    """Map values in [0, 1] (0 = best, 1 = worst) to RGB uint8 by piecewise-linear
+    interpolation of the anchors (NaN counts as 0)."""
+    v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
+    v = np.clip(v, 0, 1) * (len(_ANCHORS) - 1)
     lo = np.floor(v).astype(int).clip(0, len(_ANCHORS) - 2)
     t = (v - lo)[..., None]
     rgb = _ANCHORS[lo] * (1 - t) + _ANCHORS[lo + 1] * t
     return (rgb * 255 + 0.5).astype(np.uint8)
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def load_font(size: int) -> ImageFont.ImageFont:
+    """Pillow's default font at ``size`` pixels (its fixed-size bitmap font before
+    Pillow 10.1)."""
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow < 10.1
         return ImageFont.load_default()
+
+
+#: Old private name, kept for :mod:`blindiqa.cli.demo` until it imports ``load_font``.
+_font = load_font
 
 
 def tensor_to_pil(image: torch.Tensor) -> Image.Image:
@@ -38,48 +73,200 @@ def tensor_to_pil(image: torch.Tensor) -> Image.Image:
     return Image.fromarray(arr)
 
 
-def render_quality_map(image: torch.Tensor, qmap: np.ndarray, score: float | None = None,
-                       max_side: int = 768, alpha: float = 0.5) -> Image.Image:
-    """The image with its per-patch distances laid over it, and a colour bar.
+def check_map_range(map_range: Sequence[float]) -> tuple[float, float]:
+    """Validate a fixed distance range for map colours.
+
+    Args:
+        map_range: ``(lo, hi)``, both finite, ``lo < hi``.
+
+    Returns:
+        ``(lo, hi)`` as floats.
+
+    Raises:
+        ValueError: not two numbers, not finite, or ``lo >= hi``.
+    """
+    try:
+        lo, hi = (float(v) for v in map_range)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"a map range is two numbers LO,HI, got {map_range!r}") from exc
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"a map range must be finite, got {lo:g},{hi:g}")
+    if lo >= hi:
+        raise ValueError(f"a map range needs LO < HI, got {lo:g},{hi:g}")
+    return lo, hi
+
+
+def parse_map_range(text: str) -> tuple[float, float]:
+    """``"LO,HI"`` (e.g. a ``--map-range`` argument) as a validated range.
+
+    Raises:
+        ValueError: not two comma-separated finite numbers with ``LO < HI``.
+    """
+    parts = str(text).split(",")
+    if len(parts) != 2:
+        raise ValueError(f"a map range is two numbers LO,HI, got {text!r}")
+    return check_map_range(parts)
+
+
+@dataclass(frozen=True)
+class MapColouring:
+    """How a map's values become colours.
+
+    Attributes:
+        badness: ``(rows, cols)`` float64 in [0, 1] (0 = best colour, 1 = worst); NaN
+            where the map has no value.
+        legend: what the colour means (one or more lines).
+        ticks: ``(position, label)`` pairs for the colour bar, position 0 at the bottom
+            and 1 at the top; the larger number is at the top.
+        worst_at_top: True where the top of the colour bar is the worst colour.
+    """
+
+    badness: np.ndarray
+    legend: str
+    ticks: list[tuple[float, str]]
+    worst_at_top: bool
+
+
+def map_legend(scale: QualityScale | None = None,
+               map_range: Sequence[float] | None = None) -> str:
+    """The legend of a map coloured with ``scale`` / ``map_range`` (see
+    :func:`map_colouring`)."""
+    if map_range is not None:
+        lo, hi = check_map_range(map_range)
+        return (f"local distance to pristine, fixed range {lo:.4g} to {hi:.4g} (lower is "
+                f"better; values outside are clipped); {_COLOURS}")
+    if scale is not None:
+        return (f"{QUALITY_LEGEND}; {_COLOURS}\n"
+                f"scale: {scale.count} reference photos ({scale.corpus})")
+    return ("local distance to pristine (lower is better), from this image's lowest to its "
+            f"highest value; {_COLOURS}\nno fixed scale: colours cannot be compared "
+            "between maps")
+
+
+def _as_array(qmap: Any) -> np.ndarray:
+    if isinstance(qmap, torch.Tensor):
+        qmap = qmap.detach().cpu()
+    arr = np.asarray(qmap, dtype=np.float64)
+    if arr.ndim != 2 or arr.size == 0:
+        raise ValueError(f"a quality map is a non-empty 2-D grid, got shape {arr.shape}")
+    return arr
+
+
+def map_colouring(qmap: Any, *, scale: QualityScale | None = None,
+                  map_range: Sequence[float] | None = None) -> MapColouring:
+    """Colour positions of a map's values on a fixed scale.
+
+    ``map_range`` wins over ``scale``; with neither, the image's own range is used.
+
+    Args:
+        qmap: ``(rows, cols)`` distances (array or tensor), NaN where undefined.
+        scale: the model's quality scale: colour by local quality 0-100.
+        map_range: ``(lo, hi)``: colour by distance on this fixed range.
+
+    Raises:
+        ValueError: ``qmap`` is not a 2-D grid, or ``map_range`` is invalid.
+    """
+    d = _as_array(qmap)
+    legend = map_legend(scale, map_range)
+    if map_range is not None:
+        lo, hi = check_map_range(map_range)
+    elif scale is not None:
+        quality = np.asarray(scale(d), dtype=np.float64)
+        ticks = [(q / 100, f"{q:.0f}" + {0: " worst", 100: " best"}.get(q, ""))
+                 for q in (0, 25, 50, 75, 100)]
+        return MapColouring(1.0 - quality / 100.0, legend, ticks, worst_at_top=False)
+    else:
+        finite = d[np.isfinite(d)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        badness = np.clip((d - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(d)
+    badness = np.where(np.isnan(d), np.nan, badness)
+    ticks = [(t, f"{lo + t * (hi - lo):.4g}" + {0: " better", 1: " worse"}.get(t, ""))
+             for t in (0, 0.25, 0.5, 0.75, 1)]
+    return MapColouring(badness, legend, ticks, worst_at_top=True)
+
+
+def cell_colours(qmap: Any, *, scale: QualityScale | None = None,
+                 map_range: Sequence[float] | None = None) -> np.ndarray:
+    """The RGB colour (uint8, ``(rows, cols, 3)``) of each map cell, as
+    :func:`render_quality_map` draws it at the cell centre; undefined cells are grey."""
+    badness = map_colouring(qmap, scale=scale, map_range=map_range).badness
+    rgb = colormap(badness)
+    rgb[np.isnan(badness)] = _NAN_GREY
+    return rgb
+
+
+def render_quality_map(image: torch.Tensor, qmap: Any, score: float | None = None,
+                       max_side: int = 768, alpha: float = 0.5, *,
+                       scale: QualityScale | None = None,
+                       map_range: tuple[float, float] | None = None) -> Image.Image:
+    """The image with its local distances laid over it, a colour bar and a legend.
 
     The map's cells are spread evenly over the image and interpolated between cell
-    centres, so the colour at a pixel is the quality of the patches around it. The colour
-    bar runs from the image's smallest distance (best) to its largest (worst).
+    centres, so the colour at a pixel is the quality of the windows around it. Colours
+    are on a fixed scale (see :mod:`blindiqa.viz.maps`): by local quality where
+    ``scale`` is given, by distance on ``map_range`` where that is given (it wins over
+    ``scale``), else on the image's own range (old behaviour; the legend says so).
+    Cells with no value (NaN) are grey.
 
     Args:
         image: ``(3, H, W)`` in [0, 1].
-        qmap: ``(rows, cols)`` distances on the patch grid.
-        score: the image's score, written in the caption.
+        qmap: ``(rows, cols)`` distances on the window grid (array or tensor).
+        score: the image's score, written in the title (with its quality where
+            ``scale`` is given).
         max_side: the drawing is scaled so that its longer side is at most this.
         alpha: opacity of the map.
+        scale: the model's quality scale (``model.quality_scale``), or None.
+        map_range: ``(lo, hi)``, a fixed distance range for the colours, or None.
+
+    Raises:
+        ValueError: ``map_range`` is invalid or ``qmap`` is not a 2-D grid.
     """
+    col = map_colouring(qmap, scale=scale, map_range=map_range)
     base = tensor_to_pil(image)
     w, h = base.size
-    scale = min(1.0, max_side / max(w, h))
-    if scale < 1:
-        w, h = max(1, round(w * scale)), max(1, round(h * scale))
+    shrink = min(1.0, max_side / max(w, h))
+    if shrink < 1:
+        w, h = max(1, round(w * shrink)), max(1, round(h * shrink))
         base = base.resize((w, h), Image.LANCZOS)
-    qmap = np.asarray(qmap, dtype=np.float64)
-    lo, hi = float(np.min(qmap)), float(np.max(qmap))
-    norm = (qmap - lo) / (hi - lo) if hi > lo else np.zeros_like(qmap)
-    field = Image.fromarray(norm.astype(np.float32), mode="F").resize((w, h), Image.BILINEAR)
+    missing = np.isnan(col.badness)
+    filled = np.where(missing, 0.0, col.badness).astype(np.float32)
+    field = Image.fromarray(filled, mode="F").resize((w, h), Image.BILINEAR)
     overlay = Image.fromarray(colormap(np.asarray(field)))
-    return _with_colour_bar(Image.blend(base, overlay, alpha), lo, hi, score)
+    if missing.any():
+        mask = Image.fromarray((missing * 255).astype(np.uint8)).resize((w, h), Image.NEAREST)
+        overlay.paste(_NAN_GREY, mask=mask)
+    title = "local distance to pristine" if scale is None or map_range is not None \
+        else "local quality"
+    if score is not None:
+        head = f"score {score:.4g} (lower is better)"
+        if scale is not None and math.isfinite(score):
+            head += f", quality {float(scale(score)):.0f}/100"
+        title = f"{head} - {title}"
+    return _with_bar_and_legend(Image.blend(base, overlay, alpha), col, title)
 
 
-def _with_colour_bar(img: Image.Image, lo: float, hi: float, score: float | None) -> Image.Image:
+def _with_bar_and_legend(img: Image.Image, col: MapColouring, title: str) -> Image.Image:
     w, h = img.size
-    bar_w, pad, cap = 18, 90, 28
-    canvas = Image.new("RGB", (w + bar_w + pad + 10, h + cap), "white")
+    bar_w, label_w, cap, line = 18, 90, 28, 15
+    small, big = load_font(12), load_font(14)
+    legend = col.legend.splitlines()
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    text_w = max([probe.textlength(s, font=small) for s in legend]
+                 + [probe.textlength(title, font=big)])
+    width = max(w + bar_w + label_w + 10, int(text_w) + 10)
+    canvas = Image.new("RGB", (width, cap + h + 6 + line * len(legend)), "white")
     canvas.paste(img, (0, cap))
-    grad = colormap(np.linspace(1, 0, h))[:, None, :].repeat(bar_w, axis=1)
+    top_to_bottom = np.linspace(1, 0, h) if col.worst_at_top else np.linspace(0, 1, h)
+    grad = colormap(top_to_bottom)[:, None, :].repeat(bar_w, axis=1)
     canvas.paste(Image.fromarray(grad), (w + 8, cap))
     d = ImageDraw.Draw(canvas)
-    f = _font(12)
-    d.text((w + bar_w + 12, cap), f"{hi:.5g} worse", fill="black", font=f)
-    d.text((w + bar_w + 12, cap + h - 14), f"{lo:.5g} better", fill="black", font=f)
-    title = "local distance to pristine"
-    if score is not None:
-        title = f"score {score:.4g} (lower is better) - {title}"
-    d.text((4, 6), title, fill="black", font=_font(14))
+    for pos, label in col.ticks:  # position 0 = bottom of the bar
+        y = cap + round((1 - pos) * (h - 1))
+        d.line([(w + 8 + bar_w, y), (w + 8 + bar_w + 3, y)], fill="black")
+        d.text((w + bar_w + 14, min(max(cap, y - 7), cap + h - 14)), label, fill="black",
+               font=small)
+    d.text((4, 6), title, fill="black", font=big)
+    for i, s in enumerate(legend):
+        d.text((4, cap + h + 4 + i * line), s, fill="black", font=small)
     return canvas
