@@ -117,15 +117,33 @@ class QualityModel(nn.Module, ABC):
         return torch.tensor([self.score_tensor(t) for t in tensors], dtype=torch.float64)
 
     @torch.inference_mode()
-    def quality_map(self, image: Any) -> np.ndarray:
-        """Local quality: the distance of each patch to the pristine model.
+    def quality_map(self, image: Any) -> torch.Tensor:
+        """Local quality: the distance of each window (patch) to the pristine model, in
+        the units of :meth:`score` (lower is better).
+
+        Whether the image's score is a mean of these values depends on the model: for
+        ``default`` (one-pass engine, ``patch`` distance) it is their activity-weighted
+        mean and for ``ilniqe`` their plain mean, so local values and the score are
+        comparable; for ``contentsep``, ``niqe`` and ``mean``-distance bundles the score
+        is the distance of the windows' mean feature, which is never larger than the
+        mean of these values (see ``docs/maps.md``).
+
+        Args:
+            image: one image, any kind :meth:`score` accepts.
 
         Returns:
-            A float64 array of shape ``(rows, cols)`` of the patch grid.
+            A float64 tensor of shape ``(rows, cols)`` of the window grid (on the CPU;
+            NaN where a model has no value for a window, e.g. NIQE on a flat block).
+
+        Raises:
+            ValueError: the input is invalid or smaller than :attr:`min_size`.
         """
         t = to_tensor(image)
         self.check_size(t)
-        return self.quality_map_tensor(t)
+        qmap = self.quality_map_tensor(t)
+        if isinstance(qmap, torch.Tensor):
+            return qmap.detach().to("cpu", torch.float64)
+        return torch.from_numpy(np.array(qmap, dtype=np.float64))
 
     def quality_from_score(self, scores: Any) -> np.ndarray:
         """Scores of this model on the 0-100 quality scale (higher is better).

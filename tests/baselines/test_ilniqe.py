@@ -73,9 +73,9 @@ def test_public_api_scores_equal_patch_distances(official, calibration_features,
                                                  shared_file) -> None:
     path = shared_file("calibration/dist_dir/I04.png")
     qmap = official.quality_map(path)
-    assert qmap.shape == (6, 6) and qmap.dtype == np.float64
+    assert qmap.shape == (6, 6) and qmap.dtype == torch.float64
     expected = ilniqe.patch_distances(official.template, calibration_features["I04"])
-    np.testing.assert_allclose(qmap.ravel(), expected, rtol=1e-12)
+    np.testing.assert_allclose(qmap.numpy().ravel(), expected, rtol=1e-12)
     score = official.score(path)
     assert score.dtype == torch.float64 and score.shape == (1,)
     assert float(score[0]) == pytest.approx(float(qmap.mean()), rel=1e-12)

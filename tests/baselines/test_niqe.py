@@ -113,8 +113,8 @@ def test_shipped_model_scores_and_maps(textured_image) -> None:
     assert score.dtype == torch.float64 and score.shape == (1,)
     assert np.isfinite(score[0].item()) and score[0].item() > 0
     qmap = model.quality_map(img)
-    assert qmap.shape == (2, 3) and qmap.dtype == np.float64
-    assert np.isfinite(qmap).all() and (qmap >= 0).all()
+    assert qmap.shape == (2, 3) and qmap.dtype == torch.float64
+    assert torch.isfinite(qmap).all() and (qmap >= 0).all()
     info = model.info()
     assert info.feature_dim == 36 and info.lower_better
 

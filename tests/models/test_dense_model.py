@@ -12,7 +12,8 @@ from PIL import Image
 
 import blindiqa
 from blindiqa.engine import EngineConfig
-from blindiqa.engine.windows import expected_windows
+from blindiqa.engine.windows import activity_weights, expected_windows
+from blindiqa.io.decode import to_tensor
 from blindiqa.models.bundle import save_bundle
 from blindiqa.models.dense_model import DenseGaussianModel
 from blindiqa.models.fit import fit_dense
@@ -65,7 +66,22 @@ def test_map_has_one_value_per_window(model, photo):
     assert qmap.shape == expected_windows(model.config, *photo.shape[:2])
     score, qmap2 = model.score_and_map_tensor(
         torch.from_numpy(photo).permute(2, 0, 1).float() / 255)
-    assert np.array_equal(qmap, qmap2) and np.isfinite(qmap).all()
+    assert isinstance(qmap, torch.Tensor) and qmap.dtype == torch.float64
+    assert np.array_equal(qmap.numpy(), qmap2) and torch.isfinite(qmap).all()
+
+
+def test_local_values_and_the_score_share_units(model, photo):
+    """``patch`` pools the map with the activity weights, so the score lies among the
+    local values; ``mean`` is the distance of the mean window, never above the map's
+    mean (the triangle inequality under one metric)."""
+    t = to_tensor(photo)
+    score, qmap = model.score_and_map_tensor(t)
+    if model.config.distance == "patch":
+        w = activity_weights(model.windows(t).activity).numpy().reshape(qmap.shape)
+        assert score == pytest.approx(float((w * qmap).sum() / w.sum()), rel=1e-9)
+        assert qmap.min() <= score <= qmap.max()
+    else:
+        assert score <= qmap.mean() + 1e-9
 
 
 def test_too_small_images_are_refused_with_the_minimum(model):

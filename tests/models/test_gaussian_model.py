@@ -34,7 +34,7 @@ def test_blur_scores_worse(small_model, photo):
 
 def test_quality_map_geometry(small_model, photo):
     m = small_model.quality_map(photo)  # 192x256 -> rows 3, cols 4
-    assert m.shape == (3, 4) and m.dtype == np.float64 and (m > 0).all()
+    assert m.shape == (3, 4) and m.dtype == torch.float64 and (m > 0).all()
 
 
 def test_one_patch_image(small_model):
