@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import os
 import pickle
-from pathlib import Path
 from typing import Any
 
 import torch
+
+from blindiqa.io.atomic import atomic_write
 
 #: Value of the ``format`` entry.
 CHECKPOINT_FORMAT = "blindiqa.train/1"
@@ -38,11 +39,9 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all([s.cpu() for s in cuda])
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+def _atomic_save(obj: Any, path: str | os.PathLike) -> None:
+    with atomic_write(path, "wb") as fh:
+        torch.save(obj, fh)
 
 
 def save_checkpoint(path: str | os.PathLike, *, model: dict[str, torch.Tensor],
@@ -64,7 +63,7 @@ def save_checkpoint(path: str | os.PathLike, *, model: dict[str, torch.Tensor],
     state = {"format": CHECKPOINT_FORMAT, "model": model, "optimizer": optimizer,
              "scheduler": scheduler, "step": int(step), "epoch": int(epoch),
              "rng": rng_state(), "config": config, **(extra or {})}
-    _atomic_save(state, Path(path))
+    _atomic_save(state, path)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -99,4 +98,4 @@ def save_encoder(path: str | os.PathLike, state_dict: dict[str, torch.Tensor],
                 float(value.abs().max()) < 6e4:
             value = value.half()
         out[key] = value.clone()
-    _atomic_save(out, Path(path))
+    _atomic_save(out, path)

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from blindiqa.io.atomic import atomic_write
+
 #: Columns of ``log.csv``.
 LOG_FIELDS: tuple[str, ...] = ("step", "epoch", "loss", "lr", "crops_per_s", "data_s",
                                "step_s")
@@ -31,12 +33,10 @@ def truncate_log(path: str | os.PathLike, last_step: int) -> None:
         reader = csv.DictReader(f)
         fields = reader.fieldnames or list(LOG_FIELDS)
         rows = [r for r in reader if int(r["step"]) <= last_step]
-    tmp = p.with_name(p.name + ".tmp")
-    with tmp.open("w", newline="") as f:
+    with atomic_write(p, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, p)
 
 
 class CsvLog:
