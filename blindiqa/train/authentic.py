@@ -40,7 +40,6 @@ import dataclasses
 import json
 import math
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +56,7 @@ from blindiqa.encoders.efficientnet_lite import EfficientNetLite
 from blindiqa.encoders.resnet import ResNet
 from blindiqa.losses.club import Q_OBJECTIVES, ConditionalGaussian, club_penalty, q_loss
 from blindiqa.losses.simsiam import SimSiamPredictor, feature_std, simsiam_loss
-from blindiqa.train.checkpoint import load_checkpoint, set_rng_state
+from blindiqa.train.checkpoint import load_checkpoint
 from blindiqa.train.content import DEFAULT_CONTENT_NETWORK, ContentNetwork
 from blindiqa.train.data import (
     crop,
@@ -68,44 +67,24 @@ from blindiqa.train.data import (
     to_uint8,
     two_halves_boxes,
 )
-from blindiqa.train.distributed import (
-    DistInfo,
-    cleanup,
-    env_world_size,
-    init_distributed,
-    mean_across,
-    unwrap,
-    wrap_model,
-)
+from blindiqa.train.distributed import DistInfo, env_world_size, wrap_model
 from blindiqa.train.run import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
     ENCODER_FILE,
     SCHEDULES,
-    StopRules,
     TrainResult,
-    check_resume,
     check_run_limits,
     default_device,
-    default_workers,
-    find_images,
-    finish_run,
-    images_digest,
-    load_run_state,
-    make_loader,
-    make_scheduler,
+    fit_pristine_command,
     mark_unused_parameters,
     merge_settings,
-    nonfinite_message,
-    progress_and_log,
-    run_steps,
-    save_run,
-    say,
-    start_session,
-    training_device,
+    train_stage,
 )
 from blindiqa.train.run import LOG_FILE as LOG_FILE
 from blindiqa.train.run import SUMMARY_FILE as SUMMARY_FILE
+from blindiqa.train.settings import FRESH, INHERITED
+from blindiqa.train.stage import RunSetup, Stage, StageParts
 
 #: ``--mi`` values: no MI term, or the CLUB penalty with ``q`` trained by likelihood or
 #: by contrastive likelihood.
@@ -139,16 +118,6 @@ DEFAULT_FREEZE: dict[str, tuple[str, ...]] = {
 #: Seed tag of the crops of authentic photos (the Stage-1 tags are 1..3).
 TAG_AUTHENTIC = 11
 
-#: Settings that define the training trajectory: a resumed run must keep them.
-FIXED_FIELDS = ("init", "encoder", "layer", "normalization", "freeze", "mi", "mi_weight",
-                "mi_start_epoch", "q_lr", "q_weight_decay", "q_loglik_weight", "q_hidden",
-                "content_network", "crop_size", "steps_per_epoch", "batch_images", "lr",
-                "predictor_lr", "weight_decay", "schedule", "seed", "limit_images")
-
-#: Settings a resumed run takes from the saved run unless given again.
-INHERITED_FIELDS = (*FIXED_FIELDS, "images", "epochs", "device", "workers",
-                    "checkpoint_every", "amp", "channels_last")
-
 #: Columns of ``log.csv`` (``mi``: the CLUB estimate in nats; ``mi_penalty``: the
 #: weighted penalty added to the loss, 0 before ``mi_start_epoch``; ``feat_std``: mean
 #: per-dimension std of the L2-normalised encoder outputs, about 1/sqrt(d) when healthy,
@@ -163,6 +132,11 @@ LOG_FIELDS = ("step", "epoch", "loss", "simsiam", "mi", "mi_penalty", "q_loss", 
 @dataclass
 class AuthenticConfig:
     """Settings of an authentic fine-tuning run.
+
+    Each field is a ``blindiqa train authentic`` option; a resumed run keeps the fields
+    that define the training trajectory, takes ``images``, ``epochs`` and the run
+    options from the saved run unless given again, and never the stopping rules
+    (:mod:`blindiqa.train.settings`).
 
     Attributes:
         images: folders (walked recursively) or files of unlabeled authentic photos.
@@ -210,7 +184,7 @@ class AuthenticConfig:
         max_steps: stop cleanly once this many steps are done in total.
     """
 
-    images: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list, metadata=INHERITED)
     init: str = "imagenet"
     encoder: str | None = None
     layer: str | None = None
@@ -225,7 +199,7 @@ class AuthenticConfig:
     q_hidden: int = 1000
     content_network: str = DEFAULT_CONTENT_NETWORK
     crop_size: int = 256
-    epochs: int = 5
+    epochs: int = field(default=5, metadata=INHERITED)
     steps_per_epoch: int | None = None
     batch_images: int = 16
     lr: float = 1e-3
@@ -234,13 +208,13 @@ class AuthenticConfig:
     schedule: str = "constant"
     seed: int = 0
     limit_images: int | None = None
-    device: str | None = None
-    workers: int | None = None
-    checkpoint_every: int = 0
-    amp: bool | None = None
-    channels_last: bool | None = None
-    max_minutes: float | None = None
-    max_steps: int | None = None
+    device: str | None = field(default=None, metadata=INHERITED)
+    workers: int | None = field(default=None, metadata=INHERITED)
+    checkpoint_every: int = field(default=0, metadata=INHERITED)
+    amp: bool | None = field(default=None, metadata=INHERITED)
+    channels_last: bool | None = field(default=None, metadata=INHERITED)
+    max_minutes: float | None = field(default=None, metadata=FRESH)
+    max_steps: int | None = field(default=None, metadata=FRESH)
 
     def validate(self) -> None:
         """Raise ``ValueError`` on impossible settings (call after :func:`resolve_init`)."""
@@ -359,11 +333,10 @@ def resolve_config(given: dict[str, Any], out_dir: str | os.PathLike, resume: bo
 
     Raises:
         ValueError: unknown settings, missing images or init, a resumed run given a
-            different value of one of :data:`FIXED_FIELDS`, or an encoder that
+            different value of a setting that defines the trajectory, or an encoder that
             contradicts the Stage-1 run.
     """
-    merged, saved = merge_settings(given, out_dir, resume, AuthenticConfig, FIXED_FIELDS,
-                                   INHERITED_FIELDS)
+    merged, saved = merge_settings(given, out_dir, resume, AuthenticConfig)
     if not merged.get("init"):
         raise ValueError("no initial encoder given (--init)")
     if saved is None:
@@ -692,6 +665,105 @@ def build_encoder(cfg: AuthenticConfig) -> FeatureExtractor:
     return FeatureExtractor(net, (cfg.resolved_layer,), cfg.resolved_normalization)
 
 
+class AuthenticStage(Stage):
+    """Stage 2 for :func:`blindiqa.train.run.train_stage`: SimSiam on crop pairs, the
+    CLUB penalty with ``q`` and its optimiser as extra checkpoint state.
+
+    Args:
+        content: a content network to use instead of ``cfg.content_network`` with its
+            ImageNet weights (for tests).
+    """
+
+    name = "authentic"
+    log_fields = LOG_FIELDS
+    metrics = ("loss", "simsiam", "mi", "mi_penalty", "q_loss", "feat_std")
+    blank_nan = True
+
+    def __init__(self, content: nn.Module | None = None) -> None:
+        self.content = content
+
+    def images_per_step(self, cfg: AuthenticConfig) -> int:
+        return cfg.batch_images
+
+    def select_images(self, cfg: AuthenticConfig, found: Sequence[tuple[Path, str]]
+                      ) -> list[tuple[Path, str]]:
+        return list(found[:cfg.limit_images] if cfg.limit_images is not None else found)
+
+    def build(self, setup: RunSetup) -> StageParts:
+        cfg, device, info = setup.cfg, setup.device, setup.info
+        encoder = build_encoder(cfg)
+        net = encoder.network
+        frozen_names = parse_freeze(cfg.freeze, net)
+        frozen = apply_freeze(net, frozen_names)
+        dim = encoder.feature_dim
+        torch.manual_seed(derive_seed(cfg.seed, TAG_AUTHENTIC, 1))
+        model = AuthenticModel(encoder, SimSiamPredictor(dim), frozen).to(device)
+        use_mi = cfg.mi != "none"
+        content = self.content
+        if use_mi and content is None:
+            content = ContentNetwork(cfg.content_network)
+        x_dim = int(getattr(content, "num_classes", 1000))
+        q = ConditionalGaussian(dim, x_dim, cfg.q_hidden).to(device) if use_mi else None
+        mark_unused_parameters(encoder, device)
+        model.train()
+        if setup.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        enc_params = [p for p in encoder.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(
+            [{"params": enc_params, "lr": cfg.lr},
+             {"params": list(model.predictor.parameters()), "lr": cfg.predictor_lr}],
+            weight_decay=cfg.weight_decay)
+        q_optimizer = torch.optim.Adam(q.parameters(), lr=cfg.q_lr,
+                                       weight_decay=cfg.q_weight_decay) if q is not None else None
+        if content is not None:
+            content = content.to(device)
+            if setup.channels_last:
+                content = content.to(memory_format=torch.channels_last)
+        parts = StepParts(wrap_model(model, info, device), optimizer,
+                          content if use_mi else None, q, q_optimizer, cfg.mi, cfg.mi_weight,
+                          cfg.q_loglik_weight, setup.amp, setup.channels_last, info)
+
+        def step(views: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+            epoch = step // setup.steps_per_epoch
+            return authentic_step(parts, views[:, 0], views[:, 1],
+                                  penalise=epoch + 1 >= cfg.mi_start_epoch)
+
+        record = {"settings": cfg.to_json(), "stage": "authentic",
+                  "num_images": len(setup.files), "images_digest": setup.digest,
+                  "layer": cfg.resolved_layer, "normalization": cfg.resolved_normalization,
+                  "frozen": list(frozen_names),
+                  "trainable_params": sum(p.numel() for p in enc_params),
+                  "encoder_params": sum(p.numel() for p in net.parameters()),
+                  "feature_dim": dim, "feat_std_healthy": 1.0 / math.sqrt(dim),
+                  "total_steps": setup.total_steps, "crops_per_step": 2 * cfg.batch_images,
+                  "crop_size": cfg.crop_size, "init_weights": init_settings(cfg.init)[0],
+                  "fit_pristine": fit_pristine_command(str(cfg.encoder), cfg.resolved_layer,
+                                                       cfg.resolved_normalization,
+                                                       setup.out)}
+        mi = (f" + MI, q {cfg.mi} (weight {cfg.mi_weight:g} from epoch "
+              f"{cfg.mi_start_epoch}, q lr {cfg.q_lr:g})" if use_mi else "")
+        message = (f"authentic fine-tuning of {cfg.encoder} ({cfg.resolved_layer}, {dim}-d; "
+                   f"frozen: {', '.join(frozen_names) or 'nothing'}) on {len(setup.files)} "
+                   f"photos: SimSiam{mi}, {cfg.batch_images} photos x 2 crops of "
+                   f"{cfg.crop_size} px per step, steps {setup.start_step}.."
+                   f"{setup.total_steps} on {device} x{info.world_size}")
+        return StageParts(
+            network=net, optimizer=optimizer, step=step,
+            dataset=AuthenticDataset(setup.files, cfg.crop_size, seed=cfg.seed),
+            collate=collate_views, record=record, message=message,
+            crops_per_step=2 * cfg.batch_images,
+            prepare=lambda batch: batch.to(device, non_blocking=True).float().div_(255.0),
+            state={"predictor": model.predictor, "q": q, "q_optimizer": q_optimizer})
+
+    def postfix(self, metrics: dict[str, float]) -> str:
+        text = f"loss={metrics['loss']:.4f}, sim={metrics['simsiam']:.3f}"
+        return text if math.isnan(metrics["mi"]) else f"{text}, mi={metrics['mi']:.3g}"
+
+    def summary(self, setup: RunSetup, last: dict[str, float]) -> dict[str, Any]:
+        return {"amp": setup.amp, "mi": setup.cfg.mi,
+                "last": {k: (None if math.isnan(v) else v) for k, v in last.items()}}
+
+
 def train_authentic(cfg: AuthenticConfig, out_dir: str | os.PathLike, resume: bool = False,
                     progress: bool = True, echo: Callable[[str], None] | None = None,
                     content: nn.Module | None = None) -> TrainResult:
@@ -702,7 +774,7 @@ def train_authentic(cfg: AuthenticConfig, out_dir: str | os.PathLike, resume: bo
         out_dir: the run directory.
         resume: continue from ``out_dir/checkpoint.pt`` (a fresh start when there is
             none).
-        progress: show a progress bar (main process only).
+        progress: report progress (main process only).
         echo: where messages go (default: stderr of the main process).
         content: a content network to use instead of ``cfg.content_network`` with its
             ImageNet weights (for tests).
@@ -711,168 +783,4 @@ def train_authentic(cfg: AuthenticConfig, out_dir: str | os.PathLike, resume: bo
         ValueError: bad settings, no images, or a run directory that already holds a
             checkpoint while ``resume`` is false.
     """
-    cfg.validate()
-    info = init_distributed(cfg.resolved_device)
-    try:
-        return _train(cfg, Path(out_dir), resume, progress, echo, info, content)
-    finally:
-        cleanup(info)
-
-
-def _train(cfg: AuthenticConfig, out: Path, resume: bool, progress: bool,
-           echo: Callable[[str], None] | None, info: DistInfo,
-           content: nn.Module | None) -> TrainResult:
-    state = load_run_state(out, resume, info, echo)
-    device, amp, channels_last = training_device(cfg.resolved_device, info, cfg.amp,
-                                                 cfg.channels_last)
-
-    found = find_images(cfg.images, info)
-    if cfg.limit_images is not None:
-        found = found[:cfg.limit_images]
-    names = [n for _, n in found]
-    steps_per_epoch = cfg.steps_per_epoch or max(1, len(found) // cfg.batch_images)
-    cfg = dataclasses.replace(cfg, steps_per_epoch=steps_per_epoch)
-    total_steps = cfg.epochs * steps_per_epoch
-    digest = images_digest(names)
-    check_resume(state, out, digest, names, cfg, FIXED_FIELDS)
-
-    encoder = build_encoder(cfg)
-    net = encoder.network
-    frozen_names = parse_freeze(cfg.freeze, net)
-    frozen = apply_freeze(net, frozen_names)
-    dim = encoder.feature_dim
-    torch.manual_seed(derive_seed(cfg.seed, TAG_AUTHENTIC, 1))
-    model = AuthenticModel(encoder, SimSiamPredictor(dim), frozen).to(device)
-    use_mi = cfg.mi != "none"
-    if use_mi and content is None:
-        content = ContentNetwork(cfg.content_network)
-    x_dim = int(getattr(content, "num_classes", 1000))
-    q = ConditionalGaussian(dim, x_dim, cfg.q_hidden).to(device) if use_mi else None
-    if state is not None:
-        net.load_state_dict(state["model"])
-        model.predictor.load_state_dict(state["predictor"])
-        if q is not None:
-            q.load_state_dict(state["q"])
-    mark_unused_parameters(encoder, device)
-    model.train()
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    enc_params = [p for p in encoder.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(
-        [{"params": enc_params, "lr": cfg.lr},
-         {"params": list(model.predictor.parameters()), "lr": cfg.predictor_lr}],
-        weight_decay=cfg.weight_decay)
-    scheduler = make_scheduler(optimizer, cfg.schedule, total_steps)
-    q_optimizer = torch.optim.Adam(q.parameters(), lr=cfg.q_lr,
-                                   weight_decay=cfg.q_weight_decay) if q is not None else None
-    if state is not None:
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        if q_optimizer is not None:
-            q_optimizer.load_state_dict(state["q_optimizer"])
-        set_rng_state(state["rng"])
-    if content is not None:
-        content = content.to(device)
-        if channels_last:
-            content = content.to(memory_format=torch.channels_last)
-    ddp_model = wrap_model(model, info, device)
-    parts = StepParts(ddp_model, optimizer, content if use_mi else None, q, q_optimizer,
-                      cfg.mi, cfg.mi_weight, cfg.q_loglik_weight, amp, channels_last, info)
-
-    start_step = int(state["step"]) if state is not None else 0
-    workers = cfg.workers if cfg.workers is not None else default_workers(device.type,
-                                                                          info.world_size)
-    n_train = sum(p.numel() for p in enc_params)
-    n_all = sum(p.numel() for p in net.parameters())
-    record = {"settings": cfg.to_json(), "stage": "authentic", "num_images": len(names),
-              "images_digest": digest, "layer": cfg.resolved_layer,
-              "normalization": cfg.resolved_normalization, "frozen": list(frozen_names),
-              "trainable_params": n_train, "encoder_params": n_all, "feature_dim": dim,
-              "feat_std_healthy": 1.0 / math.sqrt(dim), "total_steps": total_steps,
-              "crops_per_step": 2 * cfg.batch_images, "crop_size": cfg.crop_size,
-              "init_weights": init_settings(cfg.init)[0],
-              "fit_pristine": (f"blindiqa fit-pristine DIR --encoder {cfg.encoder} --layer "
-                               f"{cfg.resolved_layer} --normalization "
-                               f"{cfg.resolved_normalization} --encoder-checkpoint "
-                               f"{out / ENCODER_FILE} --out MODEL")}
-    start_session(out, record, state is not None, info, start_step=start_step,
-                  device=device, workers=workers, amp=amp)
-
-    dataset = AuthenticDataset([p for p, _ in found], cfg.crop_size, seed=cfg.seed)
-    loader = make_loader(dataset, len(found), cfg.batch_images, steps_per_epoch,
-                         total_steps, seed=cfg.seed, start_step=start_step, info=info,
-                         workers=workers, collate_fn=collate_views, device=device)
-
-    def save(step: int) -> None:
-        save_run(out, info, lambda: unwrap(ddp_model).encoder.network.state_dict(),
-                 optimizer, scheduler, step, steps_per_epoch, record,
-                 extra=lambda: {"predictor": unwrap(ddp_model).predictor.state_dict(),
-                                "q": q.state_dict() if q is not None else None,
-                                "q_optimizer": (q_optimizer.state_dict() if q_optimizer
-                                                else None)})
-
-    crops_per_step = 2 * cfg.batch_images
-    say(info, echo, f"authentic fine-tuning of {cfg.encoder} ({cfg.resolved_layer}, "
-                    f"{dim}-d; frozen: {', '.join(frozen_names) or 'nothing'}) on "
-                    f"{len(found)} photos: SimSiam"
-                    + (f" + MI, q {cfg.mi} (weight {cfg.mi_weight:g} from epoch "
-                       f"{cfg.mi_start_epoch}, q lr {cfg.q_lr:g})" if use_mi else "")
-                    + ", "
-                    f"{cfg.batch_images} photos x 2 crops of {cfg.crop_size} px per step, "
-                    f"steps {start_step}..{total_steps} on {device} x{info.world_size}")
-    t_start = time.perf_counter()
-    deadline = t_start + 60.0 * cfg.max_minutes if cfg.max_minutes else None
-    rows: list[tuple[int, float]] = []
-    last: dict[str, float] = {}
-    keys = ("loss", "simsiam", "mi", "mi_penalty", "q_loss", "feat_std")
-    with progress_and_log(out, LOG_FIELDS, total_steps, start_step, progress,
-                          info) as (bar, log):
-
-        def finish(rec: dict[str, Any], next_start: float | None = None) -> float:
-            """Read a step's metrics (waits for its device work), log them; returns the
-            loss.
-
-            The step's time runs from its start to the start of the next step when that
-            one is already queued, else to now.
-            """
-            values = [float(v) for v in rec["metrics"].tolist()]
-            step_s = (next_start if next_start is not None
-                      else time.perf_counter()) - rec["t0"]
-            rows.append((crops_per_step, step_s))
-            metrics = dict(zip(keys, values, strict=True))
-            last.update(metrics)
-            if log is not None:
-                log.write(step=rec["step"], epoch=rec["epoch"], lr=rec["lr"],
-                          crops_per_s=crops_per_step / step_s, data_s=rec["data_s"],
-                          step_s=step_s, **{k: ("" if math.isnan(v) else v)
-                                            for k, v in metrics.items()})
-            bar.update(1)
-            post = {"loss": f"{metrics['loss']:.4f}", "sim": f"{metrics['simsiam']:.3f}"}
-            if not math.isnan(metrics["mi"]):
-                post["mi"] = f"{metrics['mi']:.3g}"
-            bar.set_postfix(**post, crops_s=f"{crops_per_step / step_s:.0f}", refresh=False)
-            if not math.isfinite(metrics["loss"]):
-                say(info, echo, nonfinite_message(metrics["loss"], rec["step"]))
-            return metrics["loss"]
-
-        def step_fn(views: torch.Tensor, step: int) -> dict[str, Any]:
-            epoch = step // steps_per_epoch
-            lr = float(optimizer.param_groups[0]["lr"])
-            out_m = authentic_step(parts, views[:, 0], views[:, 1],
-                                   penalise=epoch + 1 >= cfg.mi_start_epoch)
-            scheduler.step()
-            return {"lr": lr, "metrics": mean_across(torch.stack([out_m[k] for k in keys]),
-                                                     info)}
-
-        step, stopped = run_steps(
-            loader, lambda batch: batch.to(device, non_blocking=True).float().div_(255.0),
-            step_fn, finish, save, start_step=start_step, total_steps=total_steps,
-            steps_per_epoch=steps_per_epoch,
-            rules=StopRules(cfg.max_steps, deadline, cfg.checkpoint_every), info=info,
-            device=device)
-    return finish_run(out, info, echo, step=step, total_steps=total_steps,
-                      steps_per_epoch=steps_per_epoch, stopped=stopped, rows=rows,
-                      t_start=t_start, device=device, workers=workers,
-                      extra={"amp": amp, "mi": cfg.mi,
-                             "last": {k: (None if math.isnan(v) else v)
-                                      for k, v in last.items()}})
+    return train_stage(AuthenticStage(content), cfg, out_dir, resume, progress, echo)

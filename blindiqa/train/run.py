@@ -1,12 +1,15 @@
-"""What the stage trainers share: the run directory, resume checks, the step loop with its
-stop handling, checkpoints, the log and the summary.
+"""The one training loop of every stage: the run directory, resume, the step loop with its
+stop handling, checkpoints, the log, the progress report and the summary.
 
-:mod:`blindiqa.train.synthetic` (Stage 1) and :mod:`blindiqa.train.authentic` (Stage 2)
-write the same files into a run directory (``config.json``, ``log.csv``,
-``checkpoint.pt``, ``encoder.pt``, ``summary.json``) and drive their steps with the same
-loop (:func:`run_steps`): the loss of step ``n`` is read after step ``n + 1`` is queued,
-and always before a checkpoint; ``max_steps``, ``max_minutes`` and SIGTERM stop cleanly
-at the end of a step, with a checkpoint.
+:func:`train_stage` runs a :class:`blindiqa.train.stage.Stage` (Stage 1,
+:mod:`blindiqa.train.synthetic`; Stage 2, :mod:`blindiqa.train.authentic`), which builds
+its model, data and step; the loop writes the same files for both into the run directory
+(``config.json``, ``log.csv``, ``checkpoint.pt``, ``encoder.pt``, ``summary.json``) and
+drives the steps with :func:`run_steps`: the loss of step ``n`` is read after step
+``n + 1`` is queued, and always before a checkpoint; ``max_steps``, ``max_minutes`` and
+SIGTERM stop cleanly at the end of a step, with a checkpoint. A step's time runs from its
+start to the start of the next step when that one is already queued, else to the moment
+its metrics are read.
 """
 
 from __future__ import annotations
@@ -31,10 +34,26 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from blindiqa.train.checkpoint import load_checkpoint, save_checkpoint, save_encoder
+from blindiqa.io.atomic import write_text_atomic
+from blindiqa.progress import Progress
+from blindiqa.train.checkpoint import (
+    load_checkpoint,
+    save_checkpoint,
+    save_encoder,
+    set_rng_state,
+)
 from blindiqa.train.data import SceneSampler, list_training_images
-from blindiqa.train.distributed import DistInfo, any_across, barrier
+from blindiqa.train.distributed import (
+    DistInfo,
+    any_across,
+    barrier,
+    cleanup,
+    init_distributed,
+    mean_across,
+)
 from blindiqa.train.log import CsvLog, truncate_log
+from blindiqa.train.settings import fixed_fields, inherited_fields
+from blindiqa.train.stage import RunConfig, RunSetup, Stage, StageParts
 
 SCHEDULES = ("constant", "cosine")
 
@@ -91,7 +110,6 @@ def default_device(device: str | None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-
 def images_digest(names: list[str]) -> str:
     """A short hash of the training image names (detects a changed image set)."""
     return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
@@ -104,25 +122,23 @@ def read_config(out_dir: str | os.PathLike) -> dict[str, Any] | None:
 
 
 def merge_settings(given: dict[str, Any], out_dir: str | os.PathLike, resume: bool,
-                   config_type: type, fixed: Sequence[str], inherited: Sequence[str]
-                   ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+                   config_type: type) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Explicitly given settings over a resumed run's saved ones.
 
     Args:
         given: settings given on the command line (``None`` values are "not given").
         out_dir: the run directory.
         resume: continue the run in ``out_dir``.
-        config_type: the stage's config dataclass (its fields are the known settings).
-        fixed: settings a resumed run must keep.
-        inherited: settings a resumed run takes from the saved run unless given again.
+        config_type: the stage's config dataclass: its fields are the known settings and
+            their metadata the resume rules (:mod:`blindiqa.train.settings`).
 
     Returns:
         ``(merged, saved)``: the settings, and the saved ``config.json`` (None for a new
         run).
 
     Raises:
-        ValueError: unknown settings, a resumed run given a different value of one of
-            ``fixed``, or no training images.
+        ValueError: unknown settings, a resumed run given a different value of a fixed
+            setting, or no training images.
     """
     names = {f.name for f in dataclasses.fields(config_type)}
     unknown = set(given) - names
@@ -130,9 +146,10 @@ def merge_settings(given: dict[str, Any], out_dir: str | os.PathLike, resume: bo
         raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
     given = {k: v for k, v in given.items() if v is not None}
     saved = read_config(out_dir) if resume else None
+    inherited = inherited_fields(config_type)
     base = {k: v for k, v in (saved or {}).get("settings", {}).items() if k in inherited}
     if saved is not None:
-        changed = [f"{k} ({base.get(k)!r} -> {given[k]!r})" for k in fixed
+        changed = [f"{k} ({base.get(k)!r} -> {given[k]!r})" for k in fixed_fields(config_type)
                    if k in given and k in base and given[k] != base[k]]
         if changed:
             raise ValueError("cannot resume with different settings: " + ", ".join(changed))
@@ -183,7 +200,7 @@ def training_device(name: str, info: DistInfo, amp: bool | None, channels_last: 
     return device, amp, channels_last
 
 
-def find_images(images: list[str], info: DistInfo) -> list[tuple[str, str]]:
+def find_images(images: list[str], info: DistInfo) -> list[tuple[Path, str]]:
     """:func:`list_training_images`, its warnings shown by the main process only."""
     with warnings.catch_warnings():
         if not info.is_main:
@@ -192,15 +209,16 @@ def find_images(images: list[str], info: DistInfo) -> list[tuple[str, str]]:
 
 
 def check_resume(state: dict[str, Any] | None, out: Path, digest: str, names: list[str],
-                 cfg: Any, fixed: Sequence[str]) -> None:
-    """Raise ``ValueError`` when a resumed run's images or ``fixed`` settings changed."""
+                 cfg: Any) -> None:
+    """Raise ``ValueError`` when a resumed run's images or fixed settings changed."""
     if state is None:
         return
     saved = state["config"]
     if saved.get("images_digest") != digest:
         raise ValueError(f"the training images differ from those of the run in {out} "
                          f"({saved.get('num_images')} before, {len(names)} now)")
-    changed = [k for k in fixed if saved["settings"].get(k) != getattr(cfg, k)]
+    changed = [k for k in fixed_fields(type(cfg))
+               if saved["settings"].get(k) != getattr(cfg, k)]
     if changed:
         raise ValueError("cannot resume with different settings: " + ", ".join(changed))
 
@@ -256,7 +274,7 @@ def start_session(out: Path, record: dict[str, Any], resumed: bool, info: DistIn
     record["sessions"] = sessions
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        (out / CONFIG_FILE).write_text(json.dumps(record, indent=2) + "\n")
+        write_text_atomic(out / CONFIG_FILE, json.dumps(record, indent=2) + "\n")
         if resumed:
             truncate_log(out / LOG_FILE, start_step)
         elif (out / LOG_FILE).exists():
@@ -330,14 +348,13 @@ def throughput(rows: list[tuple[int, float]]) -> float:
 
 @contextmanager
 def progress_and_log(out: Path, fields: Sequence[str], total_steps: int, start_step: int,
-                     progress: bool, info: DistInfo) -> Iterator[tuple[Any, CsvLog | None]]:
-    """A progress bar (main process, if ``progress``) and the CSV log (main process only,
+                     progress: bool, info: DistInfo, desc: str = ""
+                     ) -> Iterator[tuple[Progress, CsvLog | None]]:
+    """The progress report (main process, if ``progress``: a bar on a terminal, plain
+    lines elsewhere, see :mod:`blindiqa.progress`) and the CSV log (main process only,
     else None), closed on exit."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True,
-               disable=not (progress and info.is_main),
-               mininterval=0.5 if sys.stderr.isatty() else 30.0)
+    bar = Progress(total_steps, desc, unit="step", enabled=progress and info.is_main,
+                   initial=start_step)
     log = CsvLog(out / LOG_FILE, fields) if info.is_main else None
     try:
         yield bar, log
@@ -366,8 +383,8 @@ def run_steps(loader: Iterable[Any], prepare: Callable[[Any], Any],
               step_fn: Callable[[Any, int], dict[str, Any]],
               finish: Callable[[dict[str, Any], float | None], float],
               save: Callable[[int], None], *, start_step: int, total_steps: int,
-              steps_per_epoch: int, rules: StopRules, info: DistInfo, device: torch.device,
-              on_start: Callable[[], None] | None = None) -> tuple[int, str]:
+              steps_per_epoch: int, rules: StopRules, info: DistInfo, device: torch.device
+              ) -> tuple[int, str]:
     """The training loop shared by the stages.
 
     Args:
@@ -385,7 +402,6 @@ def run_steps(loader: Iterable[Any], prepare: Callable[[Any], Any],
         rules: the stopping rules.
         info: the process group.
         device: the training device (for the stop collective).
-        on_start: called once the data iterator is made.
 
     Returns:
         ``(step, stopped)``: steps done in total and why the loop ended.
@@ -397,8 +413,6 @@ def run_steps(loader: Iterable[Any], prepare: Callable[[Any], Any],
     check_every = 10 if info.distributed else 1  # stop checks need a collective in DDP
     with stop_on_sigterm() as sigterm:
         data_iter = iter(loader)
-        if on_start is not None:
-            on_start()
         while step < total_steps:
             t0 = time.perf_counter()
             batch = prepare(next(data_iter))
@@ -466,7 +480,139 @@ def finish_run(out: Path, info: DistInfo, echo: Echo, *, step: int, total_steps:
             summary["gpu"] = torch.cuda.get_device_name(device)
             summary["max_memory_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30,
                                               2)
-        (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+        write_text_atomic(out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
         say(info, echo, f"{stopped}: step {step}/{total_steps}, "
                         f"{result.crops_per_s:.1f} crops/s; wrote {out / ENCODER_FILE}")
     return result
+
+
+# ------------------------------------------------------------------------- the stages
+
+
+def fit_pristine_command(encoder: str, layer: str, normalization: str, out: Path) -> str:
+    """The ``blindiqa fit-pristine`` command line that uses a run's encoder."""
+    return (f"blindiqa fit-pristine DIR --encoder {encoder} --layer {layer} "
+            f"--normalization {normalization} --encoder-checkpoint {out / ENCODER_FILE} "
+            "--out MODEL")
+
+
+def train_stage(stage: Stage, cfg: RunConfig, out_dir: str | os.PathLike,
+                resume: bool = False, progress: bool = True, echo: Echo = None
+                ) -> TrainResult:
+    """Run (or resume) a training stage.
+
+    Args:
+        stage: the stage (its model, data and step).
+        cfg: the stage's settings.
+        out_dir: the run directory.
+        resume: continue from ``out_dir/checkpoint.pt`` (a fresh start when there is
+            none).
+        progress: report progress (main process only).
+        echo: where messages go (default: stderr of the main process).
+
+    Raises:
+        ValueError: bad settings, no images, or a run directory that already holds a
+            checkpoint while ``resume`` is false.
+    """
+    cfg.validate()
+    info = init_distributed(cfg.resolved_device)
+    try:
+        return _train(stage, cfg, Path(out_dir), resume, progress, echo, info)
+    finally:
+        cleanup(info)
+
+
+def restore(state: dict[str, Any], parts: StageParts, scheduler: Any) -> None:
+    """Load a checkpoint into the parts a stage built, the scheduler and the RNG."""
+    parts.network.load_state_dict(state["model"])
+    for key, obj in parts.state.items():
+        if obj is not None:
+            obj.load_state_dict(state[key])
+    parts.optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    set_rng_state(state["rng"])
+
+
+def _train(stage: Stage, cfg: Any, out: Path, resume: bool, progress: bool, echo: Echo,
+           info: DistInfo) -> TrainResult:
+    state = load_run_state(out, resume, info, echo)
+    device, amp, channels_last = training_device(cfg.resolved_device, info, cfg.amp,
+                                                 cfg.channels_last)
+    found = stage.select_images(cfg, find_images(cfg.images, info))
+    names = [n for _, n in found]
+    per_step = stage.images_per_step(cfg)
+    steps_per_epoch = cfg.steps_per_epoch or max(1, len(found) // per_step)
+    cfg = dataclasses.replace(cfg, steps_per_epoch=steps_per_epoch)
+    total_steps = cfg.epochs * steps_per_epoch
+    digest = images_digest(names)
+    check_resume(state, out, digest, names, cfg)
+    start_step = int(state["step"]) if state is not None else 0
+    workers = cfg.workers if cfg.workers is not None else default_workers(device.type,
+                                                                          info.world_size)
+    setup = RunSetup(cfg, out, info, device, amp, channels_last, [p for p, _ in found],
+                     digest, steps_per_epoch, total_steps, start_step, workers)
+
+    parts = stage.build(setup)
+    for key, value in (("settings", cfg.to_json()), ("num_images", len(names)),
+                       ("images_digest", digest)):  # what resuming checks
+        parts.record.setdefault(key, value)
+    scheduler = make_scheduler(parts.optimizer, cfg.schedule, total_steps)
+    if state is not None:
+        restore(state, parts, scheduler)
+    start_session(out, parts.record, state is not None, info, start_step=start_step,
+                  device=device, workers=workers, amp=amp)
+    loader = make_loader(parts.dataset, len(found), per_step, steps_per_epoch, total_steps,
+                         seed=cfg.seed, start_step=start_step, info=info, workers=workers,
+                         collate_fn=parts.collate, device=device)
+
+    def save(step: int) -> None:
+        save_run(out, info, parts.network.state_dict, parts.optimizer, scheduler, step,
+                 steps_per_epoch, parts.record,
+                 extra=lambda: {k: (v.state_dict() if v is not None else None)
+                                for k, v in parts.state.items()})
+
+    say(info, echo, parts.message)
+    t_start = time.perf_counter()
+    deadline = t_start + 60.0 * cfg.max_minutes if cfg.max_minutes else None
+    crops = parts.crops_per_step
+    rows: list[tuple[int, float]] = []
+    last: dict[str, float] = {}
+    with progress_and_log(out, stage.log_fields, total_steps, start_step, progress, info,
+                          stage.name) as (bar, log):
+
+        def finish(rec: dict[str, Any], next_start: float | None = None) -> float:
+            """Read a step's metrics (waits for its device work), log them; returns the
+            loss."""
+            values = [float(v) for v in rec["metrics"].tolist()]
+            step_s = (next_start if next_start is not None
+                      else time.perf_counter()) - rec["t0"]
+            rows.append((crops, step_s))
+            metrics = dict(zip(stage.metrics, values, strict=True))
+            last.update(metrics)
+            if log is not None:
+                log.write(step=rec["step"], epoch=rec["epoch"], lr=rec["lr"],
+                          crops_per_s=crops / step_s, data_s=rec["data_s"], step_s=step_s,
+                          **{k: ("" if stage.blank_nan and math.isnan(v) else v)
+                             for k, v in metrics.items()})
+            bar.set_postfix_str(f"{stage.postfix(metrics)}, crops_s={crops / step_s:.0f}")
+            bar.update(1)
+            if not math.isfinite(metrics["loss"]):
+                say(info, echo, nonfinite_message(metrics["loss"], rec["step"]))
+            return metrics["loss"]
+
+        def step_fn(batch: Any, step: int) -> dict[str, Any]:
+            lr = float(parts.optimizer.param_groups[0]["lr"])
+            metrics = parts.step(batch, step)
+            scheduler.step()
+            stacked = torch.stack([metrics[k].detach() for k in stage.metrics])
+            return {"lr": lr, "metrics": mean_across(stacked, info)}
+
+        step, stopped = run_steps(
+            loader, parts.prepare, step_fn, finish, save, start_step=start_step,
+            total_steps=total_steps, steps_per_epoch=steps_per_epoch,
+            rules=StopRules(cfg.max_steps, deadline, cfg.checkpoint_every), info=info,
+            device=device)
+    return finish_run(out, info, echo, step=step, total_steps=total_steps,
+                      steps_per_epoch=steps_per_epoch, stopped=stopped, rows=rows,
+                      t_start=t_start, device=device, workers=workers,
+                      extra=stage.summary(setup, last))

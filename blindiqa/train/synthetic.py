@@ -30,9 +30,7 @@ SIGTERM does the same at the end of the current step.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +41,6 @@ from torch import nn
 
 from blindiqa.encoders import NORMALIZATIONS, FeatureExtractor, create_network, get_encoder_spec
 from blindiqa.losses import IntraSceneInfoNCELoss, NTXentMultiPositiveLoss
-from blindiqa.train.checkpoint import set_rng_state
 from blindiqa.train.data import (
     NUM_CLASSES,
     TAG_BATCH,
@@ -54,65 +51,40 @@ from blindiqa.train.data import (
     derive_seed,
     finish_device_batch,
 )
-from blindiqa.train.distributed import (
-    DistInfo,
-    cleanup,
-    env_world_size,
-    init_distributed,
-    mean_across,
-    unwrap,
-    wrap_model,
-)
+from blindiqa.train.distributed import env_world_size, wrap_model
 from blindiqa.train.log import LOG_FIELDS
 from blindiqa.train.run import CHECKPOINT_FILE as CHECKPOINT_FILE
 from blindiqa.train.run import CONFIG_FILE as CONFIG_FILE
+from blindiqa.train.run import LOG_FILE as LOG_FILE
 from blindiqa.train.run import (
-    ENCODER_FILE,
     SCHEDULES,
-    StopRules,
     TrainResult,
-    check_resume,
     check_run_limits,
     default_device,
-    default_workers,
-    find_images,
-    finish_run,
-    images_digest,
-    load_run_state,
-    make_loader,
-    make_scheduler,
+    fit_pristine_command,
     mark_unused_parameters,
     merge_settings,
-    nonfinite_message,
-    progress_and_log,
-    run_steps,
-    save_run,
-    say,
-    start_session,
-    training_device,
+    train_stage,
 )
-from blindiqa.train.run import LOG_FILE as LOG_FILE
 from blindiqa.train.run import SUMMARY_FILE as SUMMARY_FILE
+from blindiqa.train.run import default_workers as default_workers
 from blindiqa.train.run import read_config as read_config
 from blindiqa.train.run import stop_on_sigterm as stop_on_sigterm
 from blindiqa.train.run import throughput as throughput
+from blindiqa.train.settings import FRESH, INHERITED
+from blindiqa.train.stage import RunSetup, Stage, StageParts
 
 OBJECTIVES = ("infonce", "contrique")
-
-#: Settings that define the training trajectory: a resumed run must keep them.
-FIXED_FIELDS = ("encoder", "init", "layer", "objective", "steps_per_epoch",
-                "scenes_per_batch", "k", "crop", "work_size", "views", "lr", "weight_decay",
-                "schedule", "tau", "normalization", "seed", "distort_on")
-
-#: Settings a resumed run takes from the saved run unless given again (the stopping
-#: rules ``max_minutes`` and ``max_steps`` are not inherited).
-INHERITED_FIELDS = (*FIXED_FIELDS, "images", "epochs", "device", "workers",
-                    "checkpoint_every", "amp", "channels_last")
 
 
 @dataclass
 class SyntheticConfig:
     """Settings of a synthetic pre-training run.
+
+    Each field is a ``blindiqa train synthetic`` option; a resumed run keeps the fields
+    that define the training trajectory, takes ``images``, ``epochs`` and the run
+    options from the saved run unless given again, and never the stopping rules
+    (:mod:`blindiqa.train.settings`).
 
     Attributes:
         images: folders (walked recursively) or files of pristine images.
@@ -149,12 +121,12 @@ class SyntheticConfig:
         max_steps: stop cleanly once this many steps are done in total.
     """
 
-    images: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list, metadata=INHERITED)
     encoder: str = "resnet50"
     init: str = "random"
     layer: str | None = None
     objective: str = "infonce"
-    epochs: int = 5
+    epochs: int = field(default=5, metadata=INHERITED)
     steps_per_epoch: int | None = None
     scenes_per_batch: int = 16
     k: int = 4
@@ -168,13 +140,13 @@ class SyntheticConfig:
     normalization: str = "none"
     seed: int = 0
     distort_on: str = "workers"
-    device: str | None = None
-    workers: int | None = None
-    checkpoint_every: int = 0
-    amp: bool | None = None
-    channels_last: bool | None = None
-    max_minutes: float | None = None
-    max_steps: int | None = None
+    device: str | None = field(default=None, metadata=INHERITED)
+    workers: int | None = field(default=None, metadata=INHERITED)
+    checkpoint_every: int = field(default=0, metadata=INHERITED)
+    amp: bool | None = field(default=None, metadata=INHERITED)
+    channels_last: bool | None = field(default=None, metadata=INHERITED)
+    max_minutes: float | None = field(default=None, metadata=FRESH)
+    max_steps: int | None = field(default=None, metadata=FRESH)
 
     def validate(self) -> None:
         """Raise ``ValueError`` on impossible settings."""
@@ -245,11 +217,10 @@ def resolve_config(given: dict[str, Any], out_dir: str | os.PathLike, resume: bo
         resume: continue the run in ``out_dir``.
 
     Raises:
-        ValueError: unknown settings, or a resumed run given a different value of one of
-            :data:`FIXED_FIELDS`.
+        ValueError: unknown settings, or a resumed run given a different value of a
+            setting that defines the trajectory.
     """
-    merged, _ = merge_settings(given, out_dir, resume, SyntheticConfig, FIXED_FIELDS,
-                               INHERITED_FIELDS)
+    merged, _ = merge_settings(given, out_dir, resume, SyntheticConfig)
     return SyntheticConfig(**merged)
 
 
@@ -299,6 +270,65 @@ def compute_loss(model: nn.Module, loss_fn: nn.Module, objective: str, view1: to
     return loss_fn(torch.cat([z1, z2]), torch.cat([flat, flat]))
 
 
+# ----------------------------------------------------------------------------- stage
+
+
+class SyntheticStage(Stage):
+    """Stage 1 for :func:`blindiqa.train.run.train_stage`: scenes of ``k`` versions, one
+    loss per step."""
+
+    name = "synthetic"
+    log_fields = LOG_FIELDS
+
+    def images_per_step(self, cfg: SyntheticConfig) -> int:
+        return cfg.scenes_per_batch
+
+    def build(self, setup: RunSetup) -> StageParts:
+        cfg, device, info = setup.cfg, setup.device, setup.info
+        spec = cfg.scene_spec()
+        model = build_encoder(cfg).to(device)
+        record = {"settings": cfg.to_json(), "num_images": len(setup.files),
+                  "images_digest": setup.digest, "layer": cfg.resolved_layer,
+                  "views": cfg.resolved_views, "crop_size": spec.crop_size,
+                  "total_steps": setup.total_steps,
+                  "crops_per_step": 2 * cfg.k * cfg.scenes_per_batch,
+                  "feature_dim": model.feature_dim,
+                  "fit_pristine": fit_pristine_command(cfg.encoder, cfg.resolved_layer,
+                                                       cfg.normalization, setup.out)}
+        mark_unused_parameters(model, device)
+        if setup.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        ddp_model = wrap_model(model, info, device)
+        loss_fn = make_loss(cfg)
+        ddp_model.train()
+
+        def step(batch: Any, step: int) -> dict[str, torch.Tensor]:
+            epoch, in_epoch = divmod(step, setup.steps_per_epoch)
+            batch_seed = derive_seed(cfg.seed, TAG_BATCH, epoch, in_epoch, info.rank)
+            view1, view2, labels = finish_device_batch(batch, spec, batch_seed, device)
+            loss = compute_loss(ddp_model, loss_fn, cfg.objective, view1, view2, labels,
+                                setup.amp, setup.channels_last)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            return {"loss": loss.detach()}
+
+        message = (f"training {cfg.encoder} ({cfg.resolved_layer}, {model.feature_dim}-d) "
+                   f"on {len(setup.files)} images: {cfg.objective}, {cfg.scenes_per_batch} "
+                   f"scenes x k={cfg.k} x 2 crops of {spec.crop_size} px per step, steps "
+                   f"{setup.start_step}..{setup.total_steps} on {device} "
+                   f"x{info.world_size}, {setup.workers} workers, amp={setup.amp}")
+        return StageParts(network=model.network, optimizer=optimizer, step=step,
+                          dataset=SceneDataset(setup.files, spec, seed=cfg.seed),
+                          collate=collate_scenes, record=record, message=message,
+                          crops_per_step=2 * cfg.k * cfg.scenes_per_batch)
+
+    def summary(self, setup: RunSetup, last: dict[str, float]) -> dict[str, Any]:
+        return {"distort_on": setup.cfg.distort_on, "amp": setup.amp}
+
+
 # ------------------------------------------------------------------------------ main
 
 
@@ -312,135 +342,11 @@ def train_synthetic(cfg: SyntheticConfig, out_dir: str | os.PathLike, resume: bo
         out_dir: the run directory.
         resume: continue from ``out_dir/checkpoint.pt`` (a fresh start when there is
             none).
-        progress: show a progress bar (main process only).
+        progress: report progress (main process only).
         echo: where messages go (default: stderr of the main process).
 
     Raises:
         ValueError: bad settings, no images, or a run directory that already holds a
             checkpoint while ``resume`` is false.
     """
-    cfg.validate()
-    out = Path(out_dir)
-    device_type = cfg.resolved_device
-    info = init_distributed(device_type)
-    try:
-        return _train(cfg, out, resume, progress, echo, info)
-    finally:
-        cleanup(info)
-
-
-def _train(cfg: SyntheticConfig, out: Path, resume: bool, progress: bool,
-           echo: Callable[[str], None] | None, info: DistInfo) -> TrainResult:
-    state = load_run_state(out, resume, info, echo)
-    device, amp, channels_last = training_device(cfg.resolved_device, info, cfg.amp,
-                                                 cfg.channels_last)
-
-    found = find_images(cfg.images, info)
-    names = [n for _, n in found]
-    steps_per_epoch = cfg.steps_per_epoch or max(1, len(found) // cfg.scenes_per_batch)
-    cfg = dataclasses.replace(cfg, steps_per_epoch=steps_per_epoch)
-    total_steps = cfg.epochs * steps_per_epoch
-    digest = images_digest(names)
-    check_resume(state, out, digest, names, cfg, FIXED_FIELDS)
-
-    spec = cfg.scene_spec()
-    start_step = int(state["step"]) if state is not None else 0
-    workers = cfg.workers if cfg.workers is not None else default_workers(device.type,
-                                                                          info.world_size)
-    record = {"settings": cfg.to_json(), "num_images": len(names), "images_digest": digest,
-              "layer": cfg.resolved_layer, "views": cfg.resolved_views,
-              "crop_size": spec.crop_size, "total_steps": total_steps,
-              "crops_per_step": 2 * cfg.k * cfg.scenes_per_batch,
-              "feature_dim": None, "fit_pristine": None}
-
-    model = build_encoder(cfg).to(device)
-    record["feature_dim"] = model.feature_dim
-    record["fit_pristine"] = (f"blindiqa fit-pristine DIR --encoder {cfg.encoder} --layer "
-                              f"{cfg.resolved_layer} --normalization {cfg.normalization} "
-                              f"--encoder-checkpoint {out / ENCODER_FILE} --out MODEL")
-    if state is not None:
-        model.network.load_state_dict(state["model"])
-    mark_unused_parameters(model, device)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = make_scheduler(optimizer, cfg.schedule, total_steps)
-    if state is not None:
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        set_rng_state(state["rng"])
-    ddp_model = wrap_model(model, info, device)
-    loss_fn = make_loss(cfg)
-
-    start_session(out, record, state is not None, info, start_step=start_step,
-                  device=device, workers=workers, amp=amp)
-
-    dataset = SceneDataset([p for p, _ in found], spec, seed=cfg.seed)
-    loader = make_loader(dataset, len(found), cfg.scenes_per_batch, steps_per_epoch,
-                         total_steps, seed=cfg.seed, start_step=start_step, info=info,
-                         workers=workers, collate_fn=collate_scenes, device=device)
-
-    def save(step: int) -> None:
-        save_run(out, info, lambda: unwrap(ddp_model).network.state_dict(), optimizer,
-                 scheduler, step, steps_per_epoch, record)
-
-    crops_per_step = 2 * cfg.k * cfg.scenes_per_batch
-    say(info, echo, f"training {cfg.encoder} ({cfg.resolved_layer}, {model.feature_dim}-d) "
-                    f"on {len(found)} images: {cfg.objective}, {cfg.scenes_per_batch} scenes "
-                    f"x k={cfg.k} x 2 crops of {spec.crop_size} px per step, steps "
-                    f"{start_step}..{total_steps} on {device} x{info.world_size}, "
-                    f"{workers} workers, amp={amp}")
-    t_start = time.perf_counter()
-    deadline = t_start + 60.0 * cfg.max_minutes if cfg.max_minutes else None
-    rows: list[tuple[int, float]] = []
-    ddp_model.train()
-    with progress_and_log(out, LOG_FIELDS, total_steps, start_step, progress,
-                          info) as (bar, log):
-        clock = {"prev": time.perf_counter()}
-
-        def finish(rec: dict[str, Any], next_start: float | None = None) -> float:
-            """Read a step's loss (waits for its GPU work), then log it; returns the loss.
-
-            The step's time runs from the previous read to this one.
-            """
-            value = float(rec["loss"].item())
-            now = time.perf_counter()
-            step_s, clock["prev"] = now - clock["prev"], now
-            rows.append((crops_per_step, step_s))
-            if log is not None:
-                log.write(step=rec["step"], epoch=rec["epoch"], loss=value, lr=rec["lr"],
-                          crops_per_s=crops_per_step / step_s, data_s=rec["data_s"],
-                          step_s=step_s)
-            bar.update(1)
-            bar.set_postfix(loss=f"{value:.4f}", crops_s=f"{crops_per_step / step_s:.0f}",
-                            refresh=False)
-            if not math.isfinite(value):
-                say(info, echo, nonfinite_message(value, rec["step"]))
-            return value
-
-        def step_fn(batch: Any, step: int) -> dict[str, Any]:
-            epoch, in_epoch = divmod(step, steps_per_epoch)
-            batch_seed = derive_seed(cfg.seed, TAG_BATCH, epoch, in_epoch, info.rank)
-            view1, view2, labels = finish_device_batch(batch, spec, batch_seed, device)
-            lr = float(optimizer.param_groups[0]["lr"])
-            loss = compute_loss(ddp_model, loss_fn, cfg.objective, view1, view2, labels,
-                                amp, channels_last)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            return {"lr": lr, "loss": mean_across(loss, info)}
-
-        def reset_clock() -> None:
-            clock["prev"] = time.perf_counter()
-
-        step, stopped = run_steps(
-            loader, lambda batch: batch, step_fn, finish, save, start_step=start_step,
-            total_steps=total_steps, steps_per_epoch=steps_per_epoch,
-            rules=StopRules(cfg.max_steps, deadline, cfg.checkpoint_every), info=info,
-            device=device, on_start=reset_clock)
-    return finish_run(out, info, echo, step=step, total_steps=total_steps,
-                      steps_per_epoch=steps_per_epoch, stopped=stopped, rows=rows,
-                      t_start=t_start, device=device, workers=workers,
-                      extra={"distort_on": cfg.distort_on, "amp": amp})
+    return train_stage(SyntheticStage(), cfg, out_dir, resume, progress, echo)
