@@ -1,9 +1,11 @@
 """``blindiqa train``: train encoders.
 
 ``blindiqa train synthetic --images DIR... --encoder NAME --out RUN_DIR [...]`` runs
-Stage 1 (synthetic contrastive pre-training, :mod:`blindiqa.train.synthetic`). Other
-stages add themselves: a module ``blindiqa/cli/train_<stage>.py`` (for now
-``train_authentic``) with ``register_subcommand(sub)`` is picked up when it exists.
+Stage 1 (synthetic contrastive pre-training, :mod:`blindiqa.train.synthetic`);
+``blindiqa train authentic --images DIR... --init RUN_DIR --out RUN_DIR [...]`` runs
+Stage 2 (authentic fine-tuning, :mod:`blindiqa.train.authentic`, options in
+:mod:`blindiqa.cli.train_authentic`). Every field of a stage's config dataclass is an
+option of the same name; the run options (:func:`add_run_options`) end every stage.
 
 Also runnable without the ``blindiqa`` entry point, e.g. under torchrun::
 
@@ -13,38 +15,27 @@ Also runnable without the ``blindiqa`` entry point, e.g. under torchrun::
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
-
-#: Stage modules of blindiqa.cli whose ``register_subcommand`` adds a ``train`` stage.
-STAGE_MODULES = ("train_authentic",)
-
-#: Options of every stage (:func:`add_run_options`) that map one to one onto config fields.
-RUN_CONFIG_OPTIONS = ("device", "workers", "checkpoint_every", "amp", "channels_last",
-                      "max_minutes", "max_steps")
-
-#: ``train synthetic`` options that map one to one onto SyntheticConfig fields.
-_CONFIG_OPTIONS = ("images", "encoder", "init", "layer", "objective", "epochs",
-                   "steps_per_epoch", "scenes_per_batch", "k", "crop", "work_size", "views",
-                   "lr", "weight_decay", "schedule", "tau", "normalization", "seed",
-                   "distort_on", *RUN_CONFIG_OPTIONS)
 
 
 def register(subparsers: Any) -> None:
     """Add ``train`` (with its stages) to ``subparsers`` (from ``add_subparsers``)."""
+    from blindiqa.cli.train_authentic import register_subcommand
+
     parser = subparsers.add_parser(
-        "train", help="train an encoder (synthetic pre-training, ...)",
+        "train", help="train an encoder (synthetic pre-training, authentic fine-tuning)",
         description="Train a feature encoder. Stages: synthetic (Stage 1, contrastive "
                     "pre-training on pristine images with on-the-fly KADID-10k "
-                    "distortions).")
+                    "distortions) and authentic (Stage 2, fine-tuning on unlabeled "
+                    "authentic photos with SimSiam and a CLUB mutual-information "
+                    "penalty).")
     parser.set_defaults(func=_usage, _train_parser=parser)
     stages = parser.add_subparsers(dest="train_stage", metavar="STAGE",
                                    parser_class=type(parser))
     register_synthetic(stages)
-    for name in STAGE_MODULES:
-        importlib.import_module(f"blindiqa.cli.{name}").register_subcommand(stages)
+    register_subcommand(stages)
 
 
 def _usage(args: argparse.Namespace) -> int:
@@ -134,17 +125,20 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="stop cleanly once N steps are done in total")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in RUN_DIR exactly where it stopped")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress report or messages (without it, a progress bar on a "
+                        "terminal, else a plain progress line every "
+                        "$BLINDIQA_PROGRESS_EVERY seconds, default 10)")
 
 
-def run_stage(args: argparse.Namespace, options: Sequence[str],
+def run_stage(args: argparse.Namespace, config_type: type,
               resolve: Callable[[dict[str, Any], str, bool], Any],
               train: Callable[..., Any]) -> int:
     """Run a stage from its parsed options.
 
     Args:
         args: the parsed command line.
-        options: the options that map one to one onto the stage's config fields.
+        config_type: the stage's config dataclass (each field is an option).
         resolve: the stage's ``resolve_config(given, out_dir, resume)``.
         train: the stage's ``train_*(cfg, out_dir, resume=, progress=, echo=)``.
 
@@ -152,8 +146,9 @@ def run_stage(args: argparse.Namespace, options: Sequence[str],
         The exit code: 0, or 1 for bad settings or a non-finite loss.
     """
     from blindiqa.cli.common import fail
+    from blindiqa.train.settings import option_names
 
-    given = {name: getattr(args, name) for name in options}
+    given = {name: getattr(args, name) for name in option_names(config_type)}
     try:
         cfg = resolve(given, args.out, args.resume)
         result = train(cfg, args.out, resume=args.resume, progress=not args.quiet,
@@ -164,9 +159,9 @@ def run_stage(args: argparse.Namespace, options: Sequence[str],
 
 
 def run_synthetic(args: argparse.Namespace) -> int:
-    from blindiqa.train.synthetic import resolve_config, train_synthetic
+    from blindiqa.train.synthetic import SyntheticConfig, resolve_config, train_synthetic
 
-    return run_stage(args, _CONFIG_OPTIONS, resolve_config, train_synthetic)
+    return run_stage(args, SyntheticConfig, resolve_config, train_synthetic)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 """``blindiqa train authentic``: Stage 2, authentic fine-tuning (SimSiam + CLUB).
 
-Picked up by :mod:`blindiqa.cli.train`, which calls :func:`register_subcommand`::
+Registered by :mod:`blindiqa.cli.train` (:func:`register_subcommand`)::
 
     blindiqa train authentic --images data/unlabeled --init runs/s1 --out runs/s2
     blindiqa train authentic --images data/unlabeled --init runs/s1 --out runs/s2-none \
@@ -14,14 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from blindiqa.cli.train import RUN_CONFIG_OPTIONS, add_run_options, run_stage
-
-#: Options that map one to one onto AuthenticConfig fields.
-_CONFIG_OPTIONS = ("images", "init", "encoder", "layer", "normalization", "freeze", "mi",
-                   "mi_weight", "mi_start_epoch", "q_lr", "q_weight_decay",
-                   "q_loglik_weight", "q_hidden", "content_network", "crop_size", "epochs",
-                   "steps_per_epoch", "batch_images", "lr", "predictor_lr", "weight_decay",
-                   "schedule", "seed", "limit_images", *RUN_CONFIG_OPTIONS)
+from blindiqa.cli.train import add_run_options, run_stage
 
 
 def register_subcommand(stages: Any) -> None:
@@ -104,6 +97,6 @@ def register_subcommand(stages: Any) -> None:
 
 
 def run_authentic(args: argparse.Namespace) -> int:
-    from blindiqa.train.authentic import resolve_config, train_authentic
+    from blindiqa.train.authentic import AuthenticConfig, resolve_config, train_authentic
 
-    return run_stage(args, _CONFIG_OPTIONS, resolve_config, train_authentic)
+    return run_stage(args, AuthenticConfig, resolve_config, train_authentic)

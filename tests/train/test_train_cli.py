@@ -1,4 +1,5 @@
-"""``blindiqa train synthetic`` on the command line, and its encoder in fit-pristine."""
+"""``blindiqa train synthetic`` on the command line (progress lines, ``--quiet``), and its
+encoder in fit-pristine."""
 
 from __future__ import annotations
 
@@ -73,7 +74,24 @@ def test_cli_errors(tmp_path, capsys):
     assert exc.value.code == 2
 
 
-def test_other_stage_modules_are_picked_up(monkeypatch):
+def test_redirected_run_prints_progress_lines_unless_quiet(pristine_dir, tmp_path, capsys,
+                                                            monkeypatch):
+    monkeypatch.setenv("BLINDIQA_PROGRESS_EVERY", "0")
+    argv = ["train", "synthetic", "--images", str(pristine_dir), "--epochs", "1",
+            "--steps-per-epoch", "2", *(a for a in TINY if a != "--quiet")]
+    assert cli_main.main([*argv, "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err  # not a terminal: plain lines, no bar
+    assert err.startswith("training efficientnet_lite0") and "\r" not in err
+    lines = [line for line in err.splitlines() if line.startswith("synthetic: ")]
+    assert lines[0].startswith("synthetic: 1/2 (50.0%), ")
+    assert "step/s" in lines[0] and "ETA" in lines[0] and "loss=" in lines[0]
+    assert lines[-1].startswith("synthetic: 2/2 (100.0%), ") and "done" in lines[-1]
+    assert "crops_s=" in lines[-1]
+    assert cli_main.main([*argv, "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_authentic_stage_comes_from_its_module(monkeypatch):
     fake = types.ModuleType("blindiqa.cli.train_authentic")
 
     def register_subcommand(stages):
