@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from blindiqa.cli.common import add_model_options, fail, load_model, non_negative_int, positive_int
+from blindiqa.cli.demo import check_out_dir
 from blindiqa.cli.score import iter_inputs
 from blindiqa.progress import Progress
 
@@ -36,21 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def check_out_dir(out: str, overwrite: bool) -> str | None:
-    """Why the report may not be written into ``out`` (None where it may)."""
-    d = Path(out)
-    if d.exists() and not d.is_dir():
-        return f"--out {out} exists and is not a directory"
-    if d.is_dir() and not overwrite and any(d.iterdir()):
-        return f"--out {out} is not empty; give --overwrite to write into it"
-    return None
-
-
 def run(args: argparse.Namespace) -> int:
     from blindiqa.report import write_report
     from blindiqa.scoring import score_files
 
-    problem = check_out_dir(args.out, args.overwrite)
+    problem = check_out_dir(Path(args.out), args.overwrite)
     if problem:
         return fail(problem)
     # listed first, so that the progress knows the total

@@ -26,7 +26,7 @@ def scale_note(scale: QualityScale | None) -> str | None:
     """What a quality scale's reference photos are, for the page (None without a scale)."""
     if scale is None:
         return None
-    return f"the {scale.count} reference photos ({scale.corpus})"
+    return f"{scale.count} photos: {scale.corpus}"
 
 
 def write_report(records: Iterable[ScoreRecord], out_dir: str | os.PathLike, *,

@@ -68,10 +68,13 @@ def extremes(rows: Sequence[ReportRow], n: int = EXTREMES,
     """The ``n`` worst (worst first) and ``n`` best (best first) scored rows.
 
     Ranked by score (the quality is a monotone function of it); ties in input order.
+    Fewer than ``2 n`` scored rows are split in halves instead, so that the two lists do
+    not repeat each other (an odd middle one is in both).
     """
     scored = sorted((r for r in rows if r.score is not None), key=lambda r: (r.score, r.index))
     worst = sorted(scored, key=lambda r: (-r.score, r.index))
-    return worst[:n], scored[:n]
+    k = min(n, (len(scored) + 1) // 2)
+    return worst[:k], scored[:k]
 
 
 def histogram(values: Sequence[float], lo: float, hi: float, bins: int) -> list[int]:
@@ -128,8 +131,8 @@ def _summary(rows: Sequence[ReportRow], model_name: str, scale_note: str | None)
     n_bad = sum(r.score is None for r in rows)
     scores = [r.score for r in rows if r.score is not None]
     median = f"{float(np.median(scores)):.4g}" if scores else "n/a"
-    quality = (f"Quality: 0-100, the share of {_esc(scale_note)} that score worse; "
-               "higher is better." if scale_note else
+    quality = ("Quality: 0-100, the share of the model's reference photos that score "
+               f"worse ({_esc(scale_note)}); higher is better." if scale_note else
                "This model has no quality scale: quality is n/a and the histogram shows "
                "scores.")
     return (f"<p>{len(rows)} image{'s' * (len(rows) != 1)}, {n_bad} not scored; median "
@@ -144,8 +147,8 @@ def render_page(rows: Sequence[ReportRow], *, model_name: str, scale_note: str |
     Args:
         rows: the images, in input order.
         model_name: the model that scored them.
-        scale_note: what the quality scale's reference photos are (``"the 500 reference
-            photos of X"``), or None where the model has no scale.
+        scale_note: what the quality scale's reference photos are (``"500 photos: X"``),
+            or None where the model has no scale.
         title: the page's title.
         n_extremes: how many worst and best images to list apart.
     """

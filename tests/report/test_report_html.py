@@ -68,12 +68,12 @@ def test_names_that_are_not_utf8_are_written_as_escapes():
 
 def test_cards_carry_sort_keys_and_failures_have_no_picture():
     rows = [_row(0, 3.5, 40.0), _row(1, None, error="too small"), _row(2, 1.25, 90.0)]
-    page = render_page(rows, model_name="m", scale_note="the 50 reference photos (test)")
+    page = render_page(rows, model_name="m", scale_note="50 photos: test")
     gallery = _cards(page)["gallery"]
     assert [(c["data-i"], c["data-score"], c["data-quality"]) for c in gallery] == [
         ("0", "3.5", "40.0"), ("1", "", ""), ("2", "1.25", "90.0")]
     assert gallery[1]["class"] == "card failed"
-    assert page.count('src="thumbs/') == 3 * 2  # gallery, worst, best; failed: none
+    assert page.count('src="thumbs/') == 2 + 1 + 1  # gallery, worst, best; failed: none
     assert 'href="maps/000002.jpg"' in page and "000001" not in page
     assert 'data-sort="quality"' in page and "quality 90" in page
 
@@ -94,6 +94,8 @@ def test_worst_and_best():
     assert [c["data-i"] for c in sections["worst"]] == ["5", "0"]
     assert [c["data-i"] for c in sections["best"]] == ["1", "4"]
     assert len(sections["gallery"]) == 6
+    worst, best = extremes(rows[:4], 20)  # 3 scored: halves, the middle one in both
+    assert [r.index for r in worst] == [0, 3] and [r.index for r in best] == [1, 3]
 
 
 def test_histogram_counts():
