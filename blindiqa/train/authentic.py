@@ -18,8 +18,8 @@ Two defects of the official code are fixed here:
    (:func:`embed_crops`): row ``i`` of ``x_c`` and of ``z`` is the same crop.
 2. *q's learning rate.* The official 1e-7 leaves ``q`` at its random initialisation, so
    the "bound" measures nothing. Here it is a setting (``q_lr``, default chosen by
-   measurement, see :data:`DEFAULT_Q_LR`) and the CLUB estimate (nats) is logged every
-   step, with ``q``'s own loss.
+   measurement, see :data:`DEFAULT_Q_LR` and docs/training.md) and the CLUB estimate
+   (nats) is logged every step, with ``q``'s own loss.
 
 Freezing: the paper trains ResNet-50's ``conv1, bn1, layer3, layer4`` and freezes
 ``layer1, layer2``; for EfficientNet-Lite the equivalent is freezing ``stage1..stage3``
@@ -74,8 +74,6 @@ from blindiqa.train.run import (
     ENCODER_FILE,
     SCHEDULES,
     TrainResult,
-    check_run_limits,
-    default_device,
     fit_pristine_command,
     mark_unused_parameters,
     merge_settings,
@@ -83,33 +81,22 @@ from blindiqa.train.run import (
 )
 from blindiqa.train.run import LOG_FILE as LOG_FILE
 from blindiqa.train.run import SUMMARY_FILE as SUMMARY_FILE
-from blindiqa.train.settings import FRESH, INHERITED
+from blindiqa.train.settings import FRESH, INHERITED, check_run_limits, default_device
 from blindiqa.train.stage import RunSetup, Stage, StageParts
 
 #: ``--mi`` values: no MI term, or the CLUB penalty with ``q`` trained by likelihood or
 #: by contrastive likelihood.
 MI_MODES = ("none", *Q_OBJECTIVES)
 
-#: q's learning rate, chosen with :mod:`blindiqa.ablate.probe` on 904 paired crops (256
-#: px) of the 452 unlabeled photos, EfficientNet-Lite0 (ImageNet) ``head`` features,
-#: batches of 32, Adam with weight decay 0.1. Held-out CLUB estimate (nats) of a loglik
-#: q after 140 / 500 steps: lr 1e-7 (official) -0.011 / - (q stays at its init, the
-#: estimate is noise), 1e-5 -0.012 / -, 1e-4 0.017 / 0.026, 3e-4 0.026 / 0.014,
-#: 1e-3 0.018 / 0.009 (over-fits), 1e-2 0.0007 / - (diverges); a ridge regression at
-#: q's variance floor reaches 0.03-0.05. 1e-4 is the best over both run lengths and
-#: also keeps the contrastive q (with ``q_loglik_weight`` 1) best at 500 steps.
+#: q's learning rate: the best held-out CLUB estimate over 140 and 500 steps of the
+#: rates measured (docs/training.md, "q's learning rate"); the official 1e-7 leaves q
+#: untrained.
 DEFAULT_Q_LR = 1e-4
 
-#: Blocks frozen by default, per encoder family (see :func:`freeze_groups`). ResNet: the
-#: paper's ``layer1, layer2``, i.e. every block up to stride 8 (stem trainable). For
-#: EfficientNet-Lite the same cut is ``stage1..stage3`` (stride 8). Measured on
-#: EfficientNet-Lite0 (ImageNet init, 16 crops of 128 px, 1 CPU thread): a step takes
-#: 0.65 s with nothing frozen, 0.55 s with stage1-3, 0.49 s with stage1-5 and 0.42 s with
-#: the stem also frozen; after 40 steps of SimSiam + CLUB (loglik q) the |SRCC| on the
-#: first 80 clive-dev images (20 pristine images) was 0.21 / 0.07 / 0.13 for none /
-#: stage1-3 / stage1-5 against 0.09 untrained, differences inside the noise of n = 80
-#: (standard error ~0.11). The measurement does not overturn the paper's cut, so it is
-#: the default; re-measure with ``blindiqa ablate --freeze`` at full scale.
+#: Blocks frozen by default, per encoder family (see :func:`freeze_groups`): every block
+#: up to stride 8, the paper's cut (ResNet ``layer1, layer2``; EfficientNet-Lite
+#: ``stage1..stage3``). docs/training.md, "Frozen blocks", has the measurement that
+#: kept it.
 DEFAULT_FREEZE: dict[str, tuple[str, ...]] = {
     "resnet": ("layer1", "layer2"),
     "efficientnet_lite": ("stage1", "stage2", "stage3"),
@@ -158,11 +145,9 @@ class AuthenticConfig:
         q_lr: Adam learning rate of ``q``.
         q_weight_decay: Adam weight decay of ``q`` (the official code: 0.1).
         q_loglik_weight: for ``mi="contrastive"``, weight of an added likelihood term in
-            ``q``'s loss. 0 is the paper's objective, which has no minimum: measured on
-            EfficientNet-Lite0 features of the unlabeled photos (q lr 1e-4), its CLUB
-            estimate runs away (1.2 nats held out after 500 steps, 8,192 at lr 1e-3),
-            so the default is 1 (bounded; held-out matched/mismatched separation 0.58
-            vs 0.55 for the loglik q; :data:`DEFAULT_Q_LR`).
+            ``q``'s loss. 0 is the paper's objective, which has no minimum (its CLUB
+            estimate runs away once q trains), so the default is 1 (bounded; measured
+            in docs/training.md).
         q_hidden: hidden width of ``q`` (the paper: 1000).
         content_network: the frozen ImageNet classifier giving ``x_c``.
         crop_size: side the crops are resized to (the paper: 256).
@@ -767,20 +752,12 @@ class AuthenticStage(Stage):
 def train_authentic(cfg: AuthenticConfig, out_dir: str | os.PathLike, resume: bool = False,
                     progress: bool = True, echo: Callable[[str], None] | None = None,
                     content: nn.Module | None = None) -> TrainResult:
-    """Run (or resume) authentic fine-tuning.
+    """Run (or resume) authentic fine-tuning: :func:`blindiqa.train.run.train_stage` of an
+    :class:`AuthenticStage` (the same arguments and errors; ``cfg`` from
+    :func:`resolve_config`).
 
     Args:
-        cfg: the settings (from :func:`resolve_config`).
-        out_dir: the run directory.
-        resume: continue from ``out_dir/checkpoint.pt`` (a fresh start when there is
-            none).
-        progress: report progress (main process only).
-        echo: where messages go (default: stderr of the main process).
         content: a content network to use instead of ``cfg.content_network`` with its
             ImageNet weights (for tests).
-
-    Raises:
-        ValueError: bad settings, no images, or a run directory that already holds a
-            checkpoint while ``resume`` is false.
     """
     return train_stage(AuthenticStage(content), cfg, out_dir, resume, progress, echo)

@@ -1,6 +1,6 @@
 """Helpers for multi-process training (``torchrun`` + DistributedDataParallel).
 
-Launch with ``torchrun --nproc_per_node N -m blindiqa.cli.train synthetic ...``: every
+Launch with ``torchrun --nproc_per_node N -m blindiqa.cli.train STAGE ...``: every
 process reads ``RANK`` / ``LOCAL_RANK`` / ``WORLD_SIZE`` from the environment that
 torchrun sets. NCCL is used on CUDA, gloo on the CPU (so the code paths are testable
 without a GPU).

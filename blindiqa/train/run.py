@@ -52,7 +52,7 @@ from blindiqa.train.distributed import (
     mean_across,
 )
 from blindiqa.train.log import CsvLog, truncate_log
-from blindiqa.train.settings import fixed_fields, inherited_fields
+from blindiqa.train.settings import fixed_fields, merge_with_saved
 from blindiqa.train.stage import RunConfig, RunSetup, Stage, StageParts
 
 SCHEDULES = ("constant", "cosine")
@@ -90,26 +90,6 @@ class TrainResult:
 # ------------------------------------------------------------------------ config files
 
 
-def check_run_limits(max_minutes: float | None, max_steps: int | None,
-                     device: str | None) -> None:
-    """Raise ``ValueError`` on impossible stopping rules or device."""
-    if max_minutes is not None and not max_minutes > 0:
-        raise ValueError("max_minutes must be positive")
-    if max_steps is not None and max_steps < 1:
-        raise ValueError("max_steps must be at least 1")
-    if device not in (None, "cpu", "cuda"):
-        raise ValueError(f"device must be cpu or cuda, got {device!r}")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda but CUDA is not available")
-
-
-def default_device(device: str | None) -> str:
-    """``device``, or cuda when available, else cpu."""
-    if device is not None:
-        return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def images_digest(names: list[str]) -> str:
     """A short hash of the training image names (detects a changed image set)."""
     return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
@@ -123,40 +103,15 @@ def read_config(out_dir: str | os.PathLike) -> dict[str, Any] | None:
 
 def merge_settings(given: dict[str, Any], out_dir: str | os.PathLike, resume: bool,
                    config_type: type) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Explicitly given settings over a resumed run's saved ones.
-
-    Args:
-        given: settings given on the command line (``None`` values are "not given").
-        out_dir: the run directory.
-        resume: continue the run in ``out_dir``.
-        config_type: the stage's config dataclass: its fields are the known settings and
-            their metadata the resume rules (:mod:`blindiqa.train.settings`).
+    """:func:`blindiqa.train.settings.merge_with_saved` with the saved ``config.json`` of
+    ``out_dir`` when resuming.
 
     Returns:
         ``(merged, saved)``: the settings, and the saved ``config.json`` (None for a new
         run).
-
-    Raises:
-        ValueError: unknown settings, a resumed run given a different value of a fixed
-            setting, or no training images.
     """
-    names = {f.name for f in dataclasses.fields(config_type)}
-    unknown = set(given) - names
-    if unknown:
-        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
-    given = {k: v for k, v in given.items() if v is not None}
     saved = read_config(out_dir) if resume else None
-    inherited = inherited_fields(config_type)
-    base = {k: v for k, v in (saved or {}).get("settings", {}).items() if k in inherited}
-    if saved is not None:
-        changed = [f"{k} ({base.get(k)!r} -> {given[k]!r})" for k in fixed_fields(config_type)
-                   if k in given and k in base and given[k] != base[k]]
-        if changed:
-            raise ValueError("cannot resume with different settings: " + ", ".join(changed))
-    merged = {**base, **given}
-    if not merged.get("images"):
-        raise ValueError("no training images given (--images)")
-    return merged, saved
+    return merge_with_saved(given, saved, config_type), saved
 
 
 # ------------------------------------------------------------------------- run set-up

@@ -1,5 +1,6 @@
-"""What a stage's config dataclass says about its settings: the CLI options and the
-resume rules come from its fields.
+"""A stage's settings: the CLI options and the resume rules come from the fields of its
+config dataclass; merging given settings with a resumed run's; the checks every stage's
+settings share.
 
 Every field of a stage's config is a command-line option of the same name
 (``steps_per_epoch`` is ``--steps-per-epoch``). Its metadata gives its resume rule:
@@ -21,6 +22,8 @@ from __future__ import annotations
 import dataclasses
 from types import MappingProxyType
 from typing import Any
+
+import torch
 
 #: Key of the resume rule in a field's metadata.
 RESUME_KEY = "resume"
@@ -60,3 +63,58 @@ def inherited_fields(config_type: Any) -> tuple[str, ...]:
     ones included)."""
     return tuple(f.name for f in dataclasses.fields(config_type)
                  if resume_rule(f) != "fresh")
+
+
+def merge_with_saved(given: dict[str, Any], saved: dict[str, Any] | None,
+                     config_type: Any) -> dict[str, Any]:
+    """Explicitly given settings over a resumed run's saved ones.
+
+    Args:
+        given: settings given on the command line (``None`` values are "not given").
+        saved: the resumed run's ``config.json`` (None: a new run).
+        config_type: the stage's config dataclass: its fields are the known settings and
+            their metadata the resume rules.
+
+    Returns:
+        The settings: the given ones, and of the saved ones those not given that a
+        resumed run inherits.
+
+    Raises:
+        ValueError: unknown settings, a resumed run given a different value of a fixed
+            setting, or no training images.
+    """
+    unknown = set(given) - set(option_names(config_type))
+    if unknown:
+        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+    given = {k: v for k, v in given.items() if v is not None}
+    inherited = inherited_fields(config_type)
+    base = {k: v for k, v in (saved or {}).get("settings", {}).items() if k in inherited}
+    if saved is not None:
+        changed = [f"{k} ({base.get(k)!r} -> {given[k]!r})" for k in fixed_fields(config_type)
+                   if k in given and k in base and given[k] != base[k]]
+        if changed:
+            raise ValueError("cannot resume with different settings: " + ", ".join(changed))
+    merged = {**base, **given}
+    if not merged.get("images"):
+        raise ValueError("no training images given (--images)")
+    return merged
+
+
+def check_run_limits(max_minutes: float | None, max_steps: int | None,
+                     device: str | None) -> None:
+    """Raise ``ValueError`` on impossible stopping rules or device."""
+    if max_minutes is not None and not max_minutes > 0:
+        raise ValueError("max_minutes must be positive")
+    if max_steps is not None and max_steps < 1:
+        raise ValueError("max_steps must be at least 1")
+    if device not in (None, "cpu", "cuda"):
+        raise ValueError(f"device must be cpu or cuda, got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda but CUDA is not available")
+
+
+def default_device(device: str | None) -> str:
+    """``device``, or cuda when available, else cpu."""
+    if device is not None:
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"

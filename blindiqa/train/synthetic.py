@@ -59,8 +59,6 @@ from blindiqa.train.run import LOG_FILE as LOG_FILE
 from blindiqa.train.run import (
     SCHEDULES,
     TrainResult,
-    check_run_limits,
-    default_device,
     fit_pristine_command,
     mark_unused_parameters,
     merge_settings,
@@ -71,7 +69,7 @@ from blindiqa.train.run import default_workers as default_workers
 from blindiqa.train.run import read_config as read_config
 from blindiqa.train.run import stop_on_sigterm as stop_on_sigterm
 from blindiqa.train.run import throughput as throughput
-from blindiqa.train.settings import FRESH, INHERITED
+from blindiqa.train.settings import FRESH, INHERITED, check_run_limits, default_device
 from blindiqa.train.stage import RunSetup, Stage, StageParts
 
 OBJECTIVES = ("infonce", "contrique")
@@ -335,18 +333,6 @@ class SyntheticStage(Stage):
 def train_synthetic(cfg: SyntheticConfig, out_dir: str | os.PathLike, resume: bool = False,
                     progress: bool = True, echo: Callable[[str], None] | None = None
                     ) -> TrainResult:
-    """Run (or resume) synthetic pre-training.
-
-    Args:
-        cfg: the settings.
-        out_dir: the run directory.
-        resume: continue from ``out_dir/checkpoint.pt`` (a fresh start when there is
-            none).
-        progress: report progress (main process only).
-        echo: where messages go (default: stderr of the main process).
-
-    Raises:
-        ValueError: bad settings, no images, or a run directory that already holds a
-            checkpoint while ``resume`` is false.
-    """
+    """Run (or resume) synthetic pre-training: :func:`blindiqa.train.run.train_stage` of
+    a :class:`SyntheticStage` (the same arguments and errors)."""
     return train_stage(SyntheticStage(), cfg, out_dir, resume, progress, echo)

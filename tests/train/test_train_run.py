@@ -17,8 +17,8 @@ from torch import nn
 
 import blindiqa.train.authentic as authentic
 import blindiqa.train.synthetic as synthetic
-from blindiqa.train.run import check_run_limits, train_stage
-from blindiqa.train.settings import FRESH, INHERITED
+from blindiqa.train.run import train_stage
+from blindiqa.train.settings import FRESH, INHERITED, check_run_limits
 from blindiqa.train.stage import RunSetup, Stage, StageParts
 
 
