@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
 import posixpath
 import sys
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
-from typing import TextIO
 
 from tqdm import tqdm
 
@@ -21,35 +18,89 @@ from blindiqa.cli.common import (
     load_model,
     non_negative_int,
     positive_int,
-    show_progress,
 )
+from blindiqa.io.atomic import atomic_write
 from blindiqa.io.files import folder_prefix, iter_image_files
+from blindiqa.io.rows import (
+    OUT_EXTENSIONS,
+    Row,
+    RowFileError,
+    RowWriter,
+    iter_manifest,
+    read_rows,
+)
+from blindiqa.io.workers import DEFAULT_TIMEOUT
+from blindiqa.progress import Progress
 from blindiqa.scoring import ScoreRecord, score_files
-
-#: The ``--out`` extensions of JSON lines (either of their usual names) ...
-JSONL_EXTENSIONS: tuple[str, ...] = (".jsonl", ".ndjson")
-#: ... and of every ``--out`` file type (any other is refused).
-OUT_EXTENSIONS: tuple[str, ...] = (".csv", *JSONL_EXTENSIONS)
 
 #: How a ``..`` in an image's display name is written in its ``--maps`` file path.
 _UP = "__"
 
 
+def shard_spec(text: str) -> tuple[int, int]:
+    """argparse type: ``i/N`` with ``0 <= i < N``."""
+    try:
+        i, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a shard i/N: {text!r}") from None
+    if n < 1 or not 0 <= i < n:
+        raise argparse.ArgumentTypeError(f"shard {text}: need 0 <= i < N")
+    return i, n
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+def _map_range(text: str) -> tuple[float, float]:
+    """argparse type: ``LO,HI`` for ``--map-range``."""
+    from blindiqa.viz import parse_map_range
+
+    try:
+        return parse_map_range(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="score images (lower is better)",
                        description="Score image files and folders (folders recursively). "
-                                   "Scores are distances to pristine quality: lower is better.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+                                   "Scores are distances to pristine quality: lower is "
+                                   "better; quality (0-100) is higher-is-better.")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="image files or folders")
+    p.add_argument("--manifest", metavar="FILE",
+                   help="also score the files and folders listed in FILE, one per line "
+                        "(blank lines and lines starting with # are skipped; - = stdin)")
     add_model_options(p)
     p.add_argument("--out", metavar="FILE", help="write FILE.csv, or JSON lines to FILE.jsonl "
                                                  "or FILE.ndjson (another extension is an "
                                                  "error; default: CSV on stdout); written to "
                                                  "a temporary file renamed into place at the "
                                                  "end, so FILE is never left half-written")
+    p.add_argument("--shard", type=shard_spec, metavar="i/N",
+                   help="score only shard i of N (0 <= i < N): the inputs numbered i, i+N, "
+                        "i+2N ... in the order they are found, the same in every run")
+    p.add_argument("--resume", action="store_true",
+                   help="append to --out, skipping the inputs it already has a row for "
+                        "(rows are appended one by one, so a run killed at any moment "
+                        "resumes with nothing lost or doubled)")
+    p.add_argument("--sort", action="store_true",
+                   help="write the rows best first (failed ones last) instead of in input "
+                        "order; keeps every row in memory until the end")
     p.add_argument("--maps", metavar="DIR", help="write a PNG of each image's local quality "
                                                  "map to DIR, laid out as the images are "
                                                  "below the folder all inputs share "
                                                  "(photos/a/x.jpg -> DIR/a/x.jpg.png)")
+    p.add_argument("--map-range", type=_map_range, metavar="LO,HI",
+                   help="colour --maps by distance on this fixed range (default: by the "
+                        "model's 0-100 quality scale where it has one; see docs/maps.md)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing --out FILE and write into a non-empty --maps "
                         "DIR (refused otherwise, exit code 2)")
@@ -57,99 +108,29 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="images decoded ahead and scored per step; scores never depend on it "
                         "(default: %(default)s)")
     p.add_argument("--workers", type=non_negative_int, default=1, metavar="N",
-                   help="decoding processes (0 = in the main process; default: %(default)s)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
-    p.set_defaults(func=run)
+                   help="decoding processes (0 = in the main process; default: %(default)s); "
+                        "a file that crashes or hangs its worker gets an error row and the "
+                        "run goes on")
+    p.add_argument("--decode-timeout", type=positive_float, default=DEFAULT_TIMEOUT,
+                   metavar="S", help="seconds a worker may take to decode one file "
+                                     "(default: %(default)g)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress (a bar on a terminal, else a line every "
+                        "$BLINDIQA_PROGRESS_EVERY s, default 10) and no summary")
+    p.set_defaults(func=run, parser=p)
 
 
-def _safe_text(text: str, encoding: str = "utf-8") -> str:
-    """``text`` as ``encoding`` can write it.
+class _Writer(RowWriter):
+    """:class:`~blindiqa.io.rows.RowWriter` taking score records."""
 
-    A file name that is not valid UTF-8 reaches Python with surrogate escapes; its bytes
-    are written as ``\\xNN`` escapes (any other character the encoding lacks as a
-    backslash escape), so writing a row never fails.
-    """
-    try:
-        text.encode(encoding)
-        return text
-    except UnicodeEncodeError:
-        pass
-    try:
-        text = os.fsencode(text).decode("utf-8", "backslashreplace")
-    except UnicodeError:
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text.encode(encoding, "backslashreplace").decode(encoding)
-
-
-class _Writer:
-    """Rows to CSV or JSON lines, into a temporary file renamed into place at the end.
-
-    The target appears only once every row is written (and synced); after an error or
-    Ctrl-C the temporary file is removed and an existing target is left as it was.
-    """
-
-    def __init__(self, out: str | None) -> None:
-        self.path = Path(out) if out else None
-        self.jsonl = bool(out) and out.lower().endswith(JSONL_EXTENSIONS)
-        self.tmp: str | None = None
-        if self.path is None:
-            self.fh: TextIO = sys.stdout
-            self.encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
-        else:
-            self.encoding = "utf-8"
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
-                                            suffix=".tmp")
-            self.fh = open(fd, "w", newline="", encoding="utf-8")  # noqa: SIM115 (closed in close())
-        if not self.jsonl:
-            self.csv = csv.writer(self.fh, lineterminator="\n")
-            self.csv.writerow(["path", "score", "error"])
-
-    def write(self, rec: ScoreRecord) -> None:
-        name = _safe_text(rec.name, self.encoding)
-        error = _safe_text(rec.error, self.encoding) if rec.error else rec.error
-        if self.jsonl:
-            self.fh.write(json.dumps({"path": name, "score": rec.score, "error": error}) + "\n")
-        else:
-            self.csv.writerow([name, "" if rec.score is None else repr(rec.score),
-                               error or ""])
-        self.fh.flush()
-
-    def close(self, keep: bool = True) -> None:
-        if self.path is None or self.tmp is None:
-            return
-        try:
-            if keep:
-                self.fh.flush()
-                os.fsync(self.fh.fileno())
-            self.fh.close()
-            if keep:
-                _default_permissions(self.tmp)
-                os.replace(self.tmp, self.path)
-        finally:
-            if os.path.exists(self.tmp):
-                os.unlink(self.tmp)
-            self.tmp = None
-
-
-def _default_permissions(path: str) -> None:
-    """Give a ``mkstemp`` file (mode 0600) the permissions a new file gets (umask)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
+    def write(self, rec: ScoreRecord) -> None:  # type: ignore[override]
+        super().write(Row(rec.name, rec.score, rec.quality, rec.error))
 
 
 def _save_png_atomic(image, target: Path) -> None:
     """Save a PIL image as PNG via a temporary file renamed into place."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            image.save(fh, format="PNG")
-        _default_permissions(tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(target, "wb") as fh:
+        image.save(fh, format="PNG")
 
 
 def _silence_stdout() -> None:
@@ -162,13 +143,15 @@ def _silence_stdout() -> None:
         pass
 
 
-def check_outputs(out: str | None, maps: str | None, overwrite: bool) -> str | None:
+def check_outputs(out: str | None, maps: str | None, overwrite: bool,
+                  resume: bool = False) -> str | None:
     """Why the outputs may not be written (None where they may).
 
     Args:
         out: the ``--out`` file.
         maps: the ``--maps`` folder.
         overwrite: ``--overwrite`` was given.
+        resume: ``--resume`` was given (an existing ``--out`` is then appended to).
     """
     if out:
         p = Path(out)
@@ -177,18 +160,65 @@ def check_outputs(out: str | None, maps: str | None, overwrite: bool) -> str | N
         if p.suffix.lower() not in OUT_EXTENSIONS:
             return (f"--out {out}: unknown file type {p.suffix or '(no extension)'}; the "
                     f"extension must be one of {', '.join(OUT_EXTENSIONS)}")
-        if p.exists() and not overwrite:
+        if p.exists() and not overwrite and not resume:
             return f"--out {out} exists; give --overwrite to replace it"
     if maps:
         m = Path(maps)
         if m.exists() and not m.is_dir():
             return f"--maps {maps} exists and is not a directory"
-        if m.is_dir() and not overwrite and any(m.iterdir()):
+        if m.is_dir() and not overwrite and not resume and any(m.iterdir()):
             return f"--maps {maps} is not empty; give --overwrite to write into it"
     return None
 
 
-def maps_base(paths: Sequence[str]) -> str:
+def check_options(args: argparse.Namespace) -> str | None:
+    """Why the options do not go together (None where they do)."""
+    if not args.paths and not args.manifest:
+        return "give at least one PATH or --manifest FILE"
+    if args.resume and not args.out:
+        return "--resume needs --out FILE (the file to append to)"
+    if args.resume and args.overwrite:
+        return "--resume and --overwrite contradict each other; give one"
+    if args.resume and args.sort:
+        return ("--sort cannot be combined with --resume (rows are appended as they come); "
+                "sort when merging: blindiqa merge PART... --sort --out FILE")
+    return check_outputs(args.out, args.maps, args.overwrite, args.resume)
+
+
+def input_args(paths: Sequence[str], manifest: str | None) -> Iterator[str]:
+    """The input arguments: ``paths``, then the lines of ``manifest`` (read lazily)."""
+    yield from paths
+    if manifest:
+        yield from iter_manifest(manifest)
+
+
+def count_images(args: Iterable[str]) -> int:
+    """How many inputs the arguments name, walking folders without keeping the paths."""
+    return sum(1 for _ in iter_image_files(args))
+
+
+def shard_size(total: int, shard: tuple[int, int] | None) -> int:
+    """How many of ``total`` inputs shard ``(i, N)`` holds."""
+    if shard is None:
+        return total
+    i, n = shard
+    return max(0, (total - i + n - 1) // n)
+
+
+def select(items: Iterable[tuple[Path, str]], shard: tuple[int, int] | None,
+           skip: Counter | None = None) -> Iterator[tuple[Path, str]]:
+    """The items of shard ``(i, N)`` (all without one), less those named in ``skip``
+    (each name as many times as it is counted there)."""
+    for k, (path, name) in enumerate(items):
+        if shard is not None and k % shard[1] != shard[0]:
+            continue
+        if skip and skip[name] > 0:
+            skip[name] -= 1
+            continue
+        yield path, name
+
+
+def maps_base(paths: Iterable[str]) -> str:
     """The folder that the ``--maps`` layout mirrors: the deepest folder above every input.
 
     A folder argument counts as itself, a file argument as its folder, each as typed
@@ -197,14 +227,16 @@ def maps_base(paths: Sequence[str]) -> str:
     folder in common (one absolute, one relative) give ``""``.
 
     Args:
-        paths: the path arguments, as given.
+        paths: the path arguments, as given (read once, lazily).
     """
-    folders = [folder_prefix(p) if Path(p).is_dir() else posixpath.dirname(folder_prefix(p))
-               for p in paths]
-    try:
-        return posixpath.commonpath(folders)
-    except ValueError:  # absolute and relative inputs mixed
-        return ""
+    base: str | None = None
+    for p in paths:
+        folder = folder_prefix(p) if Path(p).is_dir() else posixpath.dirname(folder_prefix(p))
+        try:
+            base = posixpath.commonpath([folder] if base is None else [base, folder])
+        except ValueError:  # absolute and relative inputs mixed
+            return ""
+    return base or ""
 
 
 def _map_path(maps_dir: Path, rec: ScoreRecord, base: str = "") -> Path:
@@ -222,7 +254,7 @@ def _map_path(maps_dir: Path, rec: ScoreRecord, base: str = "") -> Path:
     return maps_dir.joinpath(*folders, f"{name}.png")
 
 
-def iter_inputs(paths: Sequence[str], warn_empty: bool = True,
+def iter_inputs(paths: Iterable[str], warn_empty: bool = True,
                 ) -> Iterator[tuple[Path, str]]:
     """:func:`~blindiqa.io.files.iter_image_files` with full names, warning of empty folders.
 
@@ -241,47 +273,102 @@ def iter_inputs(paths: Sequence[str], warn_empty: bool = True,
                        file=sys.stderr)
 
 
-def _records(args: argparse.Namespace, model) -> Iterator[ScoreRecord]:
+def _previous_rows(args: argparse.Namespace) -> list[Row]:
+    """The complete rows an earlier run left in ``--out`` (``--resume``)."""
+    if not (args.resume and Path(args.out).exists()):
+        return []
+    return read_rows(args.out)
+
+
+def _records(args: argparse.Namespace, model, skip: Counter | None = None,
+             ) -> Iterator[ScoreRecord]:
     # a lone empty folder gets the error at the end, not a warning as well
-    items = iter_inputs(args.paths, warn_empty=len(args.paths) > 1)
-    yield from score_files(model, items, workers=args.workers, with_maps=bool(args.maps),
-                          prefetch=args.batch_size)
+    many = len(args.paths) + bool(args.manifest) > 1
+    items = iter_inputs(input_args(args.paths, args.manifest), warn_empty=many)
+    yield from score_files(model, select(items, args.shard, skip), workers=args.workers,
+                           with_maps=bool(args.maps), prefetch=args.batch_size,
+                           decode_timeout=args.decode_timeout)
+
+
+def _buffer_manifest(args: argparse.Namespace) -> None:
+    """A manifest on stdin is read twice (count, then score): keep its lines."""
+    if args.manifest == "-":
+        args.paths = [*args.paths, *iter_manifest("-")]
+        args.manifest = None
+
+
+class _Tally:
+    """Counts and the mean score and quality of the rows of a run."""
+
+    def __init__(self) -> None:
+        self.ok = self.bad = 0
+        self.total = self.quality = 0.0
+        self.n_quality = 0
+
+    def add(self, score: float | None, quality: float | None) -> None:
+        if score is None:
+            self.bad += 1
+            return
+        self.ok += 1
+        self.total += score
+        if quality is not None:
+            self.quality += quality
+            self.n_quality += 1
+
+    def summary(self, model) -> str:
+        mean = f"{self.total / self.ok:.4f}" if self.ok else "n/a"
+        quality = (f", mean quality {self.quality / self.n_quality:.1f}/100"
+                   if self.n_quality else "")
+        return (f"scored {self.ok}, failed {self.bad}, mean score {mean}{quality} "
+                f"(model {model.name}; lower score is better)")
 
 
 def run(args: argparse.Namespace) -> int:
-    problem = check_outputs(args.out, args.maps, args.overwrite)
+    if not args.paths and not args.manifest:  # argparse's usage error, as for no argument
+        args.parser.error("the following arguments are required: PATH (or --manifest)")
+    problem = check_options(args)
     if problem:
         return fail(problem)
+    try:
+        _buffer_manifest(args)
+        previous = _previous_rows(args)
+        total = shard_size(count_images(input_args(args.paths, args.manifest)), args.shard)
+    except RowFileError as exc:
+        return fail(f"cannot resume: {exc}")
+    except OSError as exc:
+        return fail(f"cannot read --manifest {args.manifest}: {exc.strerror or exc}")
     try:
         model = load_model(args.model, args)
     except (ValueError, OSError) as exc:
         return fail(str(exc))
     try:
-        writer = _Writer(args.out)
-    except OSError as exc:
-        return fail(f"cannot write {args.out}: {exc.strerror or exc}")
+        writer = _Writer(args.out, append=args.resume, sort=args.sort,
+                         lower_better=model.lower_better)
+    except (OSError, RowFileError) as exc:
+        return fail(f"cannot write {args.out}: {getattr(exc, 'strerror', None) or exc}")
     maps_dir = Path(args.maps) if args.maps else None
-    base = maps_base(args.paths) if maps_dir is not None else ""
-    n_ok = n_bad = 0
-    total = 0.0
+    base = maps_base(input_args(args.paths, args.manifest)) if maps_dir is not None else ""
+    tally = _Tally()
+    for row in previous:
+        tally.add(row.score, row.quality)
+    skip = Counter(row.path for row in previous)
     ok = False
+    progress = Progress(total, "scoring", enabled=not args.quiet, initial=len(previous))
     try:
-        bar = tqdm(_records(args, model), disable=not show_progress(args), unit="img",
-                   desc="scoring", file=sys.stderr)
-        for rec in bar:
+        for rec in _records(args, model, skip):
             writer.write(rec)
+            progress.update()
+            tally.add(rec.score, rec.quality)
             if rec.score is None:
-                n_bad += 1
                 continue
-            n_ok += 1
-            total += rec.score
             if maps_dir is not None and rec.quality_map is not None:
                 from blindiqa.viz import render_quality_map
 
                 target = _map_path(maps_dir, rec, base)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                _save_png_atomic(render_quality_map(rec.image, rec.quality_map,
-                                                    score=rec.score), target)
+                _save_png_atomic(render_quality_map(
+                    rec.image, rec.quality_map, score=rec.score,
+                    scale=model.quality_scale, map_range=args.map_range), target)
         ok = True
     except BrokenPipeError:
         if writer.path is not None:
@@ -292,11 +379,11 @@ def run(args: argparse.Namespace) -> int:
         where = exc.filename or args.out or "the output"
         return fail(f"cannot write {where}: {exc.strerror or exc}")
     finally:
+        progress.close()
         writer.close(keep=ok)
-    if n_ok + n_bad == 0:
-        return fail("no images found in " + ", ".join(args.paths), code=1)
+    if tally.ok + tally.bad == 0:
+        what = ", ".join([*args.paths, *([args.manifest] if args.manifest else [])])
+        return fail(f"no images found in {what}", code=1)
     if not args.quiet:
-        mean = f"{total / n_ok:.4f}" if n_ok else "n/a"
-        print(f"scored {n_ok}, failed {n_bad}, mean score {mean} "
-              f"(model {model.name}; lower is better)", file=sys.stderr)
-    return 0 if n_bad == 0 else 1
+        print(tally.summary(model), file=sys.stderr)
+    return 0 if tally.bad == 0 else 1

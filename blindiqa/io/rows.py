@@ -1,0 +1,292 @@
+"""The result rows of ``blindiqa score``: CSV or JSON lines, written whole or appended.
+
+Columns: ``path, score, quality, error``. A file is written either atomically (a
+temporary file renamed into place at the end) or, for resumable runs, by appending one
+complete row per ``write`` system call, so that a process killed at any moment leaves
+whole rows followed by at most one partial row, which :func:`read_rows` drops (and
+:class:`RowWriter` truncates before it appends again).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from blindiqa.io.atomic import default_permissions
+
+#: The columns, in order.
+COLUMNS: tuple[str, ...] = ("path", "score", "quality", "error")
+#: The ``--out`` extensions of JSON lines (either of their usual names) ...
+JSONL_EXTENSIONS: tuple[str, ...] = (".jsonl", ".ndjson")
+#: ... and of every row file type (any other is refused).
+OUT_EXTENSIONS: tuple[str, ...] = (".csv", *JSONL_EXTENSIONS)
+
+
+class RowFileError(ValueError):
+    """A row file cannot be read, or is not a blindiqa row file."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One result row.
+
+    Attributes:
+        path: the input's name (as given, or the folder as given joined with the path
+            below it).
+        score: the distance (lower is better), or None where it failed.
+        quality: the 0-100 quality (higher is better), or None.
+        error: why it failed, or None.
+    """
+
+    path: str
+    score: float | None = None
+    quality: float | None = None
+    error: str | None = None
+
+
+def is_jsonl(path: str | os.PathLike) -> bool:
+    """Whether a row file name means JSON lines (else CSV)."""
+    return os.fspath(path).lower().endswith(JSONL_EXTENSIONS)
+
+
+def safe_text(text: str, encoding: str = "utf-8") -> str:
+    """``text`` as ``encoding`` can write it.
+
+    A file name that is not valid UTF-8 reaches Python with surrogate escapes; its bytes
+    are written as ``\\xNN`` escapes (any other character the encoding lacks as a
+    backslash escape), so writing a row never fails.
+    """
+    try:
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        text = os.fsencode(text).decode("utf-8", "backslashreplace")
+    except UnicodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text.encode(encoding, "backslashreplace").decode(encoding)
+
+
+def _quality_text(q: float | None) -> float | None:
+    return None if q is None else round(q, 2)
+
+
+def format_header(jsonl: bool) -> str:
+    """The first line of a CSV row file (``""`` for JSON lines)."""
+    return "" if jsonl else ",".join(COLUMNS) + "\n"
+
+
+def format_row(row: Row, jsonl: bool, encoding: str = "utf-8") -> str:
+    """One row as one line (with its newline)."""
+    name = safe_text(row.path, encoding)
+    error = safe_text(row.error, encoding) if row.error else row.error
+    quality = _quality_text(row.quality)
+    if jsonl:
+        return json.dumps({"path": name, "score": row.score, "quality": quality,
+                           "error": error}) + "\n"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(
+        [name, "" if row.score is None else repr(row.score),
+         "" if quality is None else repr(quality), error or ""])
+    return buf.getvalue()
+
+
+def sort_rows(rows: Iterable[Row], lower_better: bool = True) -> list[Row]:
+    """Best first, failed rows last; ties keep their order."""
+    rows = list(rows)
+    scored = [r for r in rows if r.score is not None]
+    scored.sort(key=lambda r: r.score if lower_better else -r.score)
+    return scored + [r for r in rows if r.score is None]
+
+
+def _number(text: str, what: str, where: str) -> float | None:
+    if text in ("", None):
+        return None
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        raise RowFileError(f"{where}: {what} {text!r} is not a number") from None
+
+
+def _parse(lines: list[str], jsonl: bool, name: str) -> list[Row]:
+    rows = []
+    if jsonl:
+        for n, line in enumerate(lines, 1):
+            try:
+                d = json.loads(line)
+                rows.append(Row(str(d["path"]), d.get("score"), d.get("quality"),
+                                d.get("error")))
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise RowFileError(f"{name}, line {n}: not a result row ({exc})") from None
+        return rows
+    if not lines:
+        return rows
+    reader = csv.reader(lines)
+    header = tuple(next(reader))
+    if header != COLUMNS:
+        raise RowFileError(f"{name}: the columns are {','.join(header)}, expected "
+                           f"{','.join(COLUMNS)} (written by another blindiqa version?)")
+    for n, fields in enumerate(reader, 2):
+        if len(fields) != len(COLUMNS):
+            raise RowFileError(f"{name}, line {n}: {len(fields)} fields, expected "
+                               f"{len(COLUMNS)}")
+        where = f"{name}, line {n}"
+        rows.append(Row(fields[0], _number(fields[1], "score", where),
+                        _number(fields[2], "quality", where), fields[3] or None))
+    return rows
+
+
+def _complete_lines(path: Path) -> tuple[list[str], int, bool]:
+    """The complete lines of a row file, the byte length they take, and whether a
+    partial last line followed them."""
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    try:
+        text = data[:end].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RowFileError(f"{path}: not a UTF-8 row file ({exc})") from None
+    return text.splitlines(keepends=True), end, end < len(data)
+
+
+def read_rows(path: str | os.PathLike, allow_partial: bool = True) -> list[Row]:
+    """The rows of a row file (CSV or JSON lines, by extension).
+
+    Args:
+        path: the file.
+        allow_partial: drop a partial last line (a run killed while writing); False
+            makes it an error.
+
+    Raises:
+        RowFileError: the file cannot be read or is not a row file.
+    """
+    p = Path(path)
+    try:
+        lines, _, partial = _complete_lines(p)
+    except OSError as exc:
+        raise RowFileError(f"cannot read {p}: {exc.strerror or exc}") from None
+    if partial and not allow_partial:
+        raise RowFileError(f"{p} ends in a partial row (its run was interrupted); resume "
+                           "that run with --resume first")
+    return _parse(lines, is_jsonl(p), str(p))
+
+
+class RowWriter:
+    """Rows to CSV or JSON lines: to stdout, atomically to a file, or appended.
+
+    Args:
+        out: the file, or None for stdout.
+        append: append to ``out`` (creating it), one row per system call, after
+            dropping a partial last row; else write a temporary file renamed into place
+            by :meth:`close` (the target appears only once every row is written).
+        sort: keep the rows and write them best first at :meth:`close`.
+        lower_better: the model's direction, for ``sort``.
+    """
+
+    def __init__(self, out: str | os.PathLike | None, *, append: bool = False,
+                 sort: bool = False, lower_better: bool = True) -> None:
+        self.path = Path(out) if out is not None else None
+        self.jsonl = self.path is not None and is_jsonl(self.path)
+        self.sort, self.lower_better = sort, lower_better
+        self._kept: list[Row] = []
+        self.tmp: str | None = None
+        self._fd: int | None = None
+        self.fh: TextIO | None = None
+        if self.path is None:
+            if append:
+                raise ValueError("appending needs an output file")
+            self.fh = sys.stdout
+            self.encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+            self._emit(format_header(False))
+            return
+        self.encoding = "utf-8"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if append:
+            self._open_append()
+        else:
+            fd, self.tmp = tempfile.mkstemp(dir=self.path.parent,
+                                            prefix=f".{self.path.name}.", suffix=".tmp")
+            self._fd = fd
+            self._emit(format_header(self.jsonl))
+
+    def _open_append(self) -> None:
+        assert self.path is not None
+        if self.path.exists():
+            _, end, partial = _complete_lines(self.path)
+            if partial:
+                os.truncate(self.path, end)
+            fresh = end == 0
+        else:
+            fresh = True
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        if fresh:
+            self._emit(format_header(self.jsonl))
+
+    def _emit(self, text: str) -> None:
+        if not text:
+            return
+        if self._fd is None:
+            assert self.fh is not None
+            self.fh.write(text)
+            self.fh.flush()
+            return
+        data = text.encode(self.encoding)
+        while data:  # one call for a row in practice; a short write continues
+            n = os.write(self._fd, data)
+            data = data[n:]
+
+    def write(self, row: Row) -> None:
+        """Write (or, with ``sort``, keep) one row."""
+        if self.sort:
+            self._kept.append(row)
+        else:
+            self._emit(format_row(row, self.jsonl, self.encoding))
+
+    def close(self, keep: bool = True) -> None:
+        """Finish: write kept rows, and put an atomic file in place (``keep``) or drop it."""
+        try:
+            if keep and self._kept:
+                for row in sort_rows(self._kept, self.lower_better):
+                    self._emit(format_row(row, self.jsonl, self.encoding))
+            self._kept = []
+            if self._fd is not None:
+                if keep:
+                    os.fsync(self._fd)
+                os.close(self._fd)
+                self._fd = None
+                if self.tmp is not None and keep:
+                    default_permissions(self.tmp)
+                    os.replace(self.tmp, self.path)
+        finally:
+            if self.tmp is not None and os.path.exists(self.tmp):
+                os.unlink(self.tmp)
+            self.tmp = None
+
+
+def iter_manifest(path: str | os.PathLike) -> Iterator[str]:
+    """The paths listed in a manifest file, one per line, read lazily.
+
+    Blank lines and lines starting with ``#`` are skipped; a line is otherwise taken as
+    it is (spaces included, only the line ending removed). ``-`` reads standard input.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    fh = sys.stdin if os.fspath(path) == "-" else open(path, encoding="utf-8",  # noqa: SIM115
+                                                        errors="surrogateescape")
+    try:
+        for line in fh:
+            line = line.rstrip("\r\n")
+            if line and not line.startswith("#"):
+                yield line
+    finally:
+        if fh is not sys.stdin:
+            fh.close()
