@@ -61,6 +61,7 @@ from blindiqa.models.base import ModelInfo, QualityModel
 from blindiqa.models.bundle import save_bundle
 from blindiqa.models.quality_scale import read_quality_scale
 from blindiqa.models.registry import ModelEntry
+from blindiqa.version import __version__
 
 __all__ = ["ILNIQE", "INF_CONST", "MIN_SIZE", "NAN_CONST", "NUM_FEATURES",
            "PCA_RESERVED_RATIO", "SHARPNESS_THRESHOLD", "TemplateModel", "create_ilniqe",
@@ -325,7 +326,7 @@ class ILNIQE(QualityModel):
     def info(self) -> ModelInfo:
         return ModelInfo(
             name=self.name,
-            lower_better=True,
+            lower_better=self.lower_better,
             feature_dim=NUM_FEATURES,
             weights=self.weights,
             description="IL-NIQE (Zhang et al. 2015): 468 NSS, gradient, log-Gabor and "
@@ -441,7 +442,6 @@ def fit(dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     Raises:
         ValueError: no usable image, or fewer patches than feature dimensions.
     """
-    from blindiqa import __version__
     from blindiqa.io.decode import decode_image
 
     if dtype not in ("float64", "float32"):
@@ -517,7 +517,6 @@ register_baseline(ModelEntry(
                 "MATLAB-exact",
     paper="Zhang, Zhang, Bovik, 'A feature-enriched completely blind image quality "
           "evaluator', IEEE Transactions on Image Processing 24(8), 2015",
-    lower_better=True,
     fit=fit,
     options=("params",),
 ), _KIND, _load_bundle_model)

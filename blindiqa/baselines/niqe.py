@@ -64,6 +64,7 @@ from blindiqa.models.base import ModelInfo, QualityModel
 from blindiqa.models.bundle import save_bundle
 from blindiqa.models.quality_scale import read_quality_scale
 from blindiqa.models.registry import ModelEntry
+from blindiqa.version import __version__
 
 __all__ = ["BLOCK_SIZE", "FEATURE_DIM", "NIQE", "SHARPNESS_THRESHOLD", "block_features",
            "create_niqe", "fit", "image_features", "load_niqe_params", "mvg_distance",
@@ -419,7 +420,7 @@ class NIQE(QualityModel):
     def info(self) -> ModelInfo:
         return ModelInfo(
             name=self.name,
-            lower_better=True,
+            lower_better=self.lower_better,
             feature_dim=FEATURE_DIM,
             weights=self.weights,
             description="NIQE (Mittal et al. 2013): 36 NSS features of 96x96 blocks at 2 "
@@ -486,7 +487,6 @@ def fit(dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
         ValueError: no usable image (all missing, unreadable or smaller than a block),
             or no complete block to fit a covariance.
     """
-    from blindiqa import __version__
     from blindiqa.io.decode import decode_image
 
     pool = []
@@ -552,7 +552,6 @@ register_baseline(ModelEntry(
     description="NIQE: 36 NSS features of 96x96 blocks, MATLAB-exact",
     paper="Mittal, Soundararajan, Bovik, 'Making a completely blind image quality "
           "analyzer', IEEE Signal Processing Letters 20(3), 2013",
-    lower_better=True,
     fit=fit,
     options=("params",),
 ), _KIND, _load_bundle_model)

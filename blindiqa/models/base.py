@@ -20,7 +20,7 @@ class ModelInfo:
 
     Attributes:
         name: registry name or file name.
-        lower_better: True where a smaller score means better quality.
+        lower_better: the scorer's :attr:`QualityModel.lower_better`, copied from it.
         feature_dim: length of the feature vector the Gaussian is fitted to.
         weights: where the weights / parameters come from.
         description: one line about the model.
@@ -42,8 +42,15 @@ class QualityModel(nn.Module, ABC):
     on the other images it is scored with.
     """
 
+    #: True where a smaller score means better quality (a distance from pristine
+    #: quality). The one place a scorer's direction is stored; :class:`ModelInfo` and
+    #: the registry's ``ModelEntry`` read it from here.
     lower_better: bool = True
-    higher_is_better: bool = False
+
+    @property
+    def higher_is_better(self) -> bool:
+        """True where a larger score means better quality: ``not lower_better``."""
+        return not self.lower_better
 
     def __init__(self, name: str) -> None:
         super().__init__()
@@ -186,3 +193,10 @@ class QualityModel(nn.Module, ABC):
 
     def forward(self, images: Any) -> torch.Tensor:
         return self.score(images)
+
+    def __repr__(self) -> str:
+        """One line instead of nn.Module's listing of every layer: the kind (class), name,
+        direction, feature size and the subclass's :meth:`extra_repr`."""
+        fields = [f"name={self.name!r}", f"lower_better={self.lower_better}",
+                  f"feature_dim={self.info().feature_dim}", self.extra_repr()]
+        return f"{type(self).__name__}({', '.join(f for f in fields if f)})"

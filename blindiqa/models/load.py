@@ -11,7 +11,7 @@ import torch
 from blindiqa.models.base import QualityModel
 from blindiqa.models.bundle import BundleError, load_bundle, one_line
 from blindiqa.models.quality_scale import QualityScale
-from blindiqa.models.registry import _MODELS, _ensure_builtin, bundle_loader, get_entry
+from blindiqa.models.registry import bundle_loader, get_entry, is_model, unknown_model_error
 
 
 def load_file(path: str | os.PathLike, **options: Any) -> QualityModel:
@@ -74,9 +74,8 @@ def load(name_or_path: str | os.PathLike = "default", device: str | torch.device
     Raises:
         ValueError: unknown name, unreadable file, or an unavailable device.
     """
-    _ensure_builtin()
     key = os.fspath(name_or_path)
-    if key in _MODELS:
+    if is_model(key):
         try:
             model = get_entry(key).factory(**options)
         except TypeError as exc:
@@ -87,8 +86,7 @@ def load(name_or_path: str | os.PathLike = "default", device: str | torch.device
     elif Path(key).exists() or key.endswith(".safetensors"):
         model = load_file(key, **options)
     else:
-        get_entry(key)  # raises the "unknown model" error listing the names
-        raise AssertionError("unreachable")
+        raise unknown_model_error(key)
     if device is not None:
         dev = torch.device(device)
         if dev.type == "cuda" and not torch.cuda.is_available():

@@ -2,6 +2,10 @@
 
 Modelled on timm's ``create_model``: every named model is a :class:`ModelEntry`; model
 bundle files carry a ``kind`` in their metadata which picks the loader registered for it.
+
+This module imports no model: each model module registers itself when imported, and
+:mod:`blindiqa.catalogue` imports all of them (``import blindiqa`` does that), so the
+imports run one way, from the catalogue down to here.
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ class ModelEntry:
         weights: where its weights or parameters come from.
         description: one line for ``blindiqa models``.
         paper: the paper to cite.
-        lower_better: True where a smaller score is better.
         fit: optional ``fit(dirs, out, **options)`` building this kind of model from
             pristine images (``blindiqa fit-pristine --model NAME``).
     """
@@ -35,9 +38,14 @@ class ModelEntry:
     weights: str
     description: str = ""
     paper: str = ""
-    lower_better: bool = True
     fit: Callable[..., Any] | None = None
     options: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def lower_better(self) -> bool:
+        """True where a smaller score is better: every scorer is a
+        :class:`~blindiqa.models.base.QualityModel`, which says it once."""
+        return QualityModel.lower_better
 
 
 _MODELS: dict[str, ModelEntry] = {}
@@ -57,7 +65,11 @@ def register_bundle_kind(kind: str, loader: Callable[..., QualityModel]) -> None
 
 
 def bundle_loader(kind: str) -> Callable[..., QualityModel]:
-    _ensure_builtin()
+    """The loader registered for bundle ``kind``.
+
+    Raises:
+        ValueError: no loader is registered for ``kind``.
+    """
     try:
         return _BUNDLE_LOADERS[kind]
     except KeyError:
@@ -68,26 +80,34 @@ def bundle_loader(kind: str) -> Callable[..., QualityModel]:
 
 def list_models() -> list[ModelEntry]:
     """All named scorers, sorted by name."""
-    _ensure_builtin()
     return [_MODELS[k] for k in sorted(_MODELS)]
 
 
+def is_model(name: str) -> bool:
+    """Whether ``name`` is a registered scorer."""
+    return name in _MODELS
+
+
 def get_entry(name: str) -> ModelEntry:
-    _ensure_builtin()
+    """The entry of the named scorer.
+
+    Raises:
+        ValueError: no scorer of that name (the message lists the names).
+    """
     try:
         return _MODELS[name]
     except KeyError:
-        raise ValueError(
-            f"unknown model {name!r}; available: {', '.join(sorted(_MODELS))} "
-            "(or give the path of a model file)"
-        ) from None
+        raise unknown_model_error(name) from None
+
+
+def unknown_model_error(name: str) -> ValueError:
+    """The error for a name that is neither a registered scorer nor a model file; it
+    lists the names."""
+    return ValueError(f"unknown model {name!r}; available: {', '.join(sorted(_MODELS))} "
+                      "(or give the path of a model file)")
 
 
 def create_model(name: str, **options: Any) -> QualityModel:
     """Build the named scorer. ``options`` go to its factory (e.g. ``params=`` for NIQE)."""
     return get_entry(name).factory(**options)
 
-
-def _ensure_builtin() -> None:
-    # Importing the modules registers their models; done lazily to keep import cheap.
-    import blindiqa.models.builtin  # noqa: F401

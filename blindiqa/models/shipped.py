@@ -9,6 +9,7 @@ from pathlib import Path
 from safetensors import safe_open
 
 from blindiqa.models.base import QualityModel
+from blindiqa.models.load import load_file
 from blindiqa.models.registry import ModelEntry, register_model
 
 WEIGHTS_DIR = Path(str(resources.files("blindiqa.weights")))
@@ -51,8 +52,6 @@ def _describe(path: Path) -> str:
 
 def _factory(name: str, filename: str):
     def factory(**options) -> QualityModel:
-        from blindiqa.models.load import load_file
-
         model = load_file(shipped_path(filename), **options)
         model.name = name
         return model
