@@ -11,28 +11,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from blindiqa.io.atomic import write_bytes_atomic, write_text_atomic
 
 #: The paper's CLIVE numbers (method.md; full CLIVE test set, ResNet-50, 10,000 AVA photos).
 PAPER_CLIVE = {"srcc": 0.51, "plcc": 0.52}
 
 CHART_FILE = "ablation.png"
-
-
-def _atomic_write(path: Path, data: str | bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode() if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def format_value(x: float | None, spec: str = ".4f") -> str:
@@ -152,15 +140,15 @@ def plot_ablation(path: Path, results: Sequence[Any], title_note: str = "") -> b
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    _atomic_write(path, buf.getvalue())
+    write_bytes_atomic(path, buf.getvalue())
     return True
 
 
 def write_report(out: Path, results: Sequence[Any], context: dict[str, Any]) -> None:
     """Write ``results.json``, ``ablation.png`` (if matplotlib) and ``results.md``."""
     payload = {"context": context, "variants": [r.to_json() for r in results]}
-    _atomic_write(out / "results.json", json.dumps(payload, indent=2) + "\n")
+    write_text_atomic(out / "results.json", json.dumps(payload, indent=2) + "\n")
     cut = any(getattr(r, "stopped", None) in ("max_steps", "max_minutes") for r in results)
     note = " (smoke test)" if cut else ""
     chart = plot_ablation(out / CHART_FILE, results, note)
-    _atomic_write(out / "results.md", results_markdown(results, context, chart))
+    write_text_atomic(out / "results.md", results_markdown(results, context, chart))

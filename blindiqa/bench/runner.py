@@ -34,7 +34,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -44,7 +43,9 @@ from typing import Any, TextIO
 
 from blindiqa.bench.datasets import Dataset, load_dataset
 from blindiqa.bench.metrics import LogisticFitWarning, evaluate, fit_logistic
+from blindiqa.io.atomic import atomic_write
 from blindiqa.models.base import QualityModel
+from blindiqa.models.registry import get_entry, is_model, unknown_model_error
 
 SCORE_COLUMNS = ("image", "score", "error", "mos")
 RESULT_COLUMNS = ("model", "dataset", "n", "srcc", "plcc", "krcc", "seconds_per_image")
@@ -98,10 +99,8 @@ def model_label(spec: ModelSpec) -> str:
     if isinstance(spec, QualityModel):
         name = str(spec.name)
         return safe_label(Path(name).stem if name.endswith(".safetensors") else name)
-    from blindiqa.models.registry import list_models
-
     key = os.fspath(spec)
-    if key in {e.name for e in list_models()}:
+    if is_model(key):
         return safe_label(key)
     if Path(key).exists() or key.endswith(".safetensors"):
         return safe_label(Path(key).stem)
@@ -112,16 +111,14 @@ def check_model_spec(spec: ModelSpec) -> None:
     """``ValueError`` where a ``--model`` value is neither a registered name nor a file."""
     if isinstance(spec, QualityModel):
         return
-    from blindiqa.models.registry import get_entry, list_models
-
     key = os.fspath(spec)
-    if key in {e.name for e in list_models()}:
+    if is_model(key):
         return
     if Path(key).is_file():
         return
     if key.endswith(".safetensors") or os.sep in key or "/" in key:
         raise ValueError(f"model file not found: {key}")
-    get_entry(key)  # raises the "unknown model ..." message listing the names
+    raise unknown_model_error(key)
 
 
 def _options_for(spec: ModelSpec, options: dict[str, Any]) -> dict[str, Any]:
@@ -129,9 +126,8 @@ def _options_for(spec: ModelSpec, options: dict[str, Any]) -> dict[str, Any]:
     model files and instances."""
     if not options or isinstance(spec, QualityModel):
         return {}
-    from blindiqa.models.registry import list_models
-
-    entry = {e.name: e for e in list_models()}.get(os.fspath(spec))
+    key = os.fspath(spec)
+    entry = get_entry(key) if is_model(key) else None
     return {k: v for k, v in options.items() if entry is not None and k in entry.options}
 
 
@@ -140,19 +136,11 @@ def pair_stem(model: str, dataset: str) -> str:
     return f"{model}__{dataset}"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file so that readers see the old or the new content, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _write_text(path: Path, text: str) -> None:
+    """Write a text file atomically (:func:`blindiqa.io.atomic.atomic_write`) as it is,
+    without newline translation."""
+    with atomic_write(path, "w", newline="") as fh:
+        fh.write(text)
 
 
 def _fmt_float(x: float | None, spec: str = ".6f") -> str:
@@ -248,7 +236,7 @@ class _ScoreAppender:
 def write_score_file(path: Path, rows: Iterable[ScoreRow]) -> None:
     """Rewrite a score file atomically."""
     text = _csv_line(SCORE_COLUMNS) + "".join(_csv_line(r.cells()) for r in rows)
-    atomic_write_text(path, text)
+    _write_text(path, text)
 
 
 # ------------------------------------------------------------------------ results files
@@ -334,15 +322,8 @@ def plot_pair(path: Path, scores: Sequence[float], mos: Sequence[float], model: 
                  f"PLCC={_fmt_float(metrics.get('plcc'), '.4f')}", fontsize=10)
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, format="png")
     return True
 
 
@@ -541,8 +522,8 @@ def clear_outputs(out_dir: Path) -> int:
 def _write_results(out_dir: Path, new: Sequence[BenchResult]) -> None:
     """Merge rows into ``results.csv`` and rewrite it and ``results.md`` atomically."""
     merged = merge_results(read_results(out_dir / "results.csv"), new)
-    atomic_write_text(out_dir / "results.csv", results_csv_text(merged))
-    atomic_write_text(out_dir / "results.md", results_markdown(merged))
+    _write_text(out_dir / "results.csv", results_csv_text(merged))
+    _write_text(out_dir / "results.md", results_markdown(merged))
 
 
 def _scored_pairs(dataset: Dataset,
@@ -564,7 +545,7 @@ def _seconds_per_image(timing_path: Path, scored: int, seconds: float,
     where nothing was scored now."""
     if scored:
         spi = seconds / scored
-        atomic_write_text(timing_path, json.dumps({
+        _write_text(timing_path, json.dumps({
             **meta, "images_scored": scored, "seconds": round(seconds, 6),
             "seconds_per_image": spi,
             "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

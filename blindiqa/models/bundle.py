@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
+
+from blindiqa.io.atomic import atomic_write
 
 FORMAT = "blindiqa-bundle"
 FORMAT_VERSION = 1
@@ -40,7 +41,7 @@ def _checksum(tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> str
 
 def save_bundle(path: str | os.PathLike, tensors: dict[str, torch.Tensor],
                 metadata: dict[str, Any]) -> None:
-    """Write a bundle atomically (a temporary file renamed into place).
+    """Write a bundle atomically (:func:`blindiqa.io.atomic.atomic_write`).
 
     Args:
         path: output file (``.safetensors`` by convention).
@@ -57,19 +58,8 @@ def save_bundle(path: str | os.PathLike, tensors: dict[str, torch.Tensor],
         "metadata": json.dumps(meta, sort_keys=True),
         "sha256": _checksum(tensors, meta),
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=header)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(path, "wb") as fh:  # the temporary file exists while it is built
+        fh.write(save(tensors, metadata=header))
 
 
 def load_bundle(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
