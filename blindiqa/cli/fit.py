@@ -12,11 +12,10 @@ from pathlib import Path
 from blindiqa.cli.common import fail, non_negative_int, positive_int, show_progress
 from blindiqa.encoders import NORMALIZATIONS, list_encoders
 from blindiqa.engine import EngineConfig
+from blindiqa.patches import MIN_PATCH_SIZE, PATCH_SIZE, PATCH_STRIDE, patch_geometry_ok
 
 #: What fit-pristine builds unless told otherwise: the shipped default's recipe.
 ENGINE_DEFAULT = EngineConfig()
-#: The crop geometry of the paper's formulation (``--engine crops``).
-CROP_SIZE, CROP_STRIDE = 96, 48
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", choices=["one-pass", "crops"], default="one-pass",
                    help="one-pass: the encoder runs once over the whole image and windows "
                         "of its feature maps are the patches (the shipped default's engine); "
-                        "crops: each 96-px crop goes through the encoder (the paper's "
+                        f"crops: each {PATCH_SIZE}-px crop goes through the encoder (the paper's "
                         "formulation, the `contentsep` model) (default: %(default)s)")
     p.add_argument("--encoder", choices=[e.name for e in list_encoders()],
                    default=ENGINE_DEFAULT.encoder, help="feature encoder (default: %(default)s)")
@@ -60,10 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-side", type=non_negative_int, default=None, metavar="PX",
                    help="one-pass: images are scaled down to this long side before "
                         f"fitting and scoring; 0 = native (default: {ENGINE_DEFAULT.max_side})")
-    p.add_argument("--patch-size", type=int, default=None,
-                   help=f"crops: patch side in pixels (default: {CROP_SIZE})")
-    p.add_argument("--stride", type=int, default=None,
-                   help=f"crops: stride between patches when scoring (default: {CROP_STRIDE})")
+    p.add_argument("--patch-size", type=int, default=None, metavar="PX",
+                   help=f"crops: patch side in pixels (default: {PATCH_SIZE})")
+    p.add_argument("--stride", type=int, default=None, metavar="PX",
+                   help=f"crops: stride between patches when scoring (default: {PATCH_STRIDE})")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
                    help="where to run the encoder (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
@@ -154,10 +153,10 @@ def _engine_options_problem(args: argparse.Namespace) -> str | None:
         return None
     if any(v is not None for v in (args.window, args.window_stride, args.max_side)):
         return "--window, --window-stride and --max-side apply to --engine one-pass"
-    size = CROP_SIZE if args.patch_size is None else args.patch_size
-    stride = CROP_STRIDE if args.stride is None else args.stride
-    if size < 32 or stride < 1:
-        return "--patch-size must be at least 32 and --stride at least 1"
+    size = PATCH_SIZE if args.patch_size is None else args.patch_size
+    stride = PATCH_STRIDE if args.stride is None else args.stride
+    if not patch_geometry_ok(size, stride):
+        return f"--patch-size must be at least {MIN_PATCH_SIZE} and --stride at least 1"
     return None
 
 
@@ -191,7 +190,7 @@ def _fit_crops(args: argparse.Namespace, spec, weights: str):
     cfg = FeatureConfig(encoder=args.encoder,
                         layers=tuple(args.layer or [spec.default_layer]),
                         normalization=args.normalization, weights=weights,
-                        patch_size=CROP_SIZE if args.patch_size is None else args.patch_size,
-                        stride=CROP_STRIDE if args.stride is None else args.stride)
+                        patch_size=PATCH_SIZE if args.patch_size is None else args.patch_size,
+                        stride=PATCH_STRIDE if args.stride is None else args.stride)
     return fit_pristine(args.dirs, cfg, checkpoint_path=args.encoder_checkpoint,
                         progress=show_progress(args))

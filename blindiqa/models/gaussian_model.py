@@ -12,7 +12,13 @@ from blindiqa.encoders import FeatureExtractor, create_network, get_encoder_spec
 from blindiqa.gaussian import DEFAULT_RIDGE, GaussianStats, gaussian_distance, patch_distances
 from blindiqa.models.base import ModelInfo, QualityModel
 from blindiqa.models.registry import register_bundle_kind
-from blindiqa.patches import extract_patches, grid_shape
+from blindiqa.patches import (
+    PATCH_SIZE,
+    PATCH_STRIDE,
+    check_patch_geometry,
+    extract_patches,
+    grid_shape,
+)
 
 BUNDLE_KIND = "gaussian-distance"
 
@@ -40,15 +46,13 @@ class FeatureConfig:
     layers: tuple[str, ...] = ("head",)
     normalization: str = "none"
     weights: str = "pretrained"
-    patch_size: int = 96
-    stride: int = 48
+    patch_size: int = PATCH_SIZE
+    stride: int = PATCH_STRIDE
     ridge: float = DEFAULT_RIDGE
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if int(self.patch_size) < 1 or int(self.stride) < 1:
-            raise ValueError(f"patch_size and stride must be at least 1, got "
-                             f"{self.patch_size} and {self.stride}")
+        check_patch_geometry(self.patch_size, self.stride)
         if not float(self.ridge) >= 0:
             raise ValueError(f"ridge must be >= 0, got {self.ridge}")
 
@@ -147,7 +151,7 @@ class GaussianDistanceModel(QualityModel):
         weights = (get_encoder_spec(cfg.encoder).weights_source if cfg.weights == "pretrained"
                    else "trained weights stored in the bundle")
         return ModelInfo(
-            name=self.name, lower_better=True, feature_dim=self.extractor.feature_dim,
+            name=self.name, lower_better=self.lower_better, feature_dim=self.extractor.feature_dim,
             weights=weights,
             description=(f"{cfg.encoder} [{'+'.join(cfg.layers)}], norm={cfg.normalization}, "
                          f"patch {cfg.patch_size}/{cfg.stride}"),

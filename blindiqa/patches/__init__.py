@@ -1,6 +1,14 @@
 """Patch grids and the selection of pristine patches."""
 
-from blindiqa.patches.grid import extract_patches, grid_shape
+from blindiqa.patches.grid import (
+    MIN_PATCH_SIZE,
+    PATCH_SIZE,
+    PATCH_STRIDE,
+    check_patch_geometry,
+    extract_patches,
+    grid_shape,
+    patch_geometry_ok,
+)
 from blindiqa.patches.selection import (
     colourfulness,
     patch_sharpness,
@@ -8,9 +16,14 @@ from blindiqa.patches.selection import (
 )
 
 __all__ = [
+    "MIN_PATCH_SIZE",
+    "PATCH_SIZE",
+    "PATCH_STRIDE",
+    "check_patch_geometry",
     "colourfulness",
     "extract_patches",
     "grid_shape",
+    "patch_geometry_ok",
     "patch_sharpness",
     "select_pristine_patches",
 ]

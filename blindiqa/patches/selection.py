@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from blindiqa.patches.grid import extract_patches
+from blindiqa.patches.grid import PATCH_SIZE, extract_patches
 
 _LUMA = (0.299, 0.587, 0.114)
 
@@ -31,7 +31,7 @@ def local_std(gray: torch.Tensor, size: int = 7, sigma: float = 7 / 6) -> torch.
     return (mu2 - mu * mu).clamp_min(0).sqrt()[0, 0]
 
 
-def patch_sharpness(image: torch.Tensor, size: int = 96) -> torch.Tensor:
+def patch_sharpness(image: torch.Tensor, size: int = PATCH_SIZE) -> torch.Tensor:
     """Sharpness of each non-overlapping patch: the sum of its local-std map.
 
     Args:
@@ -59,7 +59,7 @@ def colourfulness(patches: torch.Tensor) -> torch.Tensor:
     return std + mean
 
 
-def select_pristine_patches(image: torch.Tensor, size: int = 96, sharpness: float = 0.75,
+def select_pristine_patches(image: torch.Tensor, size: int = PATCH_SIZE, sharpness: float = 0.75,
                             colour: float = 0.8) -> torch.Tensor:
     """The pristine patches of one image: non-overlapping patches whose sharpness exceeds
     ``sharpness`` x the image's maximum, then of those the ones whose colourfulness
