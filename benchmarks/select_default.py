@@ -119,11 +119,9 @@ def candidates() -> list[Candidate]:
 
 def ladder_images() -> list[torch.Tensor]:
     """The demo's photo and its 9 distorted versions (blur, JPEG, noise x 3)."""
-    from blindiqa.cli.demo import DISTORTIONS, sample_photo
+    from blindiqa.distortions.ladder import ladder_images, sample_photo
 
-    photo = sample_photo()
-    return [to_tensor(im) for im in [photo, *(fn(photo) for _, levels in DISTORTIONS
-                                               for _, fn in levels)]]
+    return [to_tensor(im) for im in ladder_images(sample_photo())]
 
 
 def ladder_grids(cache_dir: Path, cfg: EngineConfig) -> list[torch.Tensor]:

@@ -5,59 +5,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from blindiqa.cli.common import add_model_options, fail, load_model
-from blindiqa.viz.maps import _font
-
-#: (name, [(label, function of a PIL image)]) — strengths from mild to strong.
-Distortion = tuple[str, list[tuple[str, Callable[[Image.Image], Image.Image]]]]
-
-
-def _blur(radius: float) -> Callable[[Image.Image], Image.Image]:
-    return lambda im: im.filter(ImageFilter.GaussianBlur(radius))
-
-
-def _jpeg(quality: int) -> Callable[[Image.Image], Image.Image]:
-    def f(im: Image.Image) -> Image.Image:
-        buf = io.BytesIO()
-        im.save(buf, format="JPEG", quality=quality)
-        return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-
-    return f
-
-
-def _noise(sigma: float, seed: int = 0) -> Callable[[Image.Image], Image.Image]:
-    def f(im: Image.Image) -> Image.Image:
-        rng = np.random.default_rng(seed)
-        a = np.asarray(im, dtype=np.float64) / 255.0
-        a = np.clip(a + rng.normal(0.0, sigma, a.shape), 0, 1)
-        return Image.fromarray((a * 255 + 0.5).astype(np.uint8))
-
-    return f
-
-
-DISTORTIONS: list[Distortion] = [
-    ("Gaussian blur", [("sigma 1", _blur(1)), ("sigma 2", _blur(2)), ("sigma 4", _blur(4))]),
-    ("JPEG", [("quality 30", _jpeg(30)), ("quality 10", _jpeg(10)), ("quality 3", _jpeg(3))]),
-    ("white noise", [("sigma 0.03", _noise(0.03)), ("sigma 0.08", _noise(0.08)),
-                     ("sigma 0.15", _noise(0.15))]),
-]
-
-
-def sample_photo() -> Image.Image:
-    """A photograph shipped by scikit-image (the optional ``demo`` extra)."""
-    try:
-        from skimage import data
-    except ImportError as exc:
-        raise ValueError('the demo needs scikit-image: pip install "blindiqa[demo]"') from exc
-    return Image.fromarray(data.coffee()).convert("RGB")
+from blindiqa.distortions.ladder import LADDER, sample_photo
+from blindiqa.viz.maps import load_font
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -78,7 +33,7 @@ def _tile(im: Image.Image, caption: str, width: int = 260) -> Image.Image:
     h = round(im.height * width / im.width)
     tile = Image.new("RGB", (width, h + 40), "white")
     tile.paste(im.resize((width, h), Image.LANCZOS), (0, 0))
-    ImageDraw.Draw(tile).multiline_text((4, h + 3), caption, fill="black", font=_font(14))
+    ImageDraw.Draw(tile).multiline_text((4, h + 3), caption, fill="black", font=load_font(14))
     return tile
 
 
@@ -111,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     photo.save(out / "images" / "original.png")
     rows = [("original", "-", ref_score)]
     grid: list[list[Image.Image]] = []
-    for name, levels in DISTORTIONS:
+    for name, levels in LADDER:
         tiles = [_tile(photo, f"original\nscore {ref_score:.3f}")]
         for label, fn in levels:
             im = fn(photo)
@@ -124,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     sheet = Image.new("RGB", (tw * 4 + 50, th * len(grid) + 40), "white")
     d = ImageDraw.Draw(sheet)
     d.text((10, 10), f"blindiqa demo - model '{model.name}' - lower score = better quality",
-           fill="black", font=_font(18))
+           fill="black", font=load_font(18))
     for r, tiles in enumerate(grid):
         for c, t in enumerate(tiles):
             sheet.paste(t, (10 + c * (tw + 10), 40 + r * th))
