@@ -46,9 +46,6 @@ from torch import nn
 #: The objectives of ``q``.
 Q_OBJECTIVES = ("loglik", "contrastive")
 
-#: The MI weight lambda of the paper.
-DEFAULT_MI_WEIGHT = 1000.0
-
 
 def _check(x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> None:
     if x.ndim != 2 or mu.shape != x.shape or logvar.shape != x.shape:
@@ -211,57 +208,3 @@ class ConditionalGaussian(nn.Module):
 
     def extra_repr(self) -> str:
         return f"z_dim={self.z_dim}, x_dim={self.x_dim}, hidden={self.hidden}"
-
-
-class CLUBLoss(nn.Module):
-    """The encoder's MI penalty ``weight * L_MI`` (Babu et al., WACV 2023; CLUB: Cheng et
-    al., ICML 2020), see :func:`club_penalty`.
-
-    Args:
-        weight: lambda (the paper: 1000).
-
-    Example:
-        >>> q, penalty = ConditionalGaussian(1280), CLUBLoss()
-        >>> z, x_c = torch.rand(32, 1280), torch.softmax(torch.randn(32, 1000), 1)
-        >>> loss = penalty(x_c, *q(z))
-    """
-
-    def __init__(self, weight: float = DEFAULT_MI_WEIGHT) -> None:
-        super().__init__()
-        if weight < 0:
-            raise ValueError(f"weight must be >= 0, got {weight}")
-        self.weight = float(weight)
-
-    def forward(self, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-        """``weight * L_MI`` of content features ``x`` and ``q``'s ``(mu, logvar)``."""
-        return self.weight * club_penalty(x, mu, logvar)
-
-    def extra_repr(self) -> str:
-        return f"weight={self.weight}"
-
-
-class QLoss(nn.Module):
-    """Training loss of the variational network ``q``, see :func:`q_loss`.
-
-    Args:
-        objective: ``"loglik"`` (CLUB) or ``"contrastive"`` (the paper).
-        loglik_weight: for ``contrastive``, weight of an added likelihood term (0: the
-            paper).
-    """
-
-    def __init__(self, objective: str = "contrastive", loglik_weight: float = 0.0) -> None:
-        super().__init__()
-        if objective not in Q_OBJECTIVES:
-            raise ValueError(f"unknown q objective {objective!r}; known: "
-                             f"{', '.join(Q_OBJECTIVES)}")
-        if loglik_weight < 0:
-            raise ValueError(f"loglik_weight must be >= 0, got {loglik_weight}")
-        self.objective = objective
-        self.loglik_weight = float(loglik_weight)
-
-    def forward(self, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-        """The loss of ``q``'s ``(mu, logvar)`` on content features ``x``."""
-        return q_loss(self.objective, x, mu, logvar, self.loglik_weight)
-
-    def extra_repr(self) -> str:
-        return f"objective={self.objective!r}, loglik_weight={self.loglik_weight}"

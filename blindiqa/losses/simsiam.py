@@ -117,21 +117,3 @@ class SimSiamPredictor(nn.Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, hidden={self.hidden}"
-
-
-class SimSiamLoss(nn.Module):
-    """The SimSiam loss of Stage 2 (Babu et al., WACV 2023; Chen & He, CVPR 2021).
-
-    See :func:`simsiam_loss`. The predictor is not part of the loss: call it on the
-    encoder outputs first.
-
-    Example:
-        >>> predictor, loss_fn = SimSiamPredictor(1280), SimSiamLoss()
-        >>> z1, z2 = torch.randn(16, 1280), torch.randn(16, 1280)
-        >>> loss = loss_fn(predictor(z1), predictor(z2), z1, z2)
-    """
-
-    def forward(self, p1: torch.Tensor, p2: torch.Tensor, z1: torch.Tensor,
-                z2: torch.Tensor) -> torch.Tensor:
-        """Loss of the predictions ``p1, p2`` and encoder outputs ``z1, z2`` (all (N, d))."""
-        return simsiam_loss(p1, p2, z1, z2)
