@@ -15,7 +15,6 @@ the shipped ones (timings do not depend on the parameters).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import statistics
 import sys
@@ -60,9 +59,8 @@ def _models() -> dict[str, dict]:
     npz = SHARED / "reference-params" / "niqe_pris_params.npz"
     if npz.is_file():
         models["niqe"] = {"params": str(npz)}
-    if importlib.util.find_spec("blindiqa.baselines.ilniqe") is not None:
-        mat = SHARED / "reference-params" / "ilniqe_templateModel.mat"
-        models["ilniqe"] = {"params": str(mat)} if mat.is_file() else {}
+    mat = SHARED / "reference-params" / "ilniqe_templateModel.mat"
+    models["ilniqe"] = {"params": str(mat)} if mat.is_file() else {}
     return models
 
 
