@@ -69,23 +69,29 @@ def register(subparsers: Any) -> None:
     p.add_argument("--device", choices=("cpu", "cuda"),
                    help="device for training and scoring (default: cuda when available)")
     p.add_argument("--seed", type=int, default=0, help="seed of the Stage-2 runs")
-    g = p.add_argument_group("Stage-2 settings (as for `blindiqa train authentic`)")
-    g.add_argument("--epochs", type=int)
-    g.add_argument("--steps-per-epoch", type=int, metavar="N")
-    g.add_argument("--batch-images", type=int, metavar="N")
-    g.add_argument("--crop-size", type=int, metavar="N")
+    g = p.add_argument_group("Stage-2 settings (as for `blindiqa train authentic`, whose "
+                             "defaults they keep)")
+    g.add_argument("--epochs", type=int, help="epochs of each Stage-2 run")
+    g.add_argument("--steps-per-epoch", type=int, metavar="N", help="steps per epoch")
+    g.add_argument("--batch-images", type=int, metavar="N",
+                   help="photos per step, 2 crops each")
+    g.add_argument("--crop-size", type=int, metavar="N", help="side the crops are resized to")
     g.add_argument("--limit-images", type=int, metavar="N",
                    help="train on the first N unlabeled photos only")
-    g.add_argument("--lr", type=float)
-    g.add_argument("--predictor-lr", type=float)
-    g.add_argument("--q-lr", type=float)
-    g.add_argument("--q-weight-decay", type=float)
-    g.add_argument("--q-loglik-weight", type=float)
-    g.add_argument("--mi-weight", type=float)
-    g.add_argument("--mi-start-epoch", type=int)
-    g.add_argument("--freeze", metavar="BLOCKS")
-    g.add_argument("--workers", type=int, metavar="N")
-    g.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None)
+    g.add_argument("--lr", type=float, help="encoder learning rate")
+    g.add_argument("--predictor-lr", type=float, help="predictor learning rate")
+    g.add_argument("--q-lr", type=float, help="Adam learning rate of the MI network q")
+    g.add_argument("--q-weight-decay", type=float, help="Adam weight decay of q")
+    g.add_argument("--q-loglik-weight", type=float,
+                   help="contrastive q only: weight of the added likelihood loss")
+    g.add_argument("--mi-weight", type=float, help="weight of the MI penalty")
+    g.add_argument("--mi-start-epoch", type=int,
+                   help="first epoch (1-based) with the MI penalty")
+    g.add_argument("--freeze", metavar="BLOCKS",
+                   help="blocks to freeze (comma list, ranges like stage1-3, or none)")
+    g.add_argument("--workers", type=int, metavar="N", help="DataLoader workers per process")
+    g.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                   help="bf16 autocast (default: on for cuda)")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=run)
 
@@ -118,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m blindiqa.cli.ablate ...`` (the same as ``blindiqa ablate ...``)."""
-    from blindiqa.cli.main import run_command
+    from blindiqa.cli.common import run_command
 
     return run_command("ablate", register, argv)
 

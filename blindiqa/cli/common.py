@@ -4,8 +4,50 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from blindiqa.models.base import QualityModel
+
+
+class CommandParser(argparse.ArgumentParser):
+    """The parser of ``blindiqa`` and its sub-commands: bad usage exits with code 2 and
+    the usage line."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def parse_and_run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
+    """Parse ``argv`` and run the chosen sub-command; its exit code."""
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def run_command(name: str, register: Callable[[Any], None],
+                argv: list[str] | None = None) -> int:
+    """``python -m blindiqa.cli.NAME ...``, the same as ``blindiqa NAME ...``.
+
+    Args:
+        name: the sub-command that ``register`` adds.
+        register: the module's ``register(subparsers)``.
+        argv: the arguments after the sub-command (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code.
+    """
+    parser = CommandParser(prog="blindiqa")
+    sub = parser.add_subparsers(dest="command", parser_class=CommandParser)
+    register(sub)
+    return parse_and_run(parser, [name, *(sys.argv[1:] if argv is None else argv)])
 
 
 def _int_at_least(text: str, minimum: int, rule: str) -> int:

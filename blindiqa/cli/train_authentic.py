@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from blindiqa.cli.train import add_run_options, run_stage
+from blindiqa.cli.stages import add_run_options, run_stage
 
 
 def register_subcommand(stages: Any) -> None:
