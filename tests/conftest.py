@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -13,15 +14,27 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "robustness"))
 from robustness_cases import fit_small_model  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+#: Environment variable: the shared data folder (default: ``../shared/data`` beside the
+#: repository), holding the MATLAB calibration images, the official NIQE / IL-NIQE
+#: parameters and the development sets that some tests read.
+SHARED_ENV = "BLINDIQA_SHARED_DATA"
+
+
+def shared_data_dir() -> Path:
+    """The shared data folder: ``$BLINDIQA_SHARED_DATA`` or ``../shared/data``."""
+    given = os.environ.get(SHARED_ENV)
+    if given:
+        return Path(given).expanduser().resolve()
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """``../shared/data`` beside the repository; tests that need it skip without it."""
-    d = SHARED / "data"
+    """The shared data folder; tests that need it skip where it is absent."""
+    d = shared_data_dir()
     if not d.is_dir():
-        pytest.skip(f"shared data not found at {d} (it sits beside the repository in CI)")
+        pytest.skip(f"shared data not found at {d} (set {SHARED_ENV}=/path/to/shared/data; "
+                    "in CI it sits beside the repository)")
     return d
 
 

@@ -1,8 +1,9 @@
-"""Shared fixtures of the baseline tests: locating ``../shared/data`` beside the repo.
+"""Shared fixtures of the baseline tests: files inside the shared data folder.
 
-The data folder is not part of the repository; tests that need it skip with a clear
-reason where it is absent. Use the ``shared_data`` fixture (the folder) or
-``shared_file`` (a callable returning a path inside it, skipping where it is missing).
+The data folder (``tests/conftest.py``: ``$BLINDIQA_SHARED_DATA`` or ``../shared/data``)
+is not part of the repository; tests that need it skip with a clear reason where it is
+absent. Use the ``shared_data`` fixture (the folder) or ``shared_file`` (a callable
+returning a path inside it, skipping where it is missing).
 ``matlab_results`` reads the official MATLAB scores of the calibration images, and
 ``textured_image`` makes the synthetic test images of the NIQE and IL-NIQE tests.
 """
@@ -16,25 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-#: ``<repo>/../shared`` -- tests/baselines/conftest.py is two levels below the repo root.
-SHARED_ROOT = Path(__file__).resolve().parents[2] / ".." / "shared"
-
-
-def shared_data_dir() -> Path | None:
-    """``../shared/data`` beside the repository root, or None where it is absent."""
-    path = (SHARED_ROOT / "data").resolve()
-    return path if path.is_dir() else None
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The shared data folder; skips the test where it is absent."""
-    path = shared_data_dir()
-    if path is None:
-        pytest.skip(f"shared data folder not found at {SHARED_ROOT / 'data'} "
-                    "(tests needing the calibration images / official parameters skip)")
-    return path
 
 
 @pytest.fixture(scope="session")
