@@ -1,0 +1,106 @@
+"""The 0-100 quality scale: share of reference photos scoring worse, stored in bundles."""
+
+import numpy as np
+import pytest
+import torch
+
+import blindiqa
+from blindiqa.cli.main import main
+from blindiqa.io.rows import read_rows
+from blindiqa.models.bundle import save_bundle
+from blindiqa.models.quality_scale import QualityScale, read_quality_scale, with_quality_scale
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory, small_model) -> str:
+    path = tmp_path_factory.mktemp("qs") / "small.safetensors"
+    save_bundle(path, *small_model.bundle_contents())
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def sample_folder(tmp_path_factory, small_model):
+    from PIL import Image
+
+    data = pytest.importorskip("skimage.data")
+    folder = tmp_path_factory.mktemp("qs_photos")
+    for name in ("astronaut", "coffee", "chelsea", "rocket", "camera"):
+        img = getattr(data, name)()
+        Image.fromarray(img).convert("RGB").resize((160, 128)).save(folder / f"{name}.png")
+    return folder
+
+
+def test_quality_is_the_share_scoring_worse():
+    scale = QualityScale.fit([4.0, 1.0, 2.0, 3.0, float("nan")], "four photos")
+    assert scale.count == 4
+    q = scale([0.5, 1.0, 2.5, 4.0, 9.0, float("nan")])
+    np.testing.assert_array_equal(q[:5], [100.0, 75.0, 50.0, 0.0, 0.0])
+    assert np.isnan(q[5])
+    assert float(scale(2.0)) == 50.0 and scale(torch.tensor([2.0])).tolist() == [50.0]
+
+
+def test_higher_is_better_direction():
+    scale = QualityScale.fit([1.0, 2.0, 3.0, 4.0], "x", lower_better=False)
+    np.testing.assert_array_equal(scale([0.5, 2.0, 5.0]), [0.0, 25.0, 100.0])
+
+
+def test_monotone_so_rank_correlation_is_kept():
+    rng = np.random.default_rng(0)
+    scale = QualityScale.fit(rng.normal(10, 2, 300), "x")
+    d = np.sort(rng.normal(10, 3, 1000))
+    assert (np.diff(scale(d)) <= 0).all()
+
+
+def test_quantiles_invert_the_scale():
+    scale = QualityScale.fit(np.arange(1.0, 101.0), "x")
+    assert scale.quantiles(50.0) == pytest.approx(50.5)
+    assert float(scale(scale.quantiles(80.0))) == pytest.approx(80.0, abs=1.0)
+
+
+@pytest.mark.parametrize("bad", [[], [float("inf")]])
+def test_empty_or_non_finite_reference_is_refused(bad):
+    with pytest.raises(ValueError, match="quality scale"):
+        QualityScale.fit(bad, "x")
+
+
+def test_bundle_round_trip_keeps_scores(tmp_path, model_file, photo):
+    model = blindiqa.load(model_file)
+    assert model.quality_scale is None
+    with pytest.raises(ValueError, match="no quality scale"):
+        model.quality(photo)
+    scale = QualityScale.fit([1.0, 2.0, 3.0], "three")
+    out = tmp_path / "scaled.safetensors"
+    with_quality_scale(model_file, scale, out)
+    scaled = blindiqa.load(out)
+    assert scaled.score(photo).item() == model.score(photo).item()
+    assert read_quality_scale(out).corpus == "three"
+    np.testing.assert_array_equal(scaled.quality_scale.reference, [1.0, 2.0, 3.0])
+    assert scaled.quality(photo).dtype == torch.float64
+
+
+@pytest.mark.parametrize("name", ["default", "contentsep", "niqe", "ilniqe"])
+def test_shipped_models_carry_a_scale_of_452_reference_photos(name):
+    model = blindiqa.load(name)
+    assert model.quality_scale is not None and model.quality_scale.count == 452
+    assert "imagenet-sample" in model.quality_scale.corpus
+    ref = model.quality_scale.reference
+    median = ref[len(ref) // 2]
+    assert float(model.quality_from_score(median)) == pytest.approx(50.0, abs=0.5)
+
+
+def test_fit_scale_command_and_quality_column(tmp_path, model_file, sample_folder):
+    out = tmp_path / "scaled.safetensors"
+    assert main(["fit-scale", model_file, str(sample_folder), "--out", str(out),
+                 "--workers", "0", "--quiet"]) == 0
+    assert main(["fit-scale", model_file, str(sample_folder), "--out", str(out)]) == 2
+    rows_csv = tmp_path / "rows.csv"
+    assert main(["score", str(sample_folder), "--model", str(out), "--workers", "0",
+                 "--quiet", "--out", str(rows_csv)]) == 0
+    rows = read_rows(rows_csv)
+    assert rows_csv.read_text().splitlines()[0] == "path,score,quality,error"
+    # the reference is the same photos: the best scores 100 x (n-1)/n, the worst 0
+    qualities = sorted(r.quality for r in rows)
+    assert qualities[0] == 0.0 and qualities[-1] == pytest.approx(100 * (len(rows) - 1)
+                                                                 / len(rows), abs=0.01)
+    by_score = sorted(rows, key=lambda r: r.score)
+    assert [r.quality for r in by_score] == sorted(qualities, reverse=True)
