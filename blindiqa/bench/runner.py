@@ -372,8 +372,7 @@ def _score_pair(get_model: Callable[[], QualityModel], dataset: Dataset, score_p
         The rows by image name (reused and new), the number of images to score, the
         number scored (with a score or an error) and the seconds it took.
     """
-    from tqdm import tqdm
-
+    from blindiqa.progress import Progress
     from blindiqa.scoring import score_files
 
     rows = read_score_file(score_path)
@@ -385,8 +384,7 @@ def _score_pair(get_model: Callable[[], QualityModel], dataset: Dataset, score_p
     mos_of = {it.name: it.mos for it in dataset.items}
     appender = _ScoreAppender(score_path)
     done = 0
-    bar = tqdm(total=len(todo), desc=desc, unit="img", disable=True if quiet else None,
-               file=sys.stderr, leave=False)
+    bar = Progress(len(todo), desc, enabled=not quiet, file=sys.stderr, leave=False)
     t0 = time.perf_counter()
     try:
         for rec in score_files(model, ((it.path, it.name) for it in todo), workers=workers):

@@ -47,7 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=positive_int, metavar="N",
                    help="score only the first N images of each dataset")
     p.add_argument("--no-plots", action="store_true", help="do not draw the scatter plots")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no per-pair lines")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress (a bar on a terminal, plain lines elsewhere) and no "
+                        "per-pair lines")
     again = p.add_mutually_exclusive_group()
     again.add_argument("--resume", dest="overwrite", action="store_false",
                        help="reuse the scores already in DIR and score only the rest (the "

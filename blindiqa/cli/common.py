@@ -101,8 +101,9 @@ def load_model(name: str, args: argparse.Namespace) -> QualityModel:
 
 
 def show_progress(args: argparse.Namespace) -> bool:
-    """A progress bar only on a terminal and without ``--quiet``."""
-    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+    """Progress unless ``--quiet``: a bar on a terminal, plain lines elsewhere (see
+    :class:`blindiqa.progress.Progress`)."""
+    return not getattr(args, "quiet", False)
 
 
 def fail(message: str, code: int = 2) -> int:

@@ -65,7 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"crops: stride between patches when scoring (default: {PATCH_STRIDE})")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
                    help="where to run the encoder (default: %(default)s)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress (a bar on a terminal, plain lines elsewhere) and no "
+                        "summary")
     p.set_defaults(func=run)
 
 
