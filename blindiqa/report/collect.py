@@ -18,6 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from blindiqa.io.atomic import write_bytes_atomic
+from blindiqa.io.rows import safe_text
 from blindiqa.models.quality_scale import QualityScale
 from blindiqa.scoring import ScoreRecord
 
@@ -53,11 +54,8 @@ class ReportRow:
 
 def display_name(text: str) -> str:
     """``text`` as valid Unicode: bytes of a file name that is not UTF-8 (which reach
-    Python as surrogate escapes) are written ``\\xNN``."""
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    Python as surrogate escapes) are written ``\\xNN``, as in the score files."""
+    return safe_text(text)
 
 
 def _save_jpeg(image: Image.Image, target: Path, quality: int) -> None:
