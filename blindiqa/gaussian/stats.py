@@ -63,6 +63,15 @@ class GaussianStats:
         return self.total / self.count
 
     @property
+    def scatter(self) -> torch.Tensor:
+        """Sum of the outer products of the centred vectors, symmetrised."""
+        if self.count < 1:
+            raise ValueError("no samples: the scatter is undefined")
+        m = self.mean
+        c = self.outer - self.count * torch.outer(m, m)
+        return (c + c.T) / 2
+
+    @property
     def cov(self) -> torch.Tensor:
         """Unbiased covariance (N - 1 in the denominator), symmetrised."""
         if self.count < 2:
