@@ -47,7 +47,7 @@ from blindiqa.baselines._ilniqe_features import (
     resize_unit_image,
     unit_to_levels,
 )
-from blindiqa.baselines.matlab import nancov, nanmean, pinv
+from blindiqa.baselines.matlab import pinv
 from blindiqa.baselines.params import (
     existing_file,
     load_kind_bundle,
@@ -57,6 +57,8 @@ from blindiqa.baselines.params import (
     reject_options,
     shipped_or_given,
 )
+from blindiqa.gaussian.share import FitShare
+from blindiqa.gaussian.stats import GaussianStats
 from blindiqa.models.base import ModelInfo, QualityModel
 from blindiqa.models.bundle import save_bundle
 from blindiqa.models.quality_scale import read_quality_scale
@@ -65,8 +67,9 @@ from blindiqa.version import __version__
 
 __all__ = ["ILNIQE", "INF_CONST", "MIN_SIZE", "NAN_CONST", "NUM_FEATURES",
            "PCA_RESERVED_RATIO", "SHARPNESS_THRESHOLD", "TemplateModel", "create_ilniqe",
-           "fit", "load_template", "patch_distances", "patch_features", "pca_basis",
-           "select_patches", "tensor_to_levels"]
+           "fit", "fit_finish", "fit_plan", "fit_share", "load_template", "patch_distances",
+           "patch_features", "pca_basis", "pca_from_stats", "select_patches",
+           "tensor_to_levels"]
 
 log = logging.getLogger(__name__)
 
@@ -393,6 +396,26 @@ def select_patches(features: np.ndarray, sharpness: np.ndarray,
     return np.flatnonzero((s > threshold * s.max()) & finite)
 
 
+def pca_from_stats(stats: GaussianStats, reserved_ratio: float = PCA_RESERVED_RATIO
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """PCA of the official ``MyPCA`` from the samples' sufficient statistics.
+
+    Args:
+        stats: count, sum and sum of outer products of the ``(n, d)`` samples.
+        reserved_ratio: keep ``floor(min(n, d) * reserved_ratio)`` directions.
+
+    Returns:
+        ``(mean (d,), basis (d, k))`` with orthonormal columns in decreasing order of
+        variance (each column's sign fixed so that its largest entry is positive).
+    """
+    k = int(math.floor(min(stats.count, stats.dim) * reserved_ratio))
+    eigval, eigvec = torch.linalg.eigh(stats.scatter)
+    order = np.argsort(eigval.numpy())[::-1][:k]
+    basis = eigvec.numpy()[:, order]
+    signs = np.sign(basis[np.argmax(np.abs(basis), axis=0), np.arange(k)])
+    return stats.mean.numpy(), basis * np.where(signs == 0, 1.0, signs)
+
+
 def pca_basis(data: np.ndarray, reserved_ratio: float = PCA_RESERVED_RATIO
               ) -> tuple[np.ndarray, np.ndarray]:
     """PCA of the official ``MyPCA``: mean and the leading principal directions.
@@ -402,17 +425,118 @@ def pca_basis(data: np.ndarray, reserved_ratio: float = PCA_RESERVED_RATIO
         reserved_ratio: keep ``floor(min(n, d) * reserved_ratio)`` directions.
 
     Returns:
-        ``(mean (d,), basis (d, k))`` with orthonormal columns in decreasing order of
-        variance (each column's sign fixed so that its largest entry is positive).
+        As :func:`pca_from_stats`.
     """
-    mean = data.mean(axis=0)
-    centred = torch.from_numpy(np.ascontiguousarray(data - mean, dtype=np.float64))
-    k = int(math.floor(min(data.shape) * reserved_ratio))
-    eigval, eigvec = torch.linalg.eigh(centred.T @ centred)
-    order = np.argsort(eigval.numpy())[::-1][:k]
-    basis = eigvec.numpy()[:, order]
-    signs = np.sign(basis[np.argmax(np.abs(basis), axis=0), np.arange(k)])
-    return mean, basis * np.where(signs == 0, 1.0, signs)
+    return pca_from_stats(GaussianStats.from_features(torch.from_numpy(
+        np.asarray(data, dtype=np.float64))), reserved_ratio)
+
+
+def fit_plan(dirs: Sequence[str | os.PathLike]) -> list[tuple[Path, str]]:
+    """The images a fit reads, in order: ``(path, "folder/name")``.
+
+    Raises:
+        ValueError: a file or folder does not exist.
+    """
+    return _image_paths(dirs)
+
+
+def fit_share(plan: Sequence[tuple[Path, str]], indices: Iterable[int], *,
+              sharpness_threshold: float = SHARPNESS_THRESHOLD,
+              progress: bool = False) -> FitShare:
+    """Reduce the images ``plan[i]`` for ``i`` in ``indices`` to template statistics.
+
+    Each image is resized to 524x524 and gives the features of its 36 patches; the
+    sharp, finite ones (:func:`select_patches`) are added to a :class:`GaussianStats`
+    (count, sum and sum of outer products), from which the PCA and the template follow
+    (:func:`fit_finish`), so shares of any images merge into the statistics of all.
+
+    Returns:
+        The share: statistics, used and skipped images, patches seen.
+    """
+    from blindiqa.io.decode import decode_image
+
+    share = FitShare(GaussianStats.empty(NUM_FEATURES))
+    for i in indices:
+        path, label = plan[i]
+        try:
+            image = decode_image(path)
+            levels = tensor_to_levels(image)
+            if min(levels.shape[:2]) < MIN_SIZE:
+                raise ValueError(f"smaller than {MIN_SIZE}x{MIN_SIZE} pixels")
+            feats, sharpness = patch_features(levels)
+        except ValueError as exc:
+            log.warning("skipping %s: %s", path, exc)
+            share.skipped.append((i, str(exc)))
+            continue
+        feats = feats.reshape(-1, NUM_FEATURES)
+        keep = select_patches(feats, sharpness, sharpness_threshold)
+        share.stats = share.stats + GaussianStats.from_features(torch.from_numpy(
+            np.ascontiguousarray(feats[keep], dtype=np.float64)))
+        share.units += feats.shape[0]
+        share.used.append(i)
+        if progress:
+            log.info("%s: %d of %d patches kept", label, keep.size, feats.shape[0])
+    return share
+
+
+def fit_finish(plan: Sequence[tuple[Path, str]], share: FitShare, out: str | os.PathLike,
+               dirs: Sequence[str | os.PathLike], *,
+               sharpness_threshold: float = SHARPNESS_THRESHOLD,
+               reserved_ratio: float = PCA_RESERVED_RATIO,
+               dtype: str = "float64") -> dict[str, Any]:
+    """Finish a fit from the share of all its images and save the template.
+
+    The PCA is that of the pooled patches (:func:`pca_from_stats`); the projected
+    patches' mean is zero (they are centred on their own mean) and their covariance is
+    ``basis^T scatter basis / (n - 1)``, what ``nanmean`` / ``nancov`` of the
+    projections give (every selected patch is finite).
+
+    Returns:
+        The metadata written into the bundle.
+
+    Raises:
+        ValueError: no usable image, or fewer patches than feature dimensions.
+    """
+    stats: GaussianStats = share.stats
+    if not share.used:
+        raise ValueError(f"no usable pristine image under {[str(d) for d in dirs]}")
+    if stats.count <= NUM_FEATURES:
+        raise ValueError(f"only {stats.count} pristine patches were selected; at least "
+                         f"{NUM_FEATURES + 1} are needed for the PCA")
+    mean, basis = pca_from_stats(stats, reserved_ratio)
+    cov = basis.T @ stats.scatter.numpy() @ basis / (stats.count - 1)
+    template = TemplateModel(np.zeros(basis.shape[1]), (cov + cov.T) / 2, mean, basis,
+                             source=str(out))
+    per_dir: dict[str, int] = {}
+    names_hash = hashlib.sha256()
+    for i in share.used:
+        folder = Path(plan[i][1]).parent.as_posix()
+        per_dir[folder] = per_dir.get(folder, 0) + 1
+        names_hash.update(f"{plan[i][1]}\n".encode())
+    metadata: dict[str, Any] = {
+        "kind": _KIND,
+        "name": "ilniqe",
+        "method": "IL-NIQE (Zhang, Zhang, Bovik, IEEE TIP 2015), official template "
+                  "learning procedure, blindiqa implementation",
+        "feature_dim": NUM_FEATURES,
+        "pca_dim": template.dim,
+        "normalized_size": NORMALIZED_SIZE,
+        "block_size": BLOCK_SIZE,
+        "scales": 2,
+        "sharpness_threshold": sharpness_threshold,
+        "pca_reserved_ratio": reserved_ratio,
+        "dtype": dtype,
+        "images": len(share.used),
+        "images_per_folder": per_dir,
+        "images_skipped": [plan[i][1] for i, _ in share.skipped],
+        "image_list_sha256": names_hash.hexdigest(),
+        "patches_total": share.units,
+        "patches_selected": stats.count,
+        "blindiqa_version": __version__,
+    }
+    torch_dtype = torch.float64 if dtype == "float64" else torch.float32
+    save_bundle(out, template.tensors(torch_dtype), metadata)
+    return metadata
 
 
 def fit(dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
@@ -426,7 +550,9 @@ def fit(dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     (:func:`select_patches`) of all images are pooled, their PCA (:func:`pca_basis`,
     ``floor(0.92 * 468) = 430`` directions) is computed, and the mean and covariance
     (``nanmean``, ``nancov``) of the projected patches complete the template, saved as
-    an IL-NIQE bundle (``kind: "ilniqe"``) with its provenance.
+    an IL-NIQE bundle (``kind: "ilniqe"``) with its provenance. The pool is kept as
+    mergeable sums (:func:`fit_share`, :func:`fit_finish`), so a fit split over
+    workers (:mod:`blindiqa.distributed.fit`) gives the same template.
 
     Args:
         dirs: image files or folders of pristine images.
@@ -442,68 +568,13 @@ def fit(dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     Raises:
         ValueError: no usable image, or fewer patches than feature dimensions.
     """
-    from blindiqa.io.decode import decode_image
-
     if dtype not in ("float64", "float32"):
         raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
-    pool: list[np.ndarray] = []
-    per_dir: dict[str, int] = {}
-    skipped: list[str] = []
-    n_patches = 0
-    names_hash = hashlib.sha256()
-    for path, label in _image_paths(dirs):
-        try:
-            image = decode_image(path)
-            levels = tensor_to_levels(image)
-            if min(levels.shape[:2]) < MIN_SIZE:
-                raise ValueError(f"smaller than {MIN_SIZE}x{MIN_SIZE} pixels")
-            feats, sharpness = patch_features(levels)
-        except ValueError as exc:
-            log.warning("skipping %s: %s", path, exc)
-            skipped.append(label)
-            continue
-        feats = feats.reshape(-1, NUM_FEATURES)
-        keep = select_patches(feats, sharpness, sharpness_threshold)
-        pool.append(feats[keep])
-        n_patches += feats.shape[0]
-        folder = Path(label).parent.as_posix()
-        per_dir[folder] = per_dir.get(folder, 0) + 1
-        names_hash.update(f"{label}\n".encode())
-        if progress:
-            log.info("%s: %d of %d patches kept", label, keep.size, feats.shape[0])
-    if not pool:
-        raise ValueError(f"no usable pristine image under {[str(d) for d in dirs]}")
-    data = np.concatenate(pool)
-    if data.shape[0] <= NUM_FEATURES:
-        raise ValueError(f"only {data.shape[0]} pristine patches were selected; at least "
-                         f"{NUM_FEATURES + 1} are needed for the PCA")
-    mean, basis = pca_basis(data, reserved_ratio)
-    proj = (data - mean) @ basis
-    template = TemplateModel(nanmean(proj), nancov(proj), mean, basis, source=str(out))
-    metadata: dict[str, Any] = {
-        "kind": _KIND,
-        "name": "ilniqe",
-        "method": "IL-NIQE (Zhang, Zhang, Bovik, IEEE TIP 2015), official template "
-                  "learning procedure, blindiqa implementation",
-        "feature_dim": NUM_FEATURES,
-        "pca_dim": template.dim,
-        "normalized_size": NORMALIZED_SIZE,
-        "block_size": BLOCK_SIZE,
-        "scales": 2,
-        "sharpness_threshold": sharpness_threshold,
-        "pca_reserved_ratio": reserved_ratio,
-        "dtype": dtype,
-        "images": sum(per_dir.values()),
-        "images_per_folder": per_dir,
-        "images_skipped": skipped,
-        "image_list_sha256": names_hash.hexdigest(),
-        "patches_total": n_patches,
-        "patches_selected": int(data.shape[0]),
-        "blindiqa_version": __version__,
-    }
-    torch_dtype = torch.float64 if dtype == "float64" else torch.float32
-    save_bundle(out, template.tensors(torch_dtype), metadata)
-    return metadata
+    plan = fit_plan(dirs)
+    share = fit_share(plan, range(len(plan)), sharpness_threshold=sharpness_threshold,
+                      progress=progress)
+    return fit_finish(plan, share, out, dirs, sharpness_threshold=sharpness_threshold,
+                      reserved_ratio=reserved_ratio, dtype=dtype)
 
 
 # --------------------------------------------------------------------------- registry

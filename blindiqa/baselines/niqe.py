@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,8 @@ from blindiqa.baselines.params import (
     reject_options,
     shipped_or_given,
 )
+from blindiqa.gaussian.nanstats import NanGaussianStats
+from blindiqa.gaussian.share import FitShare
 from blindiqa.models.base import ModelInfo, QualityModel
 from blindiqa.models.bundle import save_bundle
 from blindiqa.models.quality_scale import read_quality_scale
@@ -67,8 +69,8 @@ from blindiqa.models.registry import ModelEntry
 from blindiqa.version import __version__
 
 __all__ = ["BLOCK_SIZE", "FEATURE_DIM", "NIQE", "SHARPNESS_THRESHOLD", "block_features",
-           "create_niqe", "fit", "image_features", "load_niqe_params", "mvg_distance",
-           "select_sharp_blocks", "tensor_to_gray"]
+           "create_niqe", "fit", "fit_finish", "fit_plan", "fit_share", "image_features",
+           "load_niqe_params", "mvg_distance", "select_sharp_blocks", "tensor_to_gray"]
 
 log = logging.getLogger(__name__)
 
@@ -463,6 +465,96 @@ def _load_bundle_model(tensors: dict[str, torch.Tensor], metadata: dict[str, Any
 
 
 # --------------------------------------------------------------------------- fitting
+def fit_plan(dirs: Sequence[str | os.PathLike]) -> list[tuple[Path, str, str]]:
+    """The images a fit reads, in order: ``(path, folder label, "label/name")``.
+
+    Raises:
+        ValueError: a file or folder does not exist.
+    """
+    return [(path, label, f"{label}/{rel}") for path, label, rel in pristine_images(dirs)]
+
+
+def fit_share(plan: Sequence[tuple[Path, str, str]], indices: Iterable[int], *,
+              block_size: int = BLOCK_SIZE, sharpness_threshold: float = SHARPNESS_THRESHOLD,
+              progress: bool = False) -> FitShare:
+    """Reduce the images ``plan[i]`` for ``i`` in ``indices`` to NIQE fit statistics.
+
+    Each image gives its blocks' features; those sharper than ``sharpness_threshold`` of
+    the image's sharpest block are added to :class:`NanGaussianStats` (per image, so a
+    share of any images merges with the others into the statistics of all).
+
+    Returns:
+        The share: statistics, used and skipped images, blocks seen.
+    """
+    from blindiqa.io.decode import decode_image
+
+    share = FitShare(NanGaussianStats.empty(FEATURE_DIM))
+    for i in indices:
+        path, _, name = plan[i]
+        try:
+            image = decode_image(path)
+            feats, sharpness, _ = image_features(tensor_to_gray(image), block_size)
+        except ValueError as exc:
+            log.warning("skipping %s: %s", path, exc)
+            share.skipped.append((i, str(exc)))
+            continue
+        keep = select_sharp_blocks(sharpness, sharpness_threshold)
+        share.stats = share.stats + NanGaussianStats.from_features(feats[keep])
+        share.units += feats.shape[0]
+        share.used.append(i)
+        if progress:
+            log.info("%s: %d of %d blocks kept", name, keep.size, feats.shape[0])
+    return share
+
+
+def fit_finish(plan: Sequence[tuple[Path, str, str]], share: FitShare,
+               out: str | os.PathLike, dirs: Sequence[str | os.PathLike], *,
+               block_size: int = BLOCK_SIZE,
+               sharpness_threshold: float = SHARPNESS_THRESHOLD) -> dict[str, Any]:
+    """Finish a fit from the share of all its images: ``nanmean`` / ``nancov`` of the
+    selected blocks, saved as a NIQE bundle with its provenance.
+
+    Returns:
+        The metadata written into the bundle.
+
+    Raises:
+        ValueError: no usable image, or fewer than 2 complete blocks.
+    """
+    stats: NanGaussianStats = share.stats
+    if not share.used:
+        raise ValueError(f"no usable pristine image of at least {block_size}x{block_size} "
+                         f"pixels under {[str(d) for d in dirs]}")
+    if stats.complete.count < 2:
+        raise ValueError("fewer than 2 complete pristine blocks: cannot fit a covariance")
+    per_dir: dict[str, int] = {}
+    names_hash = hashlib.sha256()
+    for i in share.used:
+        per_dir[plan[i][1]] = per_dir.get(plan[i][1], 0) + 1
+        names_hash.update(f"{plan[i][2]}\n".encode())
+    metadata: dict[str, Any] = {
+        "kind": _KIND,
+        "name": "niqe",
+        "method": "NIQE (Mittal, Soundararajan, Bovik, IEEE SPL 2013), official "
+                  "estimatemodelparam procedure, blindiqa implementation",
+        "feature_dim": FEATURE_DIM,
+        "block_size": block_size,
+        "block_overlap": 0,
+        "scales": 2,
+        "sharpness_threshold": sharpness_threshold,
+        "images": len(share.used),
+        "images_per_folder": per_dir,
+        "images_skipped": [plan[i][2] for i, _ in share.skipped],
+        "image_list_sha256": names_hash.hexdigest(),
+        "blocks_total": share.units,
+        "blocks_selected": stats.rows,
+        "blocks_complete": stats.complete.count,
+        "blindiqa_version": __version__,
+    }
+    save_bundle(out, {"mu_pris_param": torch.from_numpy(stats.nanmean()),
+                      "cov_pris_param": torch.from_numpy(stats.nancov())}, metadata)
+    return metadata
+
+
 def fit(dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
         block_size: int = BLOCK_SIZE, sharpness_threshold: float = SHARPNESS_THRESHOLD,
         progress: bool = False) -> dict[str, Any]:
@@ -471,7 +563,9 @@ def fit(dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     Every image under ``dirs`` (folders are walked recursively) gives its 96x96 blocks'
     features; the blocks whose sharpness exceeds ``sharpness_threshold`` times the
     sharpest block of that image are pooled, and ``nanmean`` / ``nancov`` of the pool
-    are saved as a NIQE bundle (``kind: "niqe"``) with its provenance.
+    are saved as a NIQE bundle (``kind: "niqe"``) with its provenance. The pool is kept
+    as mergeable sums (:func:`fit_share`, :func:`fit_finish`), so a fit split over
+    workers (:mod:`blindiqa.distributed.fit`) gives the same model.
 
     Args:
         dirs: image files or folders of pristine images.
@@ -487,59 +581,11 @@ def fit(dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
         ValueError: no usable image (all missing, unreadable or smaller than a block),
             or no complete block to fit a covariance.
     """
-    from blindiqa.io.decode import decode_image
-
-    pool = []
-    per_dir: dict[str, int] = {}
-    skipped: list[str] = []
-    n_blocks = 0
-    names_hash = hashlib.sha256()
-    for path, label, rel in pristine_images(dirs):
-        try:
-            image = decode_image(path)
-            feats, sharpness, _ = image_features(tensor_to_gray(image), block_size)
-        except ValueError as exc:
-            log.warning("skipping %s: %s", path, exc)
-            skipped.append(f"{label}/{rel}")
-            continue
-        keep = select_sharp_blocks(sharpness, sharpness_threshold)
-        pool.append(feats[keep])
-        n_blocks += feats.shape[0]
-        per_dir[label] = per_dir.get(label, 0) + 1
-        names_hash.update(f"{label}/{rel}\n".encode())
-        if progress:
-            log.info("%s/%s: %d of %d blocks kept", label, rel, keep.size, feats.shape[0])
-    if not pool:
-        raise ValueError(f"no usable pristine image of at least {block_size}x{block_size} "
-                         f"pixels under {[str(d) for d in dirs]}")
-    feats = np.concatenate(pool)
-    complete = int((~np.isnan(feats).any(axis=1)).sum())
-    if complete < 2:
-        raise ValueError("fewer than 2 complete pristine blocks: cannot fit a covariance")
-    mu = nanmean(feats)
-    cov = nancov(feats)
-    metadata: dict[str, Any] = {
-        "kind": _KIND,
-        "name": "niqe",
-        "method": "NIQE (Mittal, Soundararajan, Bovik, IEEE SPL 2013), official "
-                  "estimatemodelparam procedure, blindiqa implementation",
-        "feature_dim": FEATURE_DIM,
-        "block_size": block_size,
-        "block_overlap": 0,
-        "scales": 2,
-        "sharpness_threshold": sharpness_threshold,
-        "images": sum(per_dir.values()),
-        "images_per_folder": per_dir,
-        "images_skipped": skipped,
-        "image_list_sha256": names_hash.hexdigest(),
-        "blocks_total": n_blocks,
-        "blocks_selected": int(feats.shape[0]),
-        "blocks_complete": complete,
-        "blindiqa_version": __version__,
-    }
-    save_bundle(out, {"mu_pris_param": torch.from_numpy(mu),
-                      "cov_pris_param": torch.from_numpy(cov)}, metadata)
-    return metadata
+    plan = fit_plan(dirs)
+    share = fit_share(plan, range(len(plan)), block_size=block_size,
+                      sharpness_threshold=sharpness_threshold, progress=progress)
+    return fit_finish(plan, share, out, dirs, block_size=block_size,
+                      sharpness_threshold=sharpness_threshold)
 
 
 # --------------------------------------------------------------------------- registry

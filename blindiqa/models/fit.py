@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
 from blindiqa.encoders import FeatureExtractor
 from blindiqa.engine import (
@@ -32,6 +31,7 @@ from blindiqa.models.gaussian_model import (
     patch_features,
 )
 from blindiqa.patches import select_pristine_patches
+from blindiqa.progress import Progress
 
 #: method.md: keep patches sharper than 0.75 x the image's sharpest, then those more
 #: colourful than 0.8 x the most colourful of them.
@@ -39,9 +39,16 @@ SHARPNESS_THRESHOLD = 0.75
 COLOUR_THRESHOLD = 0.8
 
 
+def require_samples(stats: GaussianStats, unit: str, minimum: int = 2) -> None:
+    """``ValueError`` unless ``stats`` holds at least ``minimum`` feature vectors
+    (``unit`` names them: "patch", "window")."""
+    if stats.count < minimum:
+        raise ValueError(f"only {stats.count} pristine {unit}(s) found: give more images")
+
+
 def _accumulate(files: Iterable[Path], dim: int,
                 selected: Callable[[torch.Tensor], torch.Tensor], unit: str,
-                progress: bool) -> tuple[GaussianStats, int, list[str]]:
+                progress: bool, minimum: int = 2) -> tuple[GaussianStats, int, list[str]]:
     """Decode each pristine image and add the features ``selected(image)`` returns.
 
     An image that cannot be decoded, or that ``selected`` refuses with a ``ValueError``,
@@ -52,21 +59,26 @@ def _accumulate(files: Iterable[Path], dim: int,
         files with the reason.
 
     Raises:
-        ValueError: fewer than two feature vectors in all (``unit`` names them).
+        ValueError: fewer than ``minimum`` feature vectors in all (``unit`` names them).
     """
+    files = list(files)
     stats = GaussianStats.empty(dim)
     n_images, skipped = 0, []
-    for path in tqdm(list(files), desc="pristine", disable=not progress, unit="img"):
-        try:
-            feats = selected(decode_image(path))
-        except ValueError as exc:
-            skipped.append(f"{path}: {exc}")
-            continue
-        if feats.shape[0]:
-            stats = stats + GaussianStats.from_features(feats)
-            n_images += 1
-    if stats.count < 2:
-        raise ValueError(f"only {stats.count} pristine {unit}(s) found: give more images")
+    bar = Progress(len(files), "pristine", enabled=progress)
+    try:
+        for path in files:
+            bar.update()
+            try:
+                feats = selected(decode_image(path))
+            except ValueError as exc:
+                skipped.append(f"{path}: {exc}")
+                continue
+            if feats.shape[0]:
+                stats = stats + GaussianStats.from_features(feats)
+                n_images += 1
+    finally:
+        bar.close()
+    require_samples(stats, unit, minimum)
     return stats, n_images, skipped
 
 
@@ -111,10 +123,8 @@ def fit_pristine(dirs: Sequence[str | os.PathLike], config: FeatureConfig,
     if checkpoint_path is not None:
         config = FeatureConfig(**{**config.to_json(), "layers": config.layers,
                                   "weights": "bundle"})
-    files = [p for p, _ in iter_image_files(dirs)]
-    if not files:
-        raise ValueError(f"no images found in {', '.join(map(str, dirs))}")
-    stats, prov = pristine_stats(extractor, files, config.patch_size, progress=progress)
+    stats, prov = pristine_stats(extractor, fit_files(dirs), config.patch_size,
+                                 progress=progress)
     prov["sources"] = [os.fspath(d) for d in dirs]
     if checkpoint_path is not None:
         prov["encoder_checkpoint"] = os.fspath(checkpoint_path)
@@ -124,11 +134,18 @@ def fit_pristine(dirs: Sequence[str | os.PathLike], config: FeatureConfig,
 
 
 def dense_pristine_stats(encoder: DenseEncoder, files: Iterable[Path],
-                         progress: bool = False) -> tuple[GaussianStats, dict[str, Any]]:
+                         progress: bool = False, minimum: int = 2
+                         ) -> tuple[GaussianStats, dict[str, Any]]:
     """Statistics of the selected windows of many pristine images (one-pass engine).
 
     Each image is limited to the config's ``max_side``, goes once through the encoder,
     and the windows its ``selection`` rule keeps are accumulated.
+
+    Args:
+        encoder: the one-pass encoder.
+        files: the images.
+        progress: report progress.
+        minimum: windows needed (0 for one worker's share of a distributed fit).
 
     Returns:
         The merged statistics and a provenance record.
@@ -146,18 +163,54 @@ def dense_pristine_stats(encoder: DenseEncoder, files: Iterable[Path],
                                              COLOUR_THRESHOLD)]
 
     stats, n_images, skipped = _accumulate(files, encoder.feature_dim, selected, "window",
-                                           progress)
+                                           progress, minimum)
+    return stats, dense_provenance(cfg, stats, n_images, skipped)
+
+
+def dense_provenance(cfg: EngineConfig, stats: GaussianStats, n_images: int,
+                     skipped: list[str]) -> dict[str, Any]:
+    """The provenance record of a one-pass fit: image and window counts, skipped files,
+    the selection rule and its thresholds."""
     prov = {"images": n_images, "patches": stats.count, "skipped": skipped,
             "selection": cfg.selection}
     if cfg.selection == "sharpness-colour":
         prov.update(sharpness_threshold=SHARPNESS_THRESHOLD, colour_threshold=COLOUR_THRESHOLD)
-    return stats, prov
+    return prov
+
+
+def dense_encoder(config: EngineConfig, checkpoint_path: str | None = None
+                  ) -> tuple[EngineConfig, DenseEncoder]:
+    """The config a fit stores (``weights: "bundle"`` with a checkpoint) and its encoder."""
+    if checkpoint_path is not None:
+        config = EngineConfig.from_json({**config.to_json(), "weights": "bundle"})
+    return config, build_dense_encoder(config, checkpoint_path=checkpoint_path)
+
+
+def fit_files(dirs: Sequence[str | os.PathLike]) -> list[Path]:
+    """The images under ``dirs``, in order; ``ValueError`` if there are none."""
+    files = [p for p, _ in iter_image_files(dirs)]
+    if not files:
+        raise ValueError(f"no images found in {', '.join(map(str, dirs))}")
+    return files
+
+
+def dense_model(encoder: DenseEncoder, stats: GaussianStats, prov: dict[str, Any],
+                dirs: Sequence[str | os.PathLike], checkpoint_path: str | None = None,
+                name: str = "model") -> DenseGaussianModel:
+    """The fitted model from the pooled statistics and provenance of its images."""
+    prov["sources"] = [os.fspath(d) for d in dirs]
+    if checkpoint_path is not None:
+        prov["encoder_checkpoint"] = os.fspath(checkpoint_path)
+    return DenseGaussianModel(encoder, stats.mean, stats.cov, name=name, provenance=prov)
 
 
 def fit_dense(dirs: Sequence[str | os.PathLike], config: EngineConfig,
               checkpoint_path: str | None = None, name: str = "model",
               progress: bool = False) -> DenseGaussianModel:
     """Fit the pristine Gaussian of a one-pass (dense) model on the images under ``dirs``.
+
+    The windows are pooled as mergeable sums, so a fit split over workers
+    (:mod:`blindiqa.distributed.fit`) gives the same model.
 
     Args:
         dirs: folders (walked recursively) or image files.
@@ -167,14 +220,6 @@ def fit_dense(dirs: Sequence[str | os.PathLike], config: EngineConfig,
         name: the model's name.
         progress: show a progress bar.
     """
-    if checkpoint_path is not None:
-        config = EngineConfig.from_json({**config.to_json(), "weights": "bundle"})
-    encoder = build_dense_encoder(config, checkpoint_path=checkpoint_path)
-    files = [p for p, _ in iter_image_files(dirs)]
-    if not files:
-        raise ValueError(f"no images found in {', '.join(map(str, dirs))}")
-    stats, prov = dense_pristine_stats(encoder, files, progress=progress)
-    prov["sources"] = [os.fspath(d) for d in dirs]
-    if checkpoint_path is not None:
-        prov["encoder_checkpoint"] = os.fspath(checkpoint_path)
-    return DenseGaussianModel(encoder, stats.mean, stats.cov, name=name, provenance=prov)
+    config, encoder = dense_encoder(config, checkpoint_path)
+    stats, prov = dense_pristine_stats(encoder, fit_files(dirs), progress=progress)
+    return dense_model(encoder, stats, prov, dirs, checkpoint_path, name)
