@@ -118,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="also write the report here")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: one tiny size, 1 run of 2 files (explicit options win)")
+    p.add_argument("--ray", type=int, default=None, metavar="C",
+                   help="also score each size through blindiqa.distributed.score_with_ray "
+                        "with C actors on a local Ray instance (a row '<model> (ray xC)'; "
+                        "timed from the dataset's start, so actor start and model loading "
+                        "count and ray.init does not)")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     return p
 
@@ -341,6 +346,46 @@ def run_child(spec: dict) -> Measurement:
                        error=f"the measuring process failed: {tail}"[:200])
 
 
+def measure_ray(model: str, device: str, size: str, files: Sequence[Path],
+                concurrency: int) -> Measurement:
+    """Score ``files`` once through :func:`blindiqa.distributed.score_with_ray`.
+
+    Ray must be initialised already (its start is not timed); the time runs from building
+    the dataset to the last row, so it includes starting the actors and loading a model
+    in each.
+    """
+    label = f"{model} (ray x{concurrency})"
+    out = Measurement(label, device, size, len(files))
+    try:
+        from blindiqa.distributed import score_with_ray
+
+        start = time.perf_counter()
+        rows = score_with_ray([str(f) for f in files], model, concurrency=concurrency,
+                              num_gpus_per_worker=1 if device == "cuda" else 0).take_all()
+        elapsed = time.perf_counter() - start
+    except Exception as exc:  # noqa: BLE001 - a failed row, never a failed benchmark
+        out.error = f"{type(exc).__name__}: {exc}"[:200]
+        return out
+    out.images_per_s, out.runs_s = len(files) / elapsed, [elapsed]
+    failed = [r["error"] for r in rows if r["error"]]
+    if failed:
+        out.error = f"{len(failed)} file(s) failed: {failed[0]}"[:200]
+    return out
+
+
+def _ray_rows(args: argparse.Namespace, devices: Sequence[str], models: Sequence[str],
+              photos: dict[tuple[int, int], list[Path]]) -> list[Measurement]:
+    import ray
+
+    ray.init(num_cpus=max(args.ray, 1), include_dashboard=False, ignore_reinit_error=True,
+             log_to_driver=False)
+    try:
+        return [measure_ray(model, device, f"{w}x{h}", files, args.ray)
+                for device in devices for model in models for (w, h), files in photos.items()]
+    finally:
+        ray.shutdown()
+
+
 # --------------------------------------------------------------------------- report
 def _fmt(value: float | None, digits: int) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
@@ -378,6 +423,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.workers < 0:
         parser.error("--workers must be 0 or more")
+    if args.ray is not None and args.ray < 1:
+        parser.error("--ray must be at least 1")
     if args.child is not None:
         print(json.dumps(asdict(measure(json.loads(args.child)))))
         return 0
@@ -413,6 +460,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"  {device} {model} {w}x{h}: "
                           + (f"{r.images_per_s:.2f} images/s" if r.images_per_s else r.error),
                           file=sys.stderr, flush=True)
+        if args.ray:
+            rows += _ray_rows(args, devices, models, photos)
 
     settings = (f"Settings: workers={args.workers}, batch size={args.batch_size}, "
                 f"{repeats} run(s) per measurement (median), JPEG quality {JPEG_QUALITY}, "
