@@ -152,9 +152,9 @@ def fit_with_ray(kind: str, dirs: Sequence[str | os.PathLike],
     Returns:
         As :func:`finish_fit`.
     """
-    from blindiqa.distributed.ray_score import _import_ray, connect
+    from blindiqa.distributed.ray_score import connect, import_ray
 
-    ray = _import_ray()
+    ray = import_ray()
     connect(address)
     plan = plan_fit(kind, dirs)
     task = ray.remote(num_cpus=num_cpus_per_worker)(fit_share)

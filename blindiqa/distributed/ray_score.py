@@ -1,4 +1,5 @@
-"""Scoring many files on a Ray cluster (``blindiqa score --engine ray``).
+"""Scoring many files on a Ray cluster (the library side of ``blindiqa score --engine
+ray``, see :mod:`blindiqa.cli.score_ray`).
 
 A Ray Data pipeline over the file list: :meth:`ray.data.Dataset.map_batches` with a pool
 of actors, each holding one model and decoding its files itself, so only paths travel
@@ -13,22 +14,17 @@ when this module's functions run.
 
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from blindiqa.cli.common import fail, positive_int
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pyarrow
     import ray.data
 
-__all__ = ["OUTPUT_COLUMNS", "RayScorer", "add_ray_options", "connect", "read_parts",
-           "run_ray_cli", "score_with_ray"]
+__all__ = ["DEFAULT_BATCH", "OUTPUT_COLUMNS", "RayScorer", "connect", "import_ray",
+           "read_parts", "score_with_ray"]
 
 #: The columns of every output row, as the local ``blindiqa score`` writes them.
 OUTPUT_COLUMNS = ("path", "score", "quality", "error")
@@ -36,7 +32,8 @@ OUTPUT_COLUMNS = ("path", "score", "quality", "error")
 DEFAULT_BATCH = 8
 
 
-def _import_ray() -> Any:
+def import_ray() -> Any:
+    """The ``ray`` module (with Ray Data); ``ImportError`` naming the extra if absent."""
     try:
         import ray
         import ray.data  # noqa: F401  (the Data library is part of the extra)
@@ -121,7 +118,7 @@ def score_with_ray(paths: Iterable[str | os.PathLike | tuple[str | os.PathLike, 
         model without a quality scale, ``error`` null where it succeeded), in no
         particular order.
     """
-    ray = _import_ray()
+    ray = import_ray()
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     dev = device or ("cuda" if num_gpus_per_worker > 0 else "cpu")
@@ -146,137 +143,9 @@ def connect(address: str | None = None, **init_args: Any) -> None:
             set, else starts a local instance.
         **init_args: more ``ray.init`` arguments (e.g. ``num_cpus`` locally).
     """
-    ray = _import_ray()
+    ray = import_ray()
     if not ray.is_initialized():
         ray.init(address=address, ignore_reinit_error=True, **init_args)
-
-
-# --------------------------------------------------------------------------- CLI
-def add_ray_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--engine``, ``--concurrency``, ``--num-gpus-per-worker``, ``--ray-address``
-    and ``--ray-format`` to ``blindiqa score``'s parser."""
-    parser.add_argument("--engine", choices=["local", "ray"], default="local",
-                        help="local: this machine (default); ray: a pool of Ray actors, "
-                             "one model each, on the cluster of --ray-address; --out is "
-                             "then a folder of Parquet (or CSV) parts")
-    parser.add_argument("--concurrency", type=positive_int, default=1, metavar="C",
-                        help="--engine ray: actors, each with its own model "
-                             "(default: %(default)s)")
-    parser.add_argument("--num-gpus-per-worker", type=float, default=0, metavar="G",
-                        help="--engine ray: GPUs per actor (a fraction shares one); above "
-                             "0 the model runs on cuda (default: %(default)s)")
-    parser.add_argument("--ray-address", metavar="ADDR",
-                        help="--engine ray: the cluster to join, e.g. ray://head:10001 or "
-                             "auto (default: $RAY_ADDRESS, else a local Ray instance)")
-    parser.add_argument("--ray-format", choices=["parquet", "csv"], default="parquet",
-                        help="--engine ray: the format of the parts in --out DIR "
-                             "(default: %(default)s)")
-
-
-#: ``blindiqa score`` options the Ray engine does not take.
-_LOCAL_ONLY = (("maps", "--maps"), ("resume", "--resume"), ("sort", "--sort"))
-
-
-def _problem(args: argparse.Namespace) -> str | None:
-    """Why the options do not go with ``--engine ray`` (None where they do)."""
-    if not getattr(args, "paths", None) and not getattr(args, "manifest", None):
-        return "give at least one PATH or --manifest FILE"
-    for attr, flag in _LOCAL_ONLY:
-        if getattr(args, attr, None):
-            return f"{flag} is not available with --engine ray"
-    if not args.out:
-        return "--engine ray needs --out DIR (the folder for the result parts)"
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        return f"--out {args.out} exists and is not a folder (--engine ray writes parts)"
-    if out.is_dir() and any(out.iterdir()) and not getattr(args, "overwrite", False):
-        return f"--out {args.out} is not empty; give --overwrite to replace its parts"
-    if args.num_gpus_per_worker < 0:
-        return "--num-gpus-per-worker must be 0 or more"
-    return None
-
-
-def _clear_parts(folder: Path) -> None:
-    """Remove the result parts an earlier run left in ``folder`` (``--overwrite``)."""
-    for part in folder.iterdir():
-        if part.suffix in (".parquet", ".csv"):
-            part.unlink() if part.is_file() else shutil.rmtree(part)
-
-
-def _model_options(args: argparse.Namespace) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    if getattr(args, "params", None):
-        options["params"] = args.params
-    if getattr(args, "max_side", None) is not None:
-        options["max_side"] = args.max_side
-    return options
-
-
-def _summary(ds: ray.data.Dataset) -> tuple[int, int, float | None]:
-    """``(scored, failed, mean score)`` of the rows of a materialised dataset."""
-    ok = bad = 0
-    total = 0.0
-    for batch in ds.select_columns(["score"]).iter_batches(batch_format="pyarrow"):
-        for s in batch.column("score").to_pylist():
-            if s is None:
-                bad += 1
-            else:
-                ok, total = ok + 1, total + s
-    return ok, bad, total / ok if ok else None
-
-
-def _write(ds: ray.data.Dataset, out: str, fmt: str) -> None:
-    if fmt == "csv":
-        ds.write_csv(out)
-    else:
-        ds.write_parquet(out)
-
-
-def run_ray_cli(args: argparse.Namespace) -> int:
-    """``blindiqa score --engine ray``: score the inputs on Ray, write parts to ``--out``.
-
-    Takes the namespace of ``blindiqa score`` (``paths``, ``manifest``, ``shard``,
-    ``model``, ``params``, ``device``, ``max_side``, ``batch_size``, ``out``,
-    ``overwrite``, ``quiet`` and the options of :func:`add_ray_options`).
-
-    Returns:
-        0 when every input was scored, 1 when some failed or none was found, 2 for
-        options that do not go together or a missing Ray.
-    """
-    from blindiqa.cli.score import input_args, iter_inputs, select
-
-    problem = _problem(args)
-    if problem:
-        return fail(problem)
-    try:
-        _import_ray()
-    except ImportError as exc:
-        return fail(str(exc))
-    try:
-        items = list(select(iter_inputs(input_args(args.paths, args.manifest)),
-                            getattr(args, "shard", None)))
-    except OSError as exc:
-        return fail(f"cannot read --manifest {args.manifest}: {exc.strerror or exc}")
-    if not items:
-        what = ", ".join([*args.paths, *([args.manifest] if args.manifest else [])])
-        return fail(f"no images found in {what}", code=1)
-    out = Path(args.out)
-    if out.is_dir():
-        _clear_parts(out)
-    connect(args.ray_address)
-    device = "cuda" if args.num_gpus_per_worker > 0 else getattr(args, "device", "cpu")
-    ds = score_with_ray([(p, name) for p, name in items], args.model,
-                        concurrency=args.concurrency,
-                        num_gpus_per_worker=args.num_gpus_per_worker, device=device,
-                        batch_size=getattr(args, "batch_size", DEFAULT_BATCH),
-                        **_model_options(args)).materialize()
-    _write(ds, os.fspath(out), args.ray_format)
-    ok, bad, mean = _summary(ds)
-    if not getattr(args, "quiet", False):
-        shown = "n/a" if mean is None else f"{mean:.4f}"
-        print(f"scored {ok}, failed {bad}, mean score {shown} (model {args.model}; parts "
-              f"in {out}/)", file=sys.stderr)
-    return 0 if bad == 0 else 1
 
 
 def read_parts(folder: str | os.PathLike) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""blindiqa.distributed.ray_score on a local Ray instance (2 CPUs): the local scores."""
+"""blindiqa.distributed.ray_score and score --engine ray (blindiqa.cli.score_ray) on a local
+Ray instance (2 CPUs): the local scores."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from PIL import Image
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'blindiqa[ray]')")
 
+from blindiqa.cli import score_ray  # noqa: E402
 from blindiqa.distributed import ray_score  # noqa: E402
 from blindiqa.models.load import load  # noqa: E402
 from blindiqa.scoring import score_files  # noqa: E402
@@ -73,13 +75,17 @@ def test_scores_equal_the_local_path(local_ray, photos, local) -> None:
 
 def _cli_args(photos: list[Path], out: Path, *extra: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    ray_score.add_ray_options(parser)
+    score_ray.add_ray_options(parser)
     args = parser.parse_args(["--engine", "ray", "--concurrency", "2", *extra])
     args.__dict__.update(paths=[str(photos[0].parent)], manifest=None, shard=None,
                          model=MODEL, params=None, device="cpu", max_side=None,
                          batch_size=2, out=str(out), overwrite=False, quiet=True,
                          maps=None, resume=False, sort=False)
     return args
+
+
+def _run(args: argparse.Namespace, photos: list[Path]) -> int:
+    return score_ray.run_ray_cli(args, [(p, str(p)) for p in photos])
 
 
 def _check_parts(out: Path, fmt: str, photos: list[Path], local: dict) -> None:
@@ -98,17 +104,17 @@ def test_cli_writes_parquet_parts_with_the_local_columns(local_ray, photos, loca
                                                          tmp_path) -> None:
     out = tmp_path / "out"
     args = _cli_args(photos, out)
-    assert ray_score.run_ray_cli(args) == 1  # two inputs fail, as with the local CLI
+    assert _run(args, photos) == 1  # two inputs fail, as with the local CLI
     _check_parts(out, "parquet", photos, local)
-    assert ray_score.run_ray_cli(args) == 2  # a non-empty --out needs --overwrite
+    assert _run(args, photos) == 2  # a non-empty --out needs --overwrite
     args.overwrite, args.ray_format = True, "csv"
-    assert ray_score.run_ray_cli(args) == 1
+    assert _run(args, photos) == 1
     _check_parts(out, "csv", photos, local)  # the old parts were replaced
 
 
 def test_cli_refuses_local_only_options(photos, tmp_path) -> None:
     args = _cli_args(photos, tmp_path / "o")
     args.maps = str(tmp_path / "maps")
-    assert ray_score.run_ray_cli(args) == 2
+    assert _run(args, photos) == 2
     args.maps, args.out = None, None
-    assert ray_score.run_ray_cli(args) == 2
+    assert _run(args, photos) == 2
