@@ -19,6 +19,7 @@ from blindiqa.cli.common import (
     non_negative_int,
     positive_int,
 )
+from blindiqa.cli.score_ray import add_ray_options
 from blindiqa.io.atomic import atomic_write
 from blindiqa.io.files import folder_prefix, iter_image_files
 from blindiqa.io.rows import (
@@ -117,6 +118,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true",
                    help="no progress (a bar on a terminal, else a line every "
                         "$BLINDIQA_PROGRESS_EVERY s, default 10) and no summary")
+    add_ray_options(p)
     p.set_defaults(func=run, parser=p)
 
 
@@ -323,9 +325,25 @@ class _Tally:
                 f"(model {model.name}; lower score is better)")
 
 
+def _run_ray(args: argparse.Namespace) -> int:
+    """``--engine ray``: the same inputs (and shard), scored by Ray actors."""
+    from blindiqa.cli.score_ray import run_ray_cli
+
+    try:
+        _buffer_manifest(args)
+        many = len(args.paths) + bool(args.manifest) > 1
+        items = select(iter_inputs(input_args(args.paths, args.manifest), warn_empty=many),
+                       args.shard)
+        return run_ray_cli(args, items)
+    except OSError as exc:
+        return fail(f"cannot read --manifest {args.manifest}: {exc.strerror or exc}")
+
+
 def run(args: argparse.Namespace) -> int:
     if not args.paths and not args.manifest:  # argparse's usage error, as for no argument
         args.parser.error("the following arguments are required: PATH (or --manifest)")
+    if args.engine == "ray":
+        return _run_ray(args)
     problem = check_options(args)
     if problem:
         return fail(problem)

@@ -100,15 +100,22 @@ def _check_parts(out: Path, fmt: str, photos: list[Path], local: dict) -> None:
         assert r["score"] == pytest.approx(score, rel=1e-6) if score else r["score"] is None
 
 
+def _main(photos: list[Path], out: Path, *extra: str) -> int:
+    """``blindiqa score --engine ray`` through the real command line."""
+    from blindiqa.cli.main import main
+
+    return main(["score", str(photos[0].parent), "--engine", "ray", "--concurrency", "2",
+                 "--model", MODEL, "--batch-size", "2", "--out", str(out), "--quiet",
+                 *extra])
+
+
 def test_cli_writes_parquet_parts_with_the_local_columns(local_ray, photos, local,
                                                          tmp_path) -> None:
     out = tmp_path / "out"
-    args = _cli_args(photos, out)
-    assert _run(args, photos) == 1  # two inputs fail, as with the local CLI
+    assert _main(photos, out) == 1  # two inputs fail, as with the local CLI
     _check_parts(out, "parquet", photos, local)
-    assert _run(args, photos) == 2  # a non-empty --out needs --overwrite
-    args.overwrite, args.ray_format = True, "csv"
-    assert _run(args, photos) == 1
+    assert _main(photos, out) == 2  # a non-empty --out needs --overwrite
+    assert _main(photos, out, "--overwrite", "--ray-format", "csv") == 1
     _check_parts(out, "csv", photos, local)  # the old parts were replaced
 
 
