@@ -55,7 +55,8 @@ DEFAULT_SIZES = ((500, 500), (1024, 768), (4000, 3000))
 QUICK_SIZES = ((160, 128),)
 JPEG_QUALITY = 90
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-COLUMNS = ("model", "device", "size", "images", "images/s", "s/image", "decode s/image",
+COLUMNS = ("model", "device", "size", "workers", "images", "images/s", "images/s per core",
+           "s/image", "decode s/image",
            "peak RSS (MB)", "worker peak RSS (MB)")
 
 
@@ -105,8 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8, metavar="B",
                    help="score_files' batch_size where it has one, else its prefetch "
                         "(default 8, as 'blindiqa score')")
-    p.add_argument("--workers", type=int, default=1, metavar="W",
-                   help="decoding worker processes (default 1, as 'blindiqa score')")
+    p.add_argument("--workers", type=int, nargs="+", default=[1], metavar="W",
+                   help="decoding worker processes; several values give a sweep, one row "
+                        "each (default 1, as 'blindiqa score')")
     p.add_argument("--threads", type=int, default=None, metavar="T",
                    help="torch / BLAS threads (default: torch's default)")
     p.add_argument("--images-per-run", type=int, default=None, metavar="N",
@@ -118,11 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="also write the report here")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: one tiny size, 1 run of 2 files (explicit options win)")
-    p.add_argument("--ray", type=int, default=None, metavar="C",
+    p.add_argument("--ray", type=int, nargs="+", default=None, metavar="C",
                    help="also score each size through blindiqa.distributed.score_with_ray "
-                        "with C actors on a local Ray instance (a row '<model> (ray xC)'; "
-                        "timed from the dataset's start, so actor start and model loading "
-                        "count and ray.init does not)")
+                        "with C actors on a local Ray instance (a row '<model> (ray xC)' per "
+                        "value; the steady-state rate: the files are scored twice, a quarter "
+                        "and all, and the difference is timed, so actor start and model "
+                        "loading cancel out)")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     return p
 
@@ -241,6 +244,7 @@ class Measurement:
         device: ``cpu`` or ``cuda``.
         size: ``WIDTHxHEIGHT``.
         images: files scored per run.
+        workers: decoding worker processes (local rows) or Ray actors (Ray rows).
         images_per_s: median images/s over the runs (end to end).
         decode_s: median seconds to decode one file (in the process).
         peak_rss_mb: peak RSS of the measuring process.
@@ -253,6 +257,7 @@ class Measurement:
     device: str
     size: str
     images: int
+    workers: int = 0
     images_per_s: float | None = None
     decode_s: float | None = None
     peak_rss_mb: float | None = None
@@ -297,7 +302,8 @@ def measure(spec: dict) -> Measurement:
     from blindiqa.scoring import score_files
 
     files = [Path(f) for f in spec["files"]]
-    out = Measurement(spec["model"], spec["device"], spec["size"], len(files))
+    out = Measurement(spec["model"], spec["device"], spec["size"], len(files),
+                      workers=spec["workers"])
     if spec["threads"]:
         torch.set_num_threads(spec["threads"])
     try:
@@ -348,25 +354,33 @@ def run_child(spec: dict) -> Measurement:
 
 def measure_ray(model: str, device: str, size: str, files: Sequence[Path],
                 concurrency: int) -> Measurement:
-    """Score ``files`` once through :func:`blindiqa.distributed.score_with_ray`.
+    """Score ``files`` through :func:`blindiqa.distributed.score_with_ray`, steady state.
 
-    Ray must be initialised already (its start is not timed); the time runs from building
-    the dataset to the last row, so it includes starting the actors and loading a model
-    in each.
+    Ray must be initialised already. Each call starts its actors and loads a model in
+    each, which takes seconds; so the files are scored twice, the first quarter and then
+    all of them, and the rate is that of the difference (the start-up cancels out). The
+    run times are kept in ``runs_s`` (quarter, all).
     """
     label = f"{model} (ray x{concurrency})"
-    out = Measurement(label, device, size, len(files))
+    out = Measurement(label, device, size, len(files), workers=concurrency)
     try:
         from blindiqa.distributed import score_with_ray
 
-        start = time.perf_counter()
-        rows = score_with_ray([str(f) for f in files], model, concurrency=concurrency,
-                              num_gpus_per_worker=1 if device == "cuda" else 0).take_all()
-        elapsed = time.perf_counter() - start
+        times, rows = [], []
+        part = max(1, len(files) // 4)
+        for subset in (files[:part], files):
+            start = time.perf_counter()
+            rows = score_with_ray([str(f) for f in subset], model, concurrency=concurrency,
+                                  num_gpus_per_worker=1 if device == "cuda" else 0,
+                                  ).take_all()
+            times.append(time.perf_counter() - start)
     except Exception as exc:  # noqa: BLE001 - a failed row, never a failed benchmark
         out.error = f"{type(exc).__name__}: {exc}"[:200]
         return out
-    out.images_per_s, out.runs_s = len(files) / elapsed, [elapsed]
+    extra = times[1] - times[0]
+    out.runs_s = times
+    out.images_per_s = (len(files) - part) / extra if extra > 0 and len(files) > part \
+        else len(files) / times[1]
     failed = [r["error"] for r in rows if r["error"]]
     if failed:
         out.error = f"{len(failed)} file(s) failed: {failed[0]}"[:200]
@@ -377,11 +391,12 @@ def _ray_rows(args: argparse.Namespace, devices: Sequence[str], models: Sequence
               photos: dict[tuple[int, int], list[Path]]) -> list[Measurement]:
     import ray
 
-    ray.init(num_cpus=max(args.ray, 1), include_dashboard=False, ignore_reinit_error=True,
-             log_to_driver=False)
+    ray.init(num_cpus=max(max(args.ray), 1), include_dashboard=False,
+             ignore_reinit_error=True, log_to_driver=False)
     try:
-        return [measure_ray(model, device, f"{w}x{h}", files, args.ray)
-                for device in devices for model in models for (w, h), files in photos.items()]
+        return [measure_ray(model, device, f"{w}x{h}", files, c)
+                for device in devices for model in models for (w, h), files in photos.items()
+                for c in args.ray]
     finally:
         ray.shutdown()
 
@@ -391,13 +406,23 @@ def _fmt(value: float | None, digits: int) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def available_cores() -> int:
+    """The CPU cores this process may run on (images/s per core divides by them)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def markdown_table(rows: Sequence[Measurement]) -> str:
     """The measurements as a Markdown table (columns :data:`COLUMNS`, plus notes)."""
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     notes = []
+    cores = available_cores()
     for r in rows:
         ips = r.images_per_s
-        cells = [r.model, r.device, r.size, str(r.images), _fmt(ips, 2),
+        cells = [r.model, r.device, r.size, str(r.workers), str(r.images), _fmt(ips, 2),
+                 _fmt(ips / cores if ips else None, 2),
                  _fmt(1.0 / ips if ips else None, 3), _fmt(r.decode_s, 3),
                  _fmt(r.peak_rss_mb, 0), _fmt(r.worker_rss_mb, 0)]
         if r.error:
@@ -421,9 +446,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("repeats", "batch_size", "threads", "images_per_run"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.workers < 0:
+    if min(args.workers) < 0:
         parser.error("--workers must be 0 or more")
-    if args.ray is not None and args.ray < 1:
+    if args.ray is not None and min(args.ray) < 1:
         parser.error("--ray must be at least 1")
     if args.child is not None:
         print(json.dumps(asdict(measure(json.loads(args.child)))))
@@ -451,19 +476,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         for device in devices:
             for model in models:
                 for (w, h), files in photos.items():
-                    spec = {"model": model, "device": device, "size": f"{w}x{h}",
-                            "files": [str(f) for f in files], "repeats": repeats,
-                            "batch_size": args.batch_size, "workers": args.workers,
-                            "threads": args.threads}
-                    rows.append(run_child(spec))
-                    r = rows[-1]
-                    print(f"  {device} {model} {w}x{h}: "
-                          + (f"{r.images_per_s:.2f} images/s" if r.images_per_s else r.error),
-                          file=sys.stderr, flush=True)
+                    for workers in args.workers:
+                        spec = {"model": model, "device": device, "size": f"{w}x{h}",
+                                "files": [str(f) for f in files], "repeats": repeats,
+                                "batch_size": args.batch_size, "workers": workers,
+                                "threads": args.threads}
+                        rows.append(run_child(spec))
+                        r = rows[-1]
+                        print(f"  {device} {model} {w}x{h} workers={workers}: "
+                              + (f"{r.images_per_s:.2f} images/s" if r.images_per_s
+                                 else r.error), file=sys.stderr, flush=True)
         if args.ray:
             rows += _ray_rows(args, devices, models, photos)
 
-    settings = (f"Settings: workers={args.workers}, batch size={args.batch_size}, "
+    settings = (f"Settings: workers={','.join(map(str, args.workers))} (decoding processes; "
+                f"Ray rows: actors, steady-state rate), {available_cores()} cores, "
+                f"batch size={args.batch_size}, "
                 f"{repeats} run(s) per measurement (median), JPEG quality {JPEG_QUALITY}, "
                 f"decoding included; worker RSS includes pages shared with the main process.")
     report = "\n".join(header + [settings, "", markdown_table(rows)])

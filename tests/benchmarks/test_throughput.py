@@ -39,13 +39,24 @@ def test_quick_run_prints_machine_and_one_row_per_size(throughput, capsys, tmp_p
     table = _table(out)
     assert table[0] == list(throughput.COLUMNS)
     rows = table[2:]
-    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [("niqe", "cpu", "128x96", "2"),
-                                                       ("niqe", "cpu", "160x128", "2")]
+    assert [tuple(r[:5]) for r in rows] == [("niqe", "cpu", "128x96", "0", "2"),
+                                            ("niqe", "cpu", "160x128", "0", "2")]
+    cores = throughput.available_cores()
     for r in rows:  # no decoding workers: no worker RSS
+        assert float(r[5]) > 0 and float(r[6]) == pytest.approx(float(r[5]) / cores, abs=0.01)
         # decode s/image of a tiny JPEG can print as 0.000 at three decimals
-        assert float(r[4]) > 0 and float(r[5]) > 0 and float(r[6]) >= 0 and float(r[7]) > 0
-        assert r[8] == "-"
+        assert float(r[7]) > 0 and float(r[8]) >= 0 and float(r[9]) > 0
+        assert r[10] == "-"
     assert _table((tmp_path / "tp.md").read_text()) == table
+
+
+def test_workers_sweep_gives_one_row_per_value(throughput, capsys, tmp_path) -> None:
+    code = throughput.main(["--quick", "--model", "niqe", "--sizes", "128x96", "--device",
+                            "cpu", "--workers", "0", "1", "--pristine", str(tmp_path / "x")])
+    assert code == 0
+    rows = _table(capsys.readouterr().out)[2:]
+    assert [r[3] for r in rows] == ["0", "1"]
+    assert rows[0][10] == "-" and float(rows[1][10]) > 0  # the worker's RSS
 
 
 def test_sizes_and_defaults(throughput) -> None:
@@ -71,4 +82,4 @@ def test_batch_size_goes_where_score_files_takes_it(throughput) -> None:
 def test_failed_measurement_is_a_table_note(throughput) -> None:
     rows = [throughput.Measurement("niqe", "cpu", "10x10", 2, error="ValueError: too small")]
     text = throughput.markdown_table(rows)
-    assert "| niqe [1] | cpu | 10x10 | 2 | - |" in text and "- niqe / cpu / 10x10" in text
+    assert "| niqe [1] | cpu | 10x10 | 0 | 2 | - | - |" in text and "- niqe / cpu / 10x10" in text
