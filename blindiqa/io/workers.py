@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -54,11 +55,18 @@ def decode_one(decode: Decoder, index: int, path: Path, name: str) -> Decoded:
         return Decoded(index, Path(path), name, error=str(exc))
 
 
-def _worker_main(conn: Connection, decode: Decoder) -> None:
+def _worker_main(conn: Connection, decode: Decoder, parent_end: Connection | None,
+                 parent_pid: int) -> None:
     torch.set_num_threads(1)  # as torch's DataLoader workers: no thread pool after fork
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    if parent_end is not None:
+        parent_end.close()  # the main process's end, inherited by fork
     while True:
         try:
+            if not conn.poll(1.0):
+                if os.getppid() != parent_pid:  # the main process died (e.g. kill -9)
+                    return
+                continue
             task = conn.recv()
         except (EOFError, OSError):
             return
@@ -111,7 +119,10 @@ class DecodePool:
 
     def _start(self) -> _Worker:
         parent, child = self._ctx.Pipe(duplex=True)
-        proc = self._ctx.Process(target=_worker_main, args=(child, self.decode), daemon=True)
+        forked = self._ctx.get_start_method() == "fork"
+        proc = self._ctx.Process(target=_worker_main, daemon=True,
+                                 args=(child, self.decode, parent if forked else None,
+                                       os.getpid()))
         proc.start()
         child.close()  # so that the worker's death reads as end-of-file here
         return _Worker(proc, parent)

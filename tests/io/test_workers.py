@@ -51,7 +51,7 @@ def test_dead_workers_give_error_rows_and_the_run_goes_on(photos):
     assert "exit code 3" in errors["die.png"] and "crashed" in errors["die.png"]
     assert "SIGSEGV" in errors["segv.png"]
     assert restarts == 2
-    for d, (p, _) in zip(out, items):
+    for d, (p, _) in zip(out, items, strict=True):
         if d.error is None:
             assert torch.equal(d.pixels, decode_uint8(p))
 
@@ -85,3 +85,40 @@ def test_bad_arguments():
         DecodePool(0)
     with pytest.raises(ValueError, match="time limit"):
         DecodePool(1, timeout=0)
+
+
+_ORPHAN = """
+import sys, time
+from pathlib import Path
+from blindiqa.io.workers import DecodePool
+pool = DecodePool(2)
+print(" ".join(str(w.process.pid) for w in pool._workers), flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_workers_exit_when_the_main_process_is_killed():
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", _ORPHAN], stdout=subprocess.PIPE, text=True)
+    pids = [int(p) for p in proc.stdout.readline().split()]
+    assert len(pids) == 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [p for p in pids if _alive(p)]
+    assert not alive, f"decoding workers {alive} outlived their killed main process"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[-1][0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
