@@ -7,7 +7,13 @@ import re
 import sys
 from pathlib import Path
 
-from blindiqa.cli.common import add_model_options, fail, non_negative_int, positive_int
+from blindiqa.cli.common import (
+    add_model_options,
+    add_quiet_option,
+    add_workers_option,
+    fail,
+    positive_int,
+)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
@@ -42,14 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    metavar="NAME=ROOT", help="a dataset folder and the name to report it "
                                              "under; repeat for several")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--workers", type=non_negative_int, default=1, metavar="N",
-                   help="decoding processes (0 = in the main process; default: %(default)s)")
+    add_workers_option(p)
     p.add_argument("--limit", type=positive_int, metavar="N",
                    help="score only the first N images of each dataset")
     p.add_argument("--no-plots", action="store_true", help="do not draw the scatter plots")
-    p.add_argument("--quiet", action="store_true",
-                   help="no progress (a bar on a terminal, plain lines elsewhere) and no "
-                        "per-pair lines")
+    add_quiet_option(p, "no per-pair lines")
     again = p.add_mutually_exclusive_group()
     again.add_argument("--resume", dest="overwrite", action="store_false",
                        help="reuse the scores already in DIR and score only the rest (the "

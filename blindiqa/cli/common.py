@@ -90,6 +90,21 @@ def add_model_options(parser: argparse.ArgumentParser, multiple: bool = False) -
                              "the model's own setting, see `blindiqa models`)")
 
 
+def add_workers_option(parser: argparse.ArgumentParser) -> None:
+    """``--workers N``: decoding processes, crash-isolated (see :mod:`blindiqa.io.workers`)."""
+    parser.add_argument("--workers", type=non_negative_int, default=1, metavar="N",
+                        help="decoding processes (0 = in the main process; default: "
+                             "%(default)s); a file that crashes or hangs its worker gets an "
+                             "error and the run goes on")
+
+
+def add_quiet_option(parser: argparse.ArgumentParser, also: str = "no summary") -> None:
+    """``--quiet``: no progress (a bar on a terminal, plain lines elsewhere), and ``also``."""
+    parser.add_argument("--quiet", action="store_true",
+                        help=f"no progress (a bar on a terminal, else a line every "
+                             f"$BLINDIQA_PROGRESS_EVERY s, default 10) and {also}")
+
+
 def load_model(name: str, args: argparse.Namespace) -> QualityModel:
     """Load a model named on the command line; ``ValueError`` says what is wrong."""
     from blindiqa.models.load import load

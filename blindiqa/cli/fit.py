@@ -9,7 +9,13 @@ import sys
 import warnings
 from pathlib import Path
 
-from blindiqa.cli.common import fail, non_negative_int, positive_int, show_progress
+from blindiqa.cli.common import (
+    add_quiet_option,
+    fail,
+    non_negative_int,
+    positive_int,
+    show_progress,
+)
 from blindiqa.encoders import NORMALIZATIONS, list_encoders
 from blindiqa.engine import EngineConfig
 from blindiqa.patches import MIN_PATCH_SIZE, PATCH_SIZE, PATCH_STRIDE, patch_geometry_ok
@@ -65,9 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"crops: stride between patches when scoring (default: {PATCH_STRIDE})")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
                    help="where to run the encoder (default: %(default)s)")
-    p.add_argument("--quiet", action="store_true",
-                   help="no progress (a bar on a terminal, plain lines elsewhere) and no "
-                        "summary")
+    add_quiet_option(p)
     p.set_defaults(func=run)
 
 

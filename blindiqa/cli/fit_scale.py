@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from blindiqa.cli.common import fail, non_negative_int
+from blindiqa.cli.common import add_quiet_option, add_workers_option, fail
 from blindiqa.progress import Progress
 
 
@@ -30,9 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="how to describe the reference corpus in the bundle (default: the "
                         "reference paths and the number of photos)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    p.add_argument("--workers", type=non_negative_int, default=1, metavar="N",
-                   help="decoding processes (default: %(default)s)")
-    p.add_argument("--quiet", action="store_true", help="no progress and no summary")
+    add_workers_option(p)
+    add_quiet_option(p)
     p.set_defaults(func=run)
 
 

@@ -6,7 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from blindiqa.cli.common import add_model_options, fail, load_model, non_negative_int, positive_int
+from blindiqa.cli.common import (
+    add_model_options,
+    add_quiet_option,
+    add_workers_option,
+    fail,
+    load_model,
+    non_negative_int,
+    positive_int,
+)
 from blindiqa.cli.demo import check_out_dir
 from blindiqa.cli.score import iter_inputs
 from blindiqa.progress import Progress
@@ -31,9 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="how many worst and best images to list apart (default: %(default)s)")
     p.add_argument("--thumb-side", type=positive_int, default=256, metavar="PX",
                    help="the thumbnails' longer side (default: %(default)s)")
-    p.add_argument("--workers", type=non_negative_int, default=1, metavar="N",
-                   help="decoding processes (0 = in the main process; default: %(default)s)")
-    p.add_argument("--quiet", action="store_true", help="no progress and no summary")
+    add_workers_option(p)
+    add_quiet_option(p)
     p.set_defaults(func=run)
 
 

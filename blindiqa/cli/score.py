@@ -14,9 +14,10 @@ from tqdm import tqdm
 
 from blindiqa.cli.common import (
     add_model_options,
+    add_quiet_option,
+    add_workers_option,
     fail,
     load_model,
-    non_negative_int,
     positive_int,
 )
 from blindiqa.cli.score_ray import add_ray_options
@@ -108,16 +109,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=positive_int, default=8, metavar="N",
                    help="images decoded ahead and scored per step; scores never depend on it "
                         "(default: %(default)s)")
-    p.add_argument("--workers", type=non_negative_int, default=1, metavar="N",
-                   help="decoding processes (0 = in the main process; default: %(default)s); "
-                        "a file that crashes or hangs its worker gets an error row and the "
-                        "run goes on")
+    add_workers_option(p)
     p.add_argument("--decode-timeout", type=positive_float, default=DEFAULT_TIMEOUT,
                    metavar="S", help="seconds a worker may take to decode one file "
                                      "(default: %(default)g)")
-    p.add_argument("--quiet", action="store_true",
-                   help="no progress (a bar on a terminal, else a line every "
-                        "$BLINDIQA_PROGRESS_EVERY s, default 10) and no summary")
+    add_quiet_option(p)
     add_ray_options(p)
     p.set_defaults(func=run, parser=p)
 
