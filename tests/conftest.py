@@ -39,6 +39,24 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def load_benchmark():
+    """A function ``name -> module``: the script ``benchmarks/NAME.py`` imported as a
+    module (benchmarks are scripts, not a package)."""
+    return _load_benchmark
+
+
+def _load_benchmark(name: str):
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
 def photo() -> np.ndarray:
     """A 192x256 uint8 RGB photograph (scikit-image's 'coffee', cropped)."""
     data = pytest.importorskip("skimage.data")

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from blindiqa.baselines import params as param_files
 from blindiqa.baselines._ilniqe_features import (
     BLOCK_SIZE,
     NORMALIZED_SIZE,
@@ -48,15 +49,6 @@ from blindiqa.baselines._ilniqe_features import (
     unit_to_levels,
 )
 from blindiqa.baselines.matlab import pinv
-from blindiqa.baselines.params import (
-    existing_file,
-    load_kind_bundle,
-    load_mat,
-    pristine_images,
-    register_baseline,
-    reject_options,
-    shipped_or_given,
-)
 from blindiqa.gaussian.share import FitShare
 from blindiqa.gaussian.stats import GaussianStats
 from blindiqa.models.base import ModelInfo, QualityModel
@@ -137,7 +129,7 @@ class TemplateModel:
 
 def _template_from_mat(path: Path) -> TemplateModel:
     source = str(path)
-    data = load_mat(path, "IL-NIQE template")
+    data = param_files.load_mat(path, "IL-NIQE template")
     if "templateModel" not in data:
         raise ValueError(f"{source}: no templateModel in the file")
     tm = data["templateModel"]
@@ -180,12 +172,12 @@ def load_template(path: str | os.PathLike) -> tuple[TemplateModel, dict[str, Any
         ValueError: missing or unreadable file, unknown format, wrong shapes,
             non-finite values, or a bundle of another kind.
     """
-    p = existing_file(path, "IL-NIQE template")
+    p = param_files.existing_file(path, "IL-NIQE template")
     suffix = p.suffix.lower()
     if suffix == ".mat":
         return _template_from_mat(p), {"source": p.name}
     if suffix == ".safetensors":
-        tensors, meta = load_kind_bundle(p, _KIND, "an IL-NIQE")
+        tensors, meta = param_files.load_kind_bundle(p, _KIND, "an IL-NIQE")
         return _template_from_tensors(tensors, str(p)), meta
     raise ValueError(f"{p}: unknown IL-NIQE template format {suffix!r}; use the official "
                      ".mat or a .safetensors model file")
@@ -353,7 +345,7 @@ def create_ilniqe(params: str | os.PathLike | None = None) -> ILNIQE:
     Raises:
         ValueError: the file cannot be used.
     """
-    path, weights = shipped_or_given(
+    path, weights = param_files.shipped_or_given(
         params, SHIPPED_PARAMS,
         "the shipped IL-NIQE template {path} is missing; regenerate it with "
         "benchmarks/fit_shipped_ilniqe.py or pass params=")
@@ -365,14 +357,15 @@ def create_ilniqe(params: str | os.PathLike | None = None) -> ILNIQE:
 
 def _load_bundle_model(tensors: dict[str, torch.Tensor], metadata: dict[str, Any],
                        name: str = "ilniqe", **options: Any) -> ILNIQE:
-    reject_options(options, "an IL-NIQE")
+    param_files.reject_options(options, "an IL-NIQE")
     return ILNIQE(_template_from_tensors(tensors, name), name=name, weights=name)
 
 
 # --------------------------------------------------------------------------- fitting
 def _image_paths(dirs: Iterable[str | os.PathLike]) -> list[tuple[Path, str]]:
-    """``(path, "folder/name")`` of each pristine image (see :func:`pristine_images`)."""
-    return [(path, f"{folder}/{name}") for path, folder, name in pristine_images(dirs)]
+    """``(path, "folder/name")`` of each pristine image (see
+    :func:`~blindiqa.baselines.params.pristine_images`)."""
+    return [(path, f"{folder}/{name}") for path, folder, name in param_files.pristine_images(dirs)]
 
 
 def select_patches(features: np.ndarray, sharpness: np.ndarray,
@@ -578,7 +571,7 @@ def fit(dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
 
 
 # --------------------------------------------------------------------------- registry
-register_baseline(ModelEntry(
+param_files.register_baseline(ModelEntry(
     name="ilniqe",
     factory=create_ilniqe,
     feature_dim=NUM_FEATURES,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +13,11 @@ from blindiqa.ablate import VARIANTS, VariantResult
 from blindiqa.ablate.report import write_report
 from blindiqa.bench.metrics import srcc
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location(
-        "ablation_table", ROOT / "benchmarks" / "ablation_table.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture()
+def table(load_benchmark):
+    """benchmarks/ablation_table.py, imported as a module."""
+    return load_benchmark("ablation_table")
 
 
 def _folder(path: Path, train: dict, variants, srcc: float, seed: int = 0) -> Path:
@@ -36,8 +29,7 @@ def _folder(path: Path, train: dict, variants, srcc: float, seed: int = 0) -> Pa
     return path
 
 
-def test_merges_folders_and_labels_changed_settings(tmp_path, capsys):
-    table = _load_script()
+def test_merges_folders_and_labels_changed_settings(table, tmp_path, capsys):
     a = _folder(tmp_path / "a", {}, VARIANTS, 0.4)
     b = _folder(tmp_path / "b", {"q_lr": 1e-7}, VARIANTS[3:], 0.2)
     rows = table.load_rows([a, b])
@@ -63,8 +55,7 @@ def test_merges_folders_and_labels_changed_settings(tmp_path, capsys):
         assert im.size[0] > 400
 
 
-def test_missing_folder_is_an_error(tmp_path, capsys):
-    table = _load_script()
+def test_missing_folder_is_an_error(table, tmp_path, capsys):
     assert table.main([str(tmp_path / "nowhere")]) == 2
     assert "no results.json" in capsys.readouterr().err
     (tmp_path / "bad").mkdir()
@@ -72,8 +63,7 @@ def test_missing_folder_is_an_error(tmp_path, capsys):
     assert table.main([str(tmp_path / "bad")]) == 2
 
 
-def test_paired_bootstrap_against_the_first_row(tmp_path, capsys):
-    table = _load_script()
+def test_paired_bootstrap_against_the_first_row(table, tmp_path, capsys):
     gen = np.random.default_rng(3)
     mos = gen.normal(size=60)
     good = -mos + 0.3 * gen.normal(size=60)  # distances: lower = better
@@ -108,8 +98,7 @@ def test_paired_bootstrap_against_the_first_row(tmp_path, capsys):
     assert "NAME=CSV" in capsys.readouterr().err
 
 
-def test_curves_from_the_training_logs(tmp_path):
-    table = _load_script()
+def test_curves_from_the_training_logs(table, tmp_path):
     folder = _folder(tmp_path / "a", {}, VARIANTS, 0.4)
     assert not table.plot_curves(tmp_path / "none.png", table.load_rows([folder]))
     log = folder / "runs" / "mi-loglik" / "log.csv"

@@ -7,17 +7,7 @@ import math
 import pytest
 import torch
 
-from blindiqa.losses.club import (
-    ConditionalGaussian,
-    club_penalty,
-    club_upper_bound,
-    contrastive_q_loss,
-    gaussian_log_likelihood,
-    loglik_q_loss,
-    matched_sq_errors,
-    product_sq_errors,
-    q_loss,
-)
+from blindiqa.losses import club
 
 LN2 = math.log(2.0)
 
@@ -36,7 +26,7 @@ def test_matched_sq_errors_by_hand():
     x = torch.tensor([[1.0, 2.0]])
     mu = torch.tensor([[0.0, 0.0]])
     logvar = torch.tensor([[0.0, LN2]])
-    assert matched_sq_errors(x, mu, logvar).tolist() == pytest.approx([1 + 4 / 2])
+    assert club.matched_sq_errors(x, mu, logvar).tolist() == pytest.approx([1 + 4 / 2])
 
 
 def test_two_pairs_by_hand():
@@ -44,15 +34,15 @@ def test_two_pairs_by_hand():
     mu = torch.tensor([[0.0], [1.0]])
     logvar = torch.zeros(2, 1)
     # s = [[0, 1], [1, 0]]: mean_ij = 1/2, mean_i s_ii = 0
-    assert club_penalty(x, mu, logvar).item() == pytest.approx(0.5)
-    assert club_upper_bound(x, mu, logvar).item() == pytest.approx(0.25)
-    assert contrastive_q_loss(x, mu, logvar).item() == pytest.approx(-0.5)
-    assert loglik_q_loss(x, mu, logvar).item() == pytest.approx(0.0)
+    assert club.club_penalty(x, mu, logvar).item() == pytest.approx(0.5)
+    assert club.club_upper_bound(x, mu, logvar).item() == pytest.approx(0.25)
+    assert club.contrastive_q_loss(x, mu, logvar).item() == pytest.approx(-0.5)
+    assert club.loglik_q_loss(x, mu, logvar).item() == pytest.approx(0.0)
     # variance 2 in the second pair's q: s = [[0, 1/2], [1, 0]], log var sum = ln 2
     logvar = torch.tensor([[0.0], [LN2]])
-    assert club_penalty(x, mu, logvar).item() == pytest.approx((0.5 + 1) / 4)
-    assert loglik_q_loss(x, mu, logvar).item() == pytest.approx(LN2 / 2)
-    assert contrastive_q_loss(x, mu, logvar, loglik_weight=2.0).item() == pytest.approx(
+    assert club.club_penalty(x, mu, logvar).item() == pytest.approx((0.5 + 1) / 4)
+    assert club.loglik_q_loss(x, mu, logvar).item() == pytest.approx(LN2 / 2)
+    assert club.contrastive_q_loss(x, mu, logvar, loglik_weight=2.0).item() == pytest.approx(
         -(1.5 / 4) + 2 * LN2 / 2)
 
 
@@ -62,21 +52,21 @@ def test_closed_form_equals_pairwise_sums():
     mu = torch.randn(7, 5, generator=g, dtype=torch.float64)
     logvar = torch.tanh(torch.randn(7, 5, generator=g, dtype=torch.float64))
     s = naive_pairs(x, mu, logvar)
-    assert torch.allclose(matched_sq_errors(x, mu, logvar), s.diagonal())
-    assert torch.allclose(product_sq_errors(x, mu, logvar), s.mean(dim=0))
+    assert torch.allclose(club.matched_sq_errors(x, mu, logvar), s.diagonal())
+    assert torch.allclose(club.product_sq_errors(x, mu, logvar), s.mean(dim=0))
     penalty = s.mean() - s.diagonal().mean()
-    assert club_penalty(x, mu, logvar).item() == pytest.approx(penalty.item(), rel=1e-12)
-    assert club_upper_bound(x, mu, logvar).item() == pytest.approx(penalty.item() / 2,
+    assert club.club_penalty(x, mu, logvar).item() == pytest.approx(penalty.item(), rel=1e-12)
+    assert club.club_upper_bound(x, mu, logvar).item() == pytest.approx(penalty.item() / 2,
                                                                     rel=1e-12)
-    assert q_loss("contrastive", x, mu, logvar).item() == pytest.approx(-penalty.item(),
+    assert club.q_loss("contrastive", x, mu, logvar).item() == pytest.approx(-penalty.item(),
                                                                          rel=1e-12)
     ll = (s.diagonal() + logvar.sum(1)).mean()
-    assert q_loss("loglik", x, mu, logvar).item() == pytest.approx(ll.item(), rel=1e-12)
+    assert club.q_loss("loglik", x, mu, logvar).item() == pytest.approx(ll.item(), rel=1e-12)
     # the CLUB estimate is mean log q(matched) - mean log q(all pairs), in nats
-    log_q = torch.stack([gaussian_log_likelihood(x, mu[j].expand_as(x), logvar[j].expand_as(x))
+    log_q = torch.stack([club.gaussian_log_likelihood(x, mu[j].expand_as(x), logvar[j].expand_as(x))
                          for j in range(7)], dim=1)  # [i, j] = log q(x_i | z_j)
     est = log_q.diagonal().mean() - log_q.mean()
-    assert club_upper_bound(x, mu, logvar).item() == pytest.approx(est.item(), rel=1e-10)
+    assert club.club_upper_bound(x, mu, logvar).item() == pytest.approx(est.item(), rel=1e-10)
 
 
 def test_gaussian_log_likelihood_matches_torch():
@@ -84,16 +74,16 @@ def test_gaussian_log_likelihood_matches_torch():
     x, mu = torch.randn(4, 3, generator=g), torch.randn(4, 3, generator=g)
     logvar = torch.randn(4, 3, generator=g) * 0.5
     ref = torch.distributions.Normal(mu, (0.5 * logvar).exp()).log_prob(x).sum(1)
-    assert torch.allclose(gaussian_log_likelihood(x, mu, logvar), ref, atol=1e-5)
+    assert torch.allclose(club.gaussian_log_likelihood(x, mu, logvar), ref, atol=1e-5)
 
 
 def test_checks():
     x, mu, logvar = torch.rand(3, 4), torch.rand(3, 4), torch.zeros(3, 4)
     with pytest.raises(ValueError, match="unknown q objective"):
-        q_loss("bogus", x, mu, logvar)
+        club.q_loss("bogus", x, mu, logvar)
     with pytest.raises(ValueError, match=r"\(N, d\)"):
-        club_penalty(x, mu[:, :2], logvar)
-    q = ConditionalGaussian(6, 4, hidden=5)
+        club.club_penalty(x, mu[:, :2], logvar)
+    q = club.ConditionalGaussian(6, 4, hidden=5)
     m, lv = q(torch.randn(9, 6) * 10)
     assert m.shape == lv.shape == (9, 4)
     assert lv.abs().max() <= 1.0  # tanh-bounded log variance
@@ -105,14 +95,14 @@ def test_contrastive_objective_is_unbounded_without_likelihood_term():
     x = torch.tensor([[0.0], [1.0], [3.0]])
     logvar = torch.zeros(3, 1)
     xbar = x.mean()
-    values = [contrastive_q_loss(x, xbar + t * (x - xbar), logvar).item()
+    values = [club.contrastive_q_loss(x, xbar + t * (x - xbar), logvar).item()
               for t in (1.0, 10.0, 100.0)]
     assert values[0] > values[1] > values[2]
     assert values[2] - values[1] == pytest.approx(10 * (values[1] - values[0]), rel=1e-5)
     # with weight w the minimiser over mu is x + (x - xbar) / w
     w = 0.5
     mu = (x + (x - xbar) / w).requires_grad_()
-    contrastive_q_loss(x, mu, logvar, loglik_weight=w).backward()
+    club.contrastive_q_loss(x, mu, logvar, loglik_weight=w).backward()
     assert mu.grad.abs().max().item() < 1e-5
 
 
@@ -134,14 +124,14 @@ def toy(n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     return x, z + 4.0
 
 
-def train_q(objective: str, steps: int, lr: float, **kw) -> ConditionalGaussian:
+def train_q(objective: str, steps: int, lr: float, **kw) -> club.ConditionalGaussian:
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(1)
-    q = ConditionalGaussian(D, D, hidden=16)
+    q = club.ConditionalGaussian(D, D, hidden=16)
     opt = torch.optim.Adam(q.parameters(), lr=lr)
     for _ in range(steps):
         x, z = toy(256, g)
-        loss = q_loss(objective, x, *q(z), **kw)
+        loss = club.q_loss(objective, x, *q(z), **kw)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -152,8 +142,8 @@ def test_club_with_trained_q_bounds_the_true_mi():
     q = train_q("loglik", 1000, 1e-2)
     x, z = toy(8000, torch.Generator().manual_seed(2))
     with torch.no_grad():
-        est = club_upper_bound(x, *q(z)).item()
-        untrained = club_upper_bound(x, *ConditionalGaussian(D, D, hidden=16)(z)).item()
+        est = club.club_upper_bound(x, *q(z)).item()
+        untrained = club.club_upper_bound(x, *club.ConditionalGaussian(D, D, hidden=16)(z)).item()
     assert est >= TRUE_MI
     assert est == pytest.approx(EXACT_CLUB, rel=0.1)
     assert abs(untrained) < 0.5 * TRUE_MI  # an untrained q (official lr 1e-7) sees ~nothing
@@ -167,7 +157,7 @@ def test_contrastive_q_separates_joint_from_product(loglik_weight):
     with torch.no_grad():
         joint = q.log_likelihood(x, z)
         product = q.log_likelihood(x[shuffled], z)
-        est = club_upper_bound(x, *q(z)).item()
+        est = club.club_upper_bound(x, *q(z)).item()
     assert joint.mean() > product.mean()
     # the exact conditional separates 68% of the pairs; the paper's objective (weight 0)
     # reaches ~62% while its scale runs away (see the unboundedness test)
