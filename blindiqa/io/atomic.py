@@ -35,7 +35,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", *, encoding: str = "u
         newline: passed to :func:`open` (text mode only; ``""`` for the csv module).
 
     Yields:
-        The open temporary file.
+        The open temporary file (its ``name`` is its path).
 
     Raises:
         ValueError: for another ``mode``.
@@ -47,7 +47,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", *, encoding: str = "u
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         text = {} if mode == "wb" else {"encoding": encoding, "newline": newline}
-        with open(fd, mode, **text) as fh:
+        os.close(fd)  # reopened by name, so that ``fh.name`` is the temporary file's path
+        with open(tmp, mode, **text) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

@@ -14,13 +14,13 @@ import io
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
 
-from blindiqa.io.atomic import default_permissions
+from blindiqa.io.atomic import atomic_write
 
 #: The columns, in order.
 COLUMNS: tuple[str, ...] = ("path", "score", "quality", "error")
@@ -197,9 +197,10 @@ class RowWriter:
         self.jsonl = self.path is not None and is_jsonl(self.path)
         self.sort, self.lower_better = sort, lower_better
         self._kept: list[Row] = []
+        self._atomic: AbstractContextManager[IO[bytes]] | None = None
         self.tmp: str | None = None
         self._fd: int | None = None
-        self.fh: TextIO | None = None
+        self.fh: TextIO | IO[bytes] | None = None
         if self.path is None:
             if append:
                 raise ValueError("appending needs an output file")
@@ -211,10 +212,10 @@ class RowWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if append:
             self._open_append()
-        else:
-            fd, self.tmp = tempfile.mkstemp(dir=self.path.parent,
-                                            prefix=f".{self.path.name}.", suffix=".tmp")
-            self._fd = fd
+        else:  # the one atomic writer, held open until close()
+            self._atomic = atomic_write(self.path, "wb")
+            self.fh = self._atomic.__enter__()
+            self.tmp = self.fh.name  # where the rows go until close() renames the file
             self._emit(format_header(self.jsonl))
 
     def _open_append(self) -> None:
@@ -232,6 +233,9 @@ class RowWriter:
 
     def _emit(self, text: str) -> None:
         if not text:
+            return
+        if self._atomic is not None:
+            self.fh.write(text.encode(self.encoding))
             return
         if self._fd is None:
             assert self.fh is not None
@@ -252,23 +256,32 @@ class RowWriter:
 
     def close(self, keep: bool = True) -> None:
         """Finish: write kept rows, and put an atomic file in place (``keep``) or drop it."""
+        failure: BaseException | None = None
         try:
             if keep and self._kept:
                 for row in sort_rows(self._kept, self.lower_better):
                     self._emit(format_row(row, self.jsonl, self.encoding))
+        except BaseException as exc:  # e.g. a full disk: drop the temporary file
+            failure = exc
+            raise
+        finally:
             self._kept = []
             if self._fd is not None:
-                if keep:
+                if keep and failure is None:
                     os.fsync(self._fd)
                 os.close(self._fd)
                 self._fd = None
-                if self.tmp is not None and keep:
-                    default_permissions(self.tmp)
-                    os.replace(self.tmp, self.path)
-        finally:
-            if self.tmp is not None and os.path.exists(self.tmp):
-                os.unlink(self.tmp)
-            self.tmp = None
+            if self._atomic is not None:
+                atomic, self._atomic, self.tmp = self._atomic, None, None
+                if keep and failure is None:
+                    atomic.__exit__(None, None, None)  # synced and renamed into place
+                else:
+                    dropped = failure or _DroppedError()
+                    atomic.__exit__(type(dropped), dropped, None)  # removed
+
+
+class _DroppedError(Exception):
+    """Closes an atomic file without keeping it."""
 
 
 def iter_manifest(path: str | os.PathLike) -> Iterator[str]:
