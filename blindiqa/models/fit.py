@@ -31,6 +31,7 @@ from blindiqa.models.gaussian_model import (
     patch_features,
 )
 from blindiqa.patches import select_pristine_patches
+from blindiqa.patches.grid import PATCH_SIZE
 from blindiqa.progress import Progress
 
 #: method.md: keep patches sharper than 0.75 x the image's sharpest, then those more
@@ -82,7 +83,7 @@ def _accumulate(files: Iterable[Path], dim: int,
     return stats, n_images, skipped
 
 
-def pristine_stats(extractor: FeatureExtractor, files: Iterable[Path], patch_size: int = 96,
+def pristine_stats(extractor: FeatureExtractor, files: Iterable[Path], patch_size: int = PATCH_SIZE,
                    sharpness: float = SHARPNESS_THRESHOLD, colour: float = COLOUR_THRESHOLD,
                    progress: bool = False) -> tuple[GaussianStats, dict[str, Any]]:
     """Accumulate the statistics of the selected pristine patches of many images.
