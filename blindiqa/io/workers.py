@@ -179,8 +179,10 @@ class DecodePool:
             while nxt in done:
                 yield done.pop(nxt)
                 nxt += 1
-            if exhausted and not self._busy():
-                break
+            if not self._busy():  # all handed out so far is yielded
+                if exhausted:
+                    break
+                continue  # the window was full: hand out more
             self._collect(done)
 
     def _busy(self) -> int:

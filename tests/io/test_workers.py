@@ -122,3 +122,20 @@ def _alive(pid: int) -> bool:
             return fh.read().split(") ")[-1][0] != "Z"  # a zombie has exited
     except FileNotFoundError:
         return False
+
+
+def _decode_slow_a(path: Path) -> torch.Tensor:
+    if path.name == "a.png":
+        time.sleep(0.3)
+    return decode_uint8(path)
+
+
+def test_a_full_window_with_nothing_in_flight_hands_out_more(photos):
+    """With the reorder window full of results and no worker busy, the pool hands out
+    the next files instead of waiting for nothing (a failure seen in CI): a slow first
+    file and a fast second one fill a window of 2 while nothing is in flight."""
+    items = [(p, p.name) for p in photos if p.name in ("a.png", "b.png")] * 3
+    with DecodePool(2, decode=_decode_slow_a, ahead=0) as pool:  # window = 2
+        out = list(pool.imap(items))
+    assert [d.name for d in out] == [n for _, n in items]
+    assert all(d.error is None for d in out)
