@@ -81,7 +81,12 @@ from blindiqa.train.run import (
 )
 from blindiqa.train.run import LOG_FILE as LOG_FILE
 from blindiqa.train.run import SUMMARY_FILE as SUMMARY_FILE
-from blindiqa.train.settings import FRESH, INHERITED, check_run_limits, default_device
+from blindiqa.train.settings import (
+    INHERITED,
+    RunOptions,
+    check_run_limits,
+    default_device,
+)
 from blindiqa.train.stage import RunSetup, Stage, StageParts
 
 #: ``--mi`` values: no MI term, or the CLUB penalty with ``q`` trained by likelihood or
@@ -117,13 +122,42 @@ LOG_FIELDS = ("step", "epoch", "loss", "simsiam", "mi", "mi_penalty", "q_loss", 
 
 
 @dataclass
-class AuthenticConfig:
+class _AuthenticFields:
+    """The fields of :class:`AuthenticConfig` that are its own (the run options follow)."""
+
+    images: list[str] = field(default_factory=list, metadata=INHERITED)
+    init: str = "imagenet"
+    encoder: str | None = None
+    layer: str | None = None
+    normalization: str | None = None
+    freeze: str | None = None
+    mi: str = "contrastive"
+    mi_weight: float = 1000.0
+    mi_start_epoch: int = 1
+    q_lr: float = DEFAULT_Q_LR
+    q_weight_decay: float = 0.1
+    q_loglik_weight: float = 1.0
+    q_hidden: int = 1000
+    content_network: str = DEFAULT_CONTENT_NETWORK
+    crop_size: int = 256
+    epochs: int = field(default=5, metadata=INHERITED)
+    steps_per_epoch: int | None = None
+    batch_images: int = 16
+    lr: float = 1e-3
+    predictor_lr: float = 1e-4
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    seed: int = 0
+    limit_images: int | None = None
+
+
+@dataclass
+class AuthenticConfig(RunOptions, _AuthenticFields):
     """Settings of an authentic fine-tuning run.
 
-    Each field is a ``blindiqa train authentic`` option; a resumed run keeps the fields
-    that define the training trajectory, takes ``images``, ``epochs`` and the run
-    options from the saved run unless given again, and never the stopping rules
-    (:mod:`blindiqa.train.settings`).
+    Each field is a ``blindiqa train authentic`` option with the resume rule in its
+    metadata (:mod:`blindiqa.train.settings`); the run options and stopping rules of
+    :class:`~blindiqa.train.settings.RunOptions` come last.
 
     Attributes:
         images: folders (walked recursively) or files of unlabeled authentic photos.
@@ -160,46 +194,7 @@ class AuthenticConfig:
         schedule: ``"constant"`` or ``"cosine"``.
         seed: seed of every random draw.
         limit_images: train on the first N photos only (smoke tests).
-        device: ``"cpu"`` / ``"cuda"`` (None: cuda when available).
-        workers: DataLoader workers per process (None: 0 on the CPU, up to 15 on CUDA).
-        checkpoint_every: also checkpoint every N steps (0: at epoch ends only).
-        amp: bf16 autocast for the encoder and the content network (None: on for CUDA).
-        channels_last: channels-last memory format (None: on for CUDA).
-        max_minutes: stop cleanly after this wall-clock time.
-        max_steps: stop cleanly once this many steps are done in total.
     """
-
-    images: list[str] = field(default_factory=list, metadata=INHERITED)
-    init: str = "imagenet"
-    encoder: str | None = None
-    layer: str | None = None
-    normalization: str | None = None
-    freeze: str | None = None
-    mi: str = "contrastive"
-    mi_weight: float = 1000.0
-    mi_start_epoch: int = 1
-    q_lr: float = DEFAULT_Q_LR
-    q_weight_decay: float = 0.1
-    q_loglik_weight: float = 1.0
-    q_hidden: int = 1000
-    content_network: str = DEFAULT_CONTENT_NETWORK
-    crop_size: int = 256
-    epochs: int = field(default=5, metadata=INHERITED)
-    steps_per_epoch: int | None = None
-    batch_images: int = 16
-    lr: float = 1e-3
-    predictor_lr: float = 1e-4
-    weight_decay: float = 0.0
-    schedule: str = "constant"
-    seed: int = 0
-    limit_images: int | None = None
-    device: str | None = field(default=None, metadata=INHERITED)
-    workers: int | None = field(default=None, metadata=INHERITED)
-    checkpoint_every: int = field(default=0, metadata=INHERITED)
-    amp: bool | None = field(default=None, metadata=INHERITED)
-    channels_last: bool | None = field(default=None, metadata=INHERITED)
-    max_minutes: float | None = field(default=None, metadata=FRESH)
-    max_steps: int | None = field(default=None, metadata=FRESH)
 
     def validate(self) -> None:
         """Raise ``ValueError`` on impossible settings (call after :func:`resolve_init`)."""

@@ -35,6 +35,33 @@ INHERITED = MappingProxyType({RESUME_KEY: "inherited"})
 FRESH = MappingProxyType({RESUME_KEY: "fresh"})
 
 
+@dataclasses.dataclass
+class RunOptions:
+    """The run options and stopping rules every stage's config ends with.
+
+    A stage's config is ``class XConfig(RunOptions, _XFields)``: its own fields come
+    first, these last (dataclass fields follow the reversed method resolution order).
+
+    Attributes:
+        device: ``"cpu"`` or ``"cuda"`` (None: cuda when available).
+        workers: DataLoader worker processes per training process (None: 0 on the CPU,
+            up to 15 on CUDA).
+        checkpoint_every: also checkpoint every N steps (0: only at epoch ends).
+        amp: bf16 autocast (None: on for CUDA, off on the CPU).
+        channels_last: channels-last memory format (None: on for CUDA).
+        max_minutes: stop cleanly (checkpoint, encoder.pt) after this wall-clock time.
+        max_steps: stop cleanly once this many steps are done in total.
+    """
+
+    device: str | None = dataclasses.field(default=None, metadata=INHERITED)
+    workers: int | None = dataclasses.field(default=None, metadata=INHERITED)
+    checkpoint_every: int = dataclasses.field(default=0, metadata=INHERITED)
+    amp: bool | None = dataclasses.field(default=None, metadata=INHERITED)
+    channels_last: bool | None = dataclasses.field(default=None, metadata=INHERITED)
+    max_minutes: float | None = dataclasses.field(default=None, metadata=FRESH)
+    max_steps: int | None = dataclasses.field(default=None, metadata=FRESH)
+
+
 def resume_rule(f: dataclasses.Field) -> str:
     """The resume rule of a config field (``"fixed"`` unless its metadata says otherwise).
 

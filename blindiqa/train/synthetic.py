@@ -69,20 +69,49 @@ from blindiqa.train.run import default_workers as default_workers
 from blindiqa.train.run import read_config as read_config
 from blindiqa.train.run import stop_on_sigterm as stop_on_sigterm
 from blindiqa.train.run import throughput as throughput
-from blindiqa.train.settings import FRESH, INHERITED, check_run_limits, default_device
+from blindiqa.train.settings import (
+    INHERITED,
+    RunOptions,
+    check_run_limits,
+    default_device,
+)
 from blindiqa.train.stage import RunSetup, Stage, StageParts
 
 OBJECTIVES = ("infonce", "contrique")
 
 
 @dataclass
-class SyntheticConfig:
+class _SyntheticFields:
+    """The fields of :class:`SyntheticConfig` that are its own (the run options follow)."""
+
+    images: list[str] = field(default_factory=list, metadata=INHERITED)
+    encoder: str = "resnet50"
+    init: str = "random"
+    layer: str | None = None
+    objective: str = "infonce"
+    epochs: int = field(default=5, metadata=INHERITED)
+    steps_per_epoch: int | None = None
+    scenes_per_batch: int = 16
+    k: int = 4
+    crop: int = 0
+    work_size: int = 384
+    views: str | None = None
+    lr: float = 1e-2
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    tau: float = 0.1
+    normalization: str = "none"
+    seed: int = 0
+    distort_on: str = "workers"
+
+
+@dataclass
+class SyntheticConfig(RunOptions, _SyntheticFields):
     """Settings of a synthetic pre-training run.
 
-    Each field is a ``blindiqa train synthetic`` option; a resumed run keeps the fields
-    that define the training trajectory, takes ``images``, ``epochs`` and the run
-    options from the saved run unless given again, and never the stopping rules
-    (:mod:`blindiqa.train.settings`).
+    Each field is a ``blindiqa train synthetic`` option with the resume rule in its
+    metadata (:mod:`blindiqa.train.settings`); the run options and stopping rules of
+    :class:`~blindiqa.train.settings.RunOptions` come last.
 
     Attributes:
         images: folders (walked recursively) or files of pristine images.
@@ -109,42 +138,7 @@ class SyntheticConfig:
         seed: seed of every random draw.
         distort_on: ``"workers"`` (DataLoader workers make whole scenes) or ``"device"``
             (torch distortions batched on the training device).
-        device: ``"cpu"`` or ``"cuda"`` (None: cuda when available).
-        workers: DataLoader worker processes per training process (None: 0 on the CPU,
-            up to 15 on CUDA).
-        checkpoint_every: also checkpoint every N steps (0: only at epoch ends).
-        amp: bf16 autocast (None: on for CUDA, off on the CPU).
-        channels_last: channels-last memory format (None: on for CUDA).
-        max_minutes: stop cleanly (checkpoint, encoder.pt) after this wall-clock time.
-        max_steps: stop cleanly once this many steps are done in total.
     """
-
-    images: list[str] = field(default_factory=list, metadata=INHERITED)
-    encoder: str = "resnet50"
-    init: str = "random"
-    layer: str | None = None
-    objective: str = "infonce"
-    epochs: int = field(default=5, metadata=INHERITED)
-    steps_per_epoch: int | None = None
-    scenes_per_batch: int = 16
-    k: int = 4
-    crop: int = 0
-    work_size: int = 384
-    views: str | None = None
-    lr: float = 1e-2
-    weight_decay: float = 0.0
-    schedule: str = "constant"
-    tau: float = 0.1
-    normalization: str = "none"
-    seed: int = 0
-    distort_on: str = "workers"
-    device: str | None = field(default=None, metadata=INHERITED)
-    workers: int | None = field(default=None, metadata=INHERITED)
-    checkpoint_every: int = field(default=0, metadata=INHERITED)
-    amp: bool | None = field(default=None, metadata=INHERITED)
-    channels_last: bool | None = field(default=None, metadata=INHERITED)
-    max_minutes: float | None = field(default=None, metadata=FRESH)
-    max_steps: int | None = field(default=None, metadata=FRESH)
 
     def validate(self) -> None:
         """Raise ``ValueError`` on impossible settings."""
