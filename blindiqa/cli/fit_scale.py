@@ -15,12 +15,11 @@ from blindiqa.progress import Progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "fit-scale", help="add a 0-100 quality scale to a model file",
-        description="Score a reference corpus of ordinary photos with MODEL_FILE and write a "
-                    "copy of it that carries the sorted distances: its `quality` is then "
-                    "100 x the share of reference photos that score worse. Scores do not "
-                    "change.")
+    description = ("Write a copy of MODEL_FILE whose `quality` is 100 x the share of the "
+                   "REFERENCE photos (ordinary ones, no labels) it scores worse. Scores do "
+                   "not change.")
+    p = sub.add_parser("fit-scale", help="add a 0-100 quality scale to a model file",
+                       description=description)
     p.add_argument("model", metavar="MODEL_FILE", help="a model bundle (.safetensors)")
     p.add_argument("reference", nargs="+", metavar="REFERENCE",
                    help="folders or files of ordinary photos (no labels needed)")

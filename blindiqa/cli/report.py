@@ -21,14 +21,12 @@ from blindiqa.progress import Progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "report", help="write an HTML report: gallery, quality maps, histogram",
-        description="Score image files and folders (folders recursively) and write DIR/"
-                    "index.html, a self-contained page that opens from disk: a sortable "
-                    "gallery of thumbnails with score, quality and error, each image's "
-                    "quality map on click, a histogram of the collection's quality, and the "
-                    "worst and best images. Thumbnails and maps go to DIR/thumbs and "
-                    "DIR/maps.")
+    description = ("Score image files and folders (recursively) and write DIR/index.html, "
+                   "a page that opens from disk: a sortable gallery with score, quality and "
+                   "error, each image's quality map on click, a histogram of the quality, "
+                   "the worst and best images (pictures in DIR/thumbs and DIR/maps).")
+    p = sub.add_parser("report", help="write an HTML report: gallery, quality maps, histogram",
+                       description=description)
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     add_model_options(p)
     p.add_argument("--out", required=True, metavar="DIR", help="the report folder")
