@@ -10,6 +10,7 @@ the weights were trained with it.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -110,6 +111,32 @@ class MBConv(nn.Module):
         return y + x if self.residual else y
 
 
+def run_stages(x: torch.Tensor, blocks: Iterable[nn.Module], stage_ends: Sequence[int],
+               deepest: int, layers: Iterable[str], out: dict[str, torch.Tensor]
+               ) -> torch.Tensor:
+    """Run the MBConv ``blocks`` up to stage ``deepest`` (stages count from 1), putting
+    each requested ``stageK`` map into ``out``; the last map computed.
+
+    Args:
+        x: the stem's output.
+        blocks: the blocks, in order.
+        stage_ends: the index of each stage's last block.
+        deepest: the last stage needed (a larger value runs every block).
+        layers: the requested layer names.
+        out: where the stage maps go.
+    """
+    stage = 0
+    for i, block in enumerate(blocks):
+        if stage + 1 > deepest:
+            break
+        x = block(x)
+        if i == stage_ends[stage]:
+            stage += 1
+            if f"stage{stage}" in layers:
+                out[f"stage{stage}"] = x
+    return x
+
+
 class EfficientNetLite(nn.Module):
     """EfficientNet-Lite with named feature taps.
 
@@ -172,15 +199,7 @@ class EfficientNetLite(nn.Module):
         x = F.relu6(self._bn0(self._conv_stem(x)))
         if "stem" in layers:
             out["stem"] = x
-        stage = 0
-        for i, block in enumerate(self._blocks):
-            if stage + 1 > deepest:
-                break
-            x = block(x)
-            if i == self.stage_ends[stage]:
-                stage += 1
-                if f"stage{stage}" in layers:
-                    out[f"stage{stage}"] = x
+        x = run_stages(x, self._blocks, self.stage_ends, deepest, layers, out)
         if deepest >= order["head"]:
             x = F.relu6(self._bn1(self._conv_head(x)))
             if "head" in layers:

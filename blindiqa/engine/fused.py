@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from blindiqa.encoders.efficientnet_lite import EfficientNetLite, MBConv
+from blindiqa.encoders.efficientnet_lite import EfficientNetLite, MBConv, run_stages
 
 
 def _fold(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
@@ -101,15 +101,8 @@ class FoldedLite(nn.Module):
         x = self.stem(x)
         if "stem" in layers:
             out["stem"] = x
-        stage = 0
-        for i, block in enumerate(self.blocks):
-            if stage + 1 > deepest:
-                break
-            x = block(x)  # in-place operations touch only maps the block made itself
-            if i == self.stage_ends[stage]:
-                stage += 1
-                if f"stage{stage}" in layers:
-                    out[f"stage{stage}"] = x
+        # the blocks' in-place operations touch only maps the block made itself
+        x = run_stages(x, self.blocks, self.stage_ends, deepest, layers, out)
         if deepest >= order["head"]:
             out["head"] = self.head(x)
         return out
