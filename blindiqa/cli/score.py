@@ -171,8 +171,6 @@ def check_outputs(out: str | None, maps: str | None, overwrite: bool,
 
 def check_options(args: argparse.Namespace) -> str | None:
     """Why the options do not go together (None where they do)."""
-    if not args.paths and not args.manifest:
-        return "give at least one PATH or --manifest FILE"
     if args.resume and not args.out:
         return "--resume needs --out FILE (the file to append to)"
     if args.resume and args.overwrite:
@@ -278,12 +276,19 @@ def _previous_rows(args: argparse.Namespace) -> list[Row]:
     return read_rows(args.out)
 
 
-def _records(args: argparse.Namespace, model, skip: Counter | None = None,
-             ) -> Iterator[ScoreRecord]:
+def _selected(args: argparse.Namespace, skip: Counter | None = None,
+              ) -> Iterator[tuple[Path, str]]:
+    """The inputs this run scores: PATHS and the manifest, walked, in ``--shard``, less
+    ``skip``."""
     # a lone empty folder gets the error at the end, not a warning as well
     many = len(args.paths) + bool(args.manifest) > 1
     items = iter_inputs(input_args(args.paths, args.manifest), warn_empty=many)
-    yield from score_files(model, select(items, args.shard, skip), workers=args.workers,
+    return select(items, args.shard, skip)
+
+
+def _records(args: argparse.Namespace, model, skip: Counter | None = None,
+             ) -> Iterator[ScoreRecord]:
+    yield from score_files(model, _selected(args, skip), workers=args.workers,
                            with_maps=bool(args.maps), prefetch=args.batch_size,
                            decode_timeout=args.decode_timeout)
 
@@ -327,10 +332,7 @@ def _run_ray(args: argparse.Namespace) -> int:
 
     try:
         _buffer_manifest(args)
-        many = len(args.paths) + bool(args.manifest) > 1
-        items = select(iter_inputs(input_args(args.paths, args.manifest), warn_empty=many),
-                       args.shard)
-        return run_ray_cli(args, items)
+        return run_ray_cli(args, _selected(args))
     except OSError as exc:
         return fail(f"cannot read --manifest {args.manifest}: {exc.strerror or exc}")
 
