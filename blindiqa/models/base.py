@@ -169,10 +169,14 @@ class QualityModel(nn.Module, ABC):
             ValueError: the model has no quality scale (a bundle fitted without one;
                 add one with ``blindiqa fit-scale``).
         """
+        return self._scale()(scores)
+
+    def _scale(self) -> QualityScale:
+        """The quality scale; ``ValueError`` where the model has none."""
         if self.quality_scale is None:
             raise ValueError(f"model {self.name} has no quality scale; add one with "
                              "`blindiqa fit-scale MODEL_FILE REFERENCE_DIR --out FILE`")
-        return self.quality_scale(scores)
+        return self.quality_scale
 
     @torch.inference_mode()
     def quality(self, images: Any) -> torch.Tensor:
@@ -187,9 +191,8 @@ class QualityModel(nn.Module, ABC):
         Raises:
             ValueError: an input is invalid, or the model has no quality scale.
         """
-        if self.quality_scale is None:
-            self.quality_from_score(0.0)  # raises the "no quality scale" error
-        return torch.from_numpy(self.quality_from_score(self.score(images)))
+        scale = self._scale()  # before scoring: no work for a model without a scale
+        return torch.from_numpy(scale(self.score(images)))
 
     def forward(self, images: Any) -> torch.Tensor:
         return self.score(images)
