@@ -157,6 +157,22 @@ def _complete_lines(path: Path) -> tuple[list[str], int, bool]:
     return text.splitlines(keepends=True), end, end < len(data)
 
 
+def _complete_length(path: Path, chunk: int = 1 << 16) -> tuple[int, int]:
+    """The byte length of a file's complete lines and its size, reading only its tail
+    back to the last newline (not the whole file, which may hold millions of rows)."""
+    with path.open("rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        pos = size
+        while pos > 0:
+            start = max(0, pos - chunk)
+            fh.seek(start)
+            last = fh.read(pos - start).rfind(b"\n")
+            if last >= 0:
+                return start + last + 1, size
+            pos = start
+    return 0, size
+
+
 def read_rows(path: str | os.PathLike, allow_partial: bool = True) -> list[Row]:
     """The rows of a row file (CSV or JSON lines, by extension).
 
@@ -221,8 +237,8 @@ class RowWriter:
     def _open_append(self) -> None:
         assert self.path is not None
         if self.path.exists():
-            _, end, partial = _complete_lines(self.path)
-            if partial:
+            end, size = _complete_length(self.path)
+            if end < size:  # a partial last row: drop it
                 os.truncate(self.path, end)
             fresh = end == 0
         else:

@@ -164,3 +164,15 @@ def test_row_round_trip(tmp_path):
             w.write(r)
         w.close()
         assert read_rows(tmp_path / name) == rows
+
+
+@pytest.mark.parametrize("data", [b"", b"abc", b"a\n", b"a\nbc", b"x" * 2500 + b"\n" + b"y" * 1700,
+                                  b"\n" * 3 + b"z" * 3000, b"q" * 3000])
+def test_complete_length_reads_back_to_the_last_newline(tmp_path, data):
+    """Resuming finds where the last whole row ends from the file's tail alone."""
+    from blindiqa.io.rows import _complete_length
+
+    path = tmp_path / "rows.csv"
+    path.write_bytes(data)
+    end = data.rfind(b"\n") + 1
+    assert _complete_length(path, chunk=1000) == (end, len(data))
