@@ -111,13 +111,6 @@ class Progress:
         if self._bar is not None:
             self._bar.set_postfix_str(text, refresh=False)
 
-    def write(self, message: str) -> None:
-        """Print ``message`` on its own line without breaking the bar."""
-        if self._bar is not None:
-            self._bar.write(message, file=self.file)
-        else:
-            print(message, file=self.file, flush=True)
-
     def status(self, final: bool = False) -> str:
         """The plain progress line."""
         elapsed = self._clock() - self._start
