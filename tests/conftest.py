@@ -1,4 +1,9 @@
-"""Shared fixtures: sample photos, a small fitted model, the shared data folder."""
+"""Shared fixtures: sample photos, a small fitted model, the shared data folder.
+
+Tests must pass on any machine: see "Tests that pass on any machine" in CONTRIBUTING.md
+(golden values with a relative tolerance of ~1e-6, exact equality only within one
+machine, no timing thresholds, no thread-count assumptions, no reliance on listing order).
+"""
 
 from __future__ import annotations
 

@@ -34,8 +34,9 @@ def test_quick_run_prints_machine_and_one_row_per_size(throughput, capsys, tmp_p
     cores = throughput.available_cores()
     for r in rows:  # no decoding workers: no worker RSS
         assert float(r[5]) > 0 and float(r[6]) == pytest.approx(float(r[5]) / cores, abs=0.01)
-        # decode s/image of a tiny JPEG can print as 0.000 at three decimals
-        assert float(r[7]) > 0 and float(r[8]) >= 0 and float(r[9]) > 0
+        # s/image and decode s/image print at three decimals: on a fast enough machine
+        # either reads 0.000, so only their being numbers is checked (no speed assumed)
+        assert float(r[7]) >= 0 and float(r[8]) >= 0 and float(r[9]) > 0
         assert r[10] == "-"
     assert _table((tmp_path / "tp.md").read_text()) == table
 

@@ -58,10 +58,12 @@ def test_dead_workers_give_error_rows_and_the_run_goes_on(photos):
 
 def test_hanging_file_times_out(photos):
     items = [(p, p.name) for p in photos if p.name in ("a.png", "b.png", "hang.png")]
-    t0 = time.monotonic()
     with DecodePool(1, decode=_decode_or_hang, timeout=1.0) as pool:
         out = list(pool.imap(items))
-    assert time.monotonic() - t0 < 30
+        restarts = pool.restarts
+    # No wall-clock bound (it would depend on the machine's speed and load): the hanging
+    # worker (a 600 s sleep) was stopped at the time limit and replaced, not waited for.
+    assert restarts == 1
     assert [d.name for d in out] == ["a.png", "b.png", "hang.png"]
     assert "longer than 1 s" in out[2].error
     assert out[0].error is None and out[1].error is None

@@ -1,5 +1,5 @@
 """The one-pass scorer: fitting, scoring, maps, bundles, batch independence, and the
-crop-based ``contentsep`` configuration kept exact."""
+crop-based ``contentsep`` configuration kept to its recorded scores."""
 
 from __future__ import annotations
 
@@ -124,7 +124,7 @@ def test_default_is_the_one_pass_engine_and_contentsep_the_crops():
     assert crops.config.patch_size == 96 and crops.config.stride == 48
 
 
-def test_contentsep_reproduces_the_crop_scores_exactly(photo):
+def test_contentsep_reproduces_the_crop_scores(photo):
     """Scores of the crop-based default before the one-pass engine (recorded with one
     thread at commit 31c0dd4): the paper's formulation is unchanged."""
     from skimage import data
@@ -133,7 +133,12 @@ def test_contentsep_reproduces_the_crop_scores_exactly(photo):
     torch.set_num_threads(1)
     try:
         model = blindiqa.load("contentsep")
-        assert model.score(photo).item() == 12.373345867280785
-        assert model.score(data.astronaut()).item() == 7.256800750431374
+        # Golden values recorded on one machine: float summation order differs across
+        # CPUs and BLAS/torch builds (~1e-8 relative between machines, even with one
+        # thread), so compare with rel=1e-6, far above that noise and far below any
+        # change of method. See CONTRIBUTING.md.
+        assert model.score(photo).item() == pytest.approx(12.373345867280785, rel=1e-6)
+        assert model.score(data.astronaut()).item() == pytest.approx(7.256800750431374,
+                                                                     rel=1e-6)
     finally:
         torch.set_num_threads(threads)
