@@ -10,7 +10,10 @@ recipes over the cache.
         [--set pristine=../shared/data/pristine ...] [--scale 1.0]
 
 One file per set: ``{out}/{set}.pt`` = ``{"names", "grids", "cells", "niqe", "taps",
-"dims", "config"}``. An existing set file is kept (delete it to rebuild).
+"dims", "config"}``. An existing set file is kept (delete it to rebuild). Sets named in
+``--content-sets`` also keep ``"content"``: each image's 1280-channel ``head`` map at its
+own stride of 32 px (float16), from which a window's ImageNet logits are computed (the
+content feature of the trained head's CLUB penalty, ``benchmarks/head_table.py``).
 """
 
 from __future__ import annotations
@@ -45,13 +48,14 @@ def _scaled(img: torch.Tensor, scale: float) -> torch.Tensor:
     return limit_side(img, max(1, round(max(h, w) * scale)))
 
 
-def cache_set(name: str, folder: Path, out: Path, encoder, niqe, scale: float) -> None:
+def cache_set(name: str, folder: Path, out: Path, encoder, niqe, scale: float,
+              content_encoder=None) -> None:
     target = out / f"{name}.pt"
     if target.exists():
         print(f"{target} exists, kept")
         return
     cfg = encoder.config
-    names, grids, cells, niqe_scores = [], [], [], []
+    names, grids, cells, niqe_scores, content = [], [], [], [], []
     t0 = time.perf_counter()
     files = [p for p, _ in iter_image_files([folder])]
     for path in tqdm(files, desc=name, unit="img", mininterval=10):
@@ -60,11 +64,14 @@ def cache_set(name: str, folder: Path, out: Path, encoder, niqe, scale: float) -
             grids.append(encoder(img).half())
             cells.append(pixel_cells(img, cfg.grid_stride).float())
             niqe_scores.append(float(niqe.score_tensor(img)))
+            if content_encoder is not None:
+                content.append(content_encoder(img).half())
         names.append(path.relative_to(folder).as_posix())
+    extra = {"content": content} if content_encoder is not None else {}
     torch.save({"names": names, "grids": grids, "cells": cells,
                 "niqe": torch.tensor(niqe_scores, dtype=torch.float64),
                 "taps": list(cfg.taps), "dims": encoder.dims, "config": cfg.to_json(),
-                "scale": scale}, target)
+                "scale": scale, **extra}, target)
     print(f"{name}: {len(names)} images in {time.perf_counter() - t0:.0f} s -> {target}")
 
 
@@ -78,6 +85,8 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0, help="resize every image by this")
     ap.add_argument("--set", action="append", metavar="NAME=DIR",
                     help="sets to cache (default: pristine, clive, biq, unlabeled)")
+    ap.add_argument("--content-sets", nargs="*", default=[], metavar="NAME",
+                    help="sets that also keep the 'head' map (window content features)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--threads", type=int, default=0)
     args = ap.parse_args()
@@ -89,9 +98,15 @@ def main() -> None:
                        weights="pretrained" if args.checkpoint is None else "bundle")
     encoder = build_dense_encoder(cfg, checkpoint_path=args.checkpoint)
     niqe = load("niqe")
+    content = None
+    if args.content_sets:
+        content_cfg = EngineConfig(encoder=args.encoder, taps=("head",), grid_stride=32,
+                                   normalization=args.normalization, weights=cfg.weights)
+        content = build_dense_encoder(content_cfg, checkpoint_path=args.checkpoint)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, folder in sets.items():
-        cache_set(name, Path(folder), args.out, encoder, niqe, args.scale)
+        cache_set(name, Path(folder), args.out, encoder, niqe, args.scale,
+                  content if name in args.content_sets else None)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "ImageNet weights; they are stored in the bundle. Read with "
                         "torch.load(weights_only=True): a file holding anything but tensors "
                         "is refused, never executed")
+    p.add_argument("--head", metavar="RUN_DIR",
+                   help="one-pass: a quality head trained by `blindiqa train head-synthetic` "
+                        "or `head-authentic`; the distance is computed in its space, with the "
+                        "engine settings it was trained on (stored in the bundle)")
     p.add_argument("--window", type=positive_int, default=None, metavar="CELLS",
                    help="one-pass: smallest window side in grid cells of "
                         f"{ENGINE_DEFAULT.grid_stride} px (default: {ENGINE_DEFAULT.window})")
@@ -135,8 +139,11 @@ def run(args: argparse.Namespace) -> int:
                 problem = check_checkpoint(args.encoder, args.encoder_checkpoint)
                 if problem:
                     return fail(problem)
-            model = (_fit_crops(args, spec, weights) if args.engine == "crops"
-                     else _fit_one_pass(args, spec, weights))
+            if args.head is not None:
+                model = _fit_head(args)
+            else:
+                model = (_fit_crops(args, spec, weights) if args.engine == "crops"
+                         else _fit_one_pass(args, spec, weights))
             tensors, meta = model.bundle_contents()
             save_bundle(args.out, tensors, meta)
             prov = model.provenance
@@ -152,6 +159,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _engine_options_problem(args: argparse.Namespace) -> str | None:
     """Why the geometry options do not fit ``--engine`` (None where they do)."""
+    if args.head is not None and (args.engine == "crops" or args.encoder_checkpoint
+                                  or args.layer or args.window or args.window_stride):
+        return "--head uses the one-pass engine with the encoder, taps and windows it was " \
+               "trained on: it takes no --engine crops, --encoder-checkpoint, --layer, " \
+               "--window or --window-stride"
     if args.engine == "one-pass":
         if args.patch_size is not None or args.stride is not None:
             return "--patch-size and --stride apply to --engine crops; the one-pass engine " \
@@ -187,6 +199,20 @@ def _fit_one_pass(args: argparse.Namespace, spec, weights: str):
             cfg = replace(cfg, **{field: value})
     return fit_dense(args.dirs, cfg, checkpoint_path=args.encoder_checkpoint,
                      progress=show_progress(args))
+
+
+def _fit_head(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from blindiqa.models.fit import fit_dense
+    from blindiqa.train.head import load_head
+
+    head, cfg = load_head(args.head)
+    if args.max_side is not None:
+        cfg = replace(cfg, max_side=args.max_side)
+    model = fit_dense(args.dirs, cfg, progress=show_progress(args), head=head)
+    model.provenance["head_run"] = str(args.head)
+    return model
 
 
 def _fit_crops(args: argparse.Namespace, spec, weights: str):

@@ -4,8 +4,10 @@
 Stage 1 (synthetic contrastive pre-training, :mod:`blindiqa.train.synthetic`);
 ``blindiqa train authentic --images DIR... --init RUN_DIR --out RUN_DIR [...]`` runs
 Stage 2 (authentic fine-tuning, :mod:`blindiqa.train.authentic`, options in
-:mod:`blindiqa.cli.train_authentic`). Every field of a stage's config dataclass is an
-option of the same name; the run options
+:mod:`blindiqa.cli.train_authentic`); ``head-synthetic`` and ``head-authentic`` train a
+small quality head on the frozen engine's window descriptors
+(:mod:`blindiqa.train.head`, options in :mod:`blindiqa.cli.train_head`). Every field of
+a stage's config dataclass is an option of the same name; the run options
 (:func:`blindiqa.cli.stages.add_run_options`) end every stage.
 
 Also runnable without the ``blindiqa`` entry point, e.g. under torchrun::
@@ -25,9 +27,11 @@ from blindiqa.cli.stages import add_run_options, run_stage
 def register(subparsers: Any) -> None:
     """Add ``train`` (with its stages) to ``subparsers`` (from ``add_subparsers``)."""
     from blindiqa.cli.train_authentic import register_subcommand
+    from blindiqa.cli.train_head import register_subcommands as register_head
 
     parser = subparsers.add_parser(
-        "train", help="train an encoder (synthetic pre-training, authentic fine-tuning)",
+        "train", help="train an encoder or a quality head (synthetic pre-training, authentic "
+             "fine-tuning)",
         description="Train a feature encoder. Stages: synthetic (Stage 1, contrastive "
                     "pre-training on pristine images with on-the-fly KADID-10k "
                     "distortions) and authentic (Stage 2, fine-tuning on unlabeled "
@@ -38,6 +42,7 @@ def register(subparsers: Any) -> None:
                                    parser_class=type(parser))
     register_synthetic(stages)
     register_subcommand(stages)
+    register_head(stages)
 
 
 def _usage(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from blindiqa.engine import (
     score_windows,
     windows,
 )
+from blindiqa.head import HeadConfig, QualityHead
 from blindiqa.models.base import ModelInfo, QualityModel
 from blindiqa.models.registry import register_bundle_kind
 
@@ -30,20 +31,30 @@ class DenseGaussianModel(QualityModel):
 
     Args:
         encoder: the dense encoder (network, taps, grid).
-        mean: pristine mean ``(D,)``; cov: pristine covariance ``(D, D)`` (float64).
+        mean: pristine mean ``(D,)``; cov: pristine covariance ``(D, D)`` (float64), in
+            the space the distance is computed in (the head's, when there is one).
         name: the model's name.
         provenance: where the pristine statistics came from.
+        head: a trained quality head applied to every window descriptor before the
+            distance (:class:`~blindiqa.head.QualityHead`); None: the descriptors as they
+            are.
     """
 
     def __init__(self, encoder: DenseEncoder, mean: torch.Tensor, cov: torch.Tensor,
-                 name: str = "model", provenance: dict[str, Any] | None = None) -> None:
+                 name: str = "model", provenance: dict[str, Any] | None = None,
+                 head: QualityHead | None = None) -> None:
         super().__init__(name)
-        if mean.shape != (encoder.feature_dim,) or cov.shape != (mean.shape[0],) * 2:
+        if head is not None and head.config.in_dim != encoder.feature_dim:
+            raise ValueError(f"the head takes {head.config.in_dim}-d descriptors, the "
+                             f"encoder gives {encoder.feature_dim}-d")
+        dim = head.config.score_dim if head is not None else encoder.feature_dim
+        if mean.shape != (dim,) or cov.shape != (mean.shape[0],) * 2:
             raise ValueError(
                 f"pristine statistics of shape {tuple(mean.shape)}/{tuple(cov.shape)} do not "
-                f"match the encoder's feature size {encoder.feature_dim}"
+                f"match the feature size {dim}"
             )
         self.encoder = encoder
+        self.head = head.eval() if head is not None else None
         self.provenance = provenance or {}
         self.register_buffer("pristine_mean", mean.double())
         self.register_buffer("pristine_cov", cov.double())
@@ -73,7 +84,11 @@ class DenseGaussianModel(QualityModel):
         """The window descriptors of one canonical image (after ``max_side``)."""
         image = limit_side(image, self.config.max_side)
         grid = self.encoder(image)
-        return windows(grid, self.config, self.encoder.dims)
+        wins = windows(grid, self.config, self.encoder.dims)
+        if self.head is None:
+            return wins
+        return Windows(self.head.score_features(wins.features), wins.activity, wins.shape,
+                       wins.side)
 
     def score_tensor(self, image: torch.Tensor) -> float:
         score, _ = score_windows(self.windows(image), self.pristine_mean, self.pristine_cov,
@@ -95,12 +110,15 @@ class DenseGaussianModel(QualityModel):
         weights = (get_encoder_spec(cfg.encoder).weights_source if cfg.weights == "pretrained"
                    else "trained weights stored in the bundle")
         side = "native" if cfg.max_side == 0 else f"long side <= {cfg.max_side}"
+        head = "" if self.head is None else f", trained head ({self.head.extra_repr()})"
+        dim = self.pristine_mean.shape[0]
         return ModelInfo(
-            name=self.name, lower_better=True, feature_dim=self.encoder.feature_dim,
+            name=self.name, lower_better=True, feature_dim=dim,
             weights=weights,
             description=(f"one pass: {cfg.encoder} [{'+'.join(cfg.taps)}], "
                          f"norm={cfg.normalization}, windows {cfg.window}/{cfg.window_stride} "
-                         f"cells of {cfg.grid_stride} px, {cfg.distance} distance, {side}"),
+                         f"cells of {cfg.grid_stride} px, {cfg.distance} distance, {side}"
+                         f"{head}"),
         )
 
     def extra_repr(self) -> str:
@@ -115,6 +133,10 @@ class DenseGaussianModel(QualityModel):
                 tensors[f"encoder.{k}"] = v
         meta = {"kind": BUNDLE_KIND, "config": self.config.to_json(),
                 "provenance": self.provenance}
+        if self.head is not None:
+            for k, v in self.head.state_dict().items():
+                tensors[f"head.{k}"] = v
+            meta["head"] = self.head.config.to_json()
         return tensors, meta
 
 
@@ -138,8 +160,13 @@ def load_dense_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, Any]
     if cfg.weights == "bundle":
         sd = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}
     encoder = build_dense_encoder(cfg, state_dict=sd)
+    head = None
+    if metadata.get("head") is not None:
+        head = QualityHead(HeadConfig.from_json(metadata["head"]))
+        head.load_state_dict({k[len("head."):]: v for k, v in tensors.items()
+                              if k.startswith("head.")})
     return DenseGaussianModel(encoder, mean, cov, name=name,
-                              provenance=metadata.get("provenance"))
+                              provenance=metadata.get("provenance"), head=head)
 
 
 register_bundle_kind(BUNDLE_KIND, load_dense_bundle)

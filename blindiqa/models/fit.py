@@ -21,6 +21,7 @@ from blindiqa.engine import (
     windows,
 )
 from blindiqa.gaussian import GaussianStats
+from blindiqa.head import QualityHead
 from blindiqa.io.decode import decode_image
 from blindiqa.io.files import iter_image_files
 from blindiqa.models.dense_model import DenseGaussianModel
@@ -135,7 +136,8 @@ def fit_pristine(dirs: Sequence[str | os.PathLike], config: FeatureConfig,
 
 
 def dense_pristine_stats(encoder: DenseEncoder, files: Iterable[Path],
-                         progress: bool = False, minimum: int = 2
+                         progress: bool = False, minimum: int = 2,
+                         head: QualityHead | None = None
                          ) -> tuple[GaussianStats, dict[str, Any]]:
     """Statistics of the selected windows of many pristine images (one-pass engine).
 
@@ -147,11 +149,14 @@ def dense_pristine_stats(encoder: DenseEncoder, files: Iterable[Path],
         files: the images.
         progress: report progress.
         minimum: windows needed (0 for one worker's share of a distributed fit).
+        head: a trained quality head: the statistics are those of its output (the
+            windows are selected as without it).
 
     Returns:
         The merged statistics and a provenance record.
     """
     cfg = encoder.config
+    dim = head.config.score_dim if head is not None else encoder.feature_dim
 
     @torch.inference_mode()
     def selected(img: torch.Tensor) -> torch.Tensor:
@@ -160,11 +165,11 @@ def dense_pristine_stats(encoder: DenseEncoder, files: Iterable[Path],
             raise ValueError(f"smaller than {cfg.min_side} pixels")
         wins = windows(encoder(img), cfg, encoder.dims)
         cells = pixel_cells(img, cfg.grid_stride) if cfg.selection == "sharpness-colour" else None
-        return wins.features[select_pristine(cells, wins, cfg, SHARPNESS_THRESHOLD,
+        kept = wins.features[select_pristine(cells, wins, cfg, SHARPNESS_THRESHOLD,
                                              COLOUR_THRESHOLD)]
+        return kept if head is None else head.score_features(kept)
 
-    stats, n_images, skipped = _accumulate(files, encoder.feature_dim, selected, "window",
-                                           progress, minimum)
+    stats, n_images, skipped = _accumulate(files, dim, selected, "window", progress, minimum)
     return stats, dense_provenance(cfg, stats, n_images, skipped)
 
 
@@ -197,17 +202,18 @@ def fit_files(dirs: Sequence[str | os.PathLike]) -> list[Path]:
 
 def dense_model(encoder: DenseEncoder, stats: GaussianStats, prov: dict[str, Any],
                 dirs: Sequence[str | os.PathLike], checkpoint_path: str | None = None,
-                name: str = "model") -> DenseGaussianModel:
+                name: str = "model", head: QualityHead | None = None) -> DenseGaussianModel:
     """The fitted model from the pooled statistics and provenance of its images."""
     prov["sources"] = [os.fspath(d) for d in dirs]
     if checkpoint_path is not None:
         prov["encoder_checkpoint"] = os.fspath(checkpoint_path)
-    return DenseGaussianModel(encoder, stats.mean, stats.cov, name=name, provenance=prov)
+    return DenseGaussianModel(encoder, stats.mean, stats.cov, name=name, provenance=prov,
+                              head=head)
 
 
 def fit_dense(dirs: Sequence[str | os.PathLike], config: EngineConfig,
               checkpoint_path: str | None = None, name: str = "model",
-              progress: bool = False) -> DenseGaussianModel:
+              progress: bool = False, head: QualityHead | None = None) -> DenseGaussianModel:
     """Fit the pristine Gaussian of a one-pass (dense) model on the images under ``dirs``.
 
     The windows are pooled as mergeable sums, so a fit split over workers
@@ -220,7 +226,9 @@ def fit_dense(dirs: Sequence[str | os.PathLike], config: EngineConfig,
             ``blindiqa train`` checkpoint; then the weights are stored in the bundle).
         name: the model's name.
         progress: show a progress bar.
+        head: a trained quality head (``blindiqa train head-*``) applied to every
+            window descriptor before the distance.
     """
     config, encoder = dense_encoder(config, checkpoint_path)
-    stats, prov = dense_pristine_stats(encoder, fit_files(dirs), progress=progress)
-    return dense_model(encoder, stats, prov, dirs, checkpoint_path, name)
+    stats, prov = dense_pristine_stats(encoder, fit_files(dirs), progress=progress, head=head)
+    return dense_model(encoder, stats, prov, dirs, checkpoint_path, name, head=head)
