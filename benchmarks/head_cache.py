@@ -23,33 +23,21 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from blindiqa.engine import EngineConfig, windows
+from blindiqa.engine import EngineConfig
+from blindiqa.engine.distance import image_cov
+from blindiqa.engine.windows import activity_weights
 from blindiqa.gaussian import patch_distances
 from blindiqa.head.cache import (
     ContentFeatures,
-    authentic_from_grid,
     build_synthetic_cache,
     sample_positions,
+    window_content,
 )
 from blindiqa.io.files import iter_image_files
 from blindiqa.models.load import load
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-
-
-def pseudo_labels(grids: list[torch.Tensor], model) -> list[torch.Tensor]:
-    """Each window's training-free distance to the default's pristine Gaussian."""
-    cfg = model.config
-    out = []
-    for grid in grids:
-        wins = windows(grid.float(), cfg, model.encoder.dims)
-        from blindiqa.engine.distance import image_cov
-
-        cov_t = image_cov(wins.features)
-        out.append(patch_distances(wins.features, model.pristine_mean, model.pristine_cov,
-                                   cov_t, cfg.ridge))
-    return out
 
 
 def authentic(grids_path: Path, out: Path, windows_per_image: int, seed: int) -> None:
@@ -63,20 +51,16 @@ def authentic(grids_path: Path, out: Path, windows_per_image: int, seed: int) ->
     feats, logits, pseudo, image_scores = [], [], [], []
     for grid, head_map in tqdm(list(zip(d["grids"], d["content"], strict=True)),
                                desc="authentic", mininterval=10):
-        dist = pseudo_labels([grid], default)[0]
-        wins = windows(grid.float(), cfg, d["dims"])
-        from blindiqa.engine.windows import activity_weights
-
+        wins, c = window_content(grid, head_map, cfg, d["dims"], content)
+        # each window's training-free distance to the default's pristine Gaussian, and
+        # the photo's default score: the pseudo-labels of self-training
+        dist = patch_distances(wins.features, default.pristine_mean, default.pristine_cov,
+                               image_cov(wins.features), cfg.ridge)
         w = activity_weights(wins.activity)
         image_scores.append(float((w * dist).sum() / w.sum()))
-        state = gen.get_state()
-        f, c = authentic_from_grid(grid, head_map, cfg, d["dims"], content, windows_per_image,
-                                   gen)
-        gen2 = torch.Generator()
-        gen2.set_state(state)
-        pos = sample_positions(dist.shape[0], windows_per_image, gen2)
-        feats.append(f)
-        logits.append(c)
+        pos = sample_positions(dist.shape[0], windows_per_image, gen)
+        feats.append(wins.features[pos].half())
+        logits.append(c[pos].half())
         pseudo.append(dist[pos].float())
     torch.save({"kind": "authentic", "features": torch.stack(feats),
                 "content": torch.stack(logits), "pseudo": torch.stack(pseudo),

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from recipe_lib import MOS, bootstrap_srcc, read_mos
+from recipe_lib import MOS, ROOT, SHARED, bootstrap_srcc, read_mos
 from scipy.stats import spearmanr
 
 from blindiqa.bench.metrics import srcc
@@ -56,8 +56,6 @@ from blindiqa.train.head import (
     train_head_synthetic,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
 SETS = ("clive", "biq")
 
 

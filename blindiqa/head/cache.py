@@ -25,7 +25,14 @@ from typing import Any
 import torch
 
 from blindiqa.distortions import NAMES, NUM_LEVELS, apply_distortion
-from blindiqa.engine import DenseEncoder, EngineConfig, build_dense_encoder, limit_side, windows
+from blindiqa.engine import (
+    DenseEncoder,
+    EngineConfig,
+    Windows,
+    build_dense_encoder,
+    limit_side,
+    windows,
+)
 from blindiqa.engine.grid import to_grid, window_mean
 from blindiqa.engine.windows import window_side
 from blindiqa.io.decode import decode_image
@@ -134,17 +141,15 @@ def build_synthetic_cache(files: Sequence[Path], config: EngineConfig, *, types:
             "dims": list(encoder.dims), "seed": seed}
 
 
-def authentic_from_grid(grid: torch.Tensor, head_map: torch.Tensor, config: EngineConfig,
-                        dims: list[int], content: ContentFeatures, positions: int,
-                        generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(features, logits)`` of ``positions`` seeded windows of one image, from its grid
-    features and head map (float16)."""
+def window_content(grid: torch.Tensor, head_map: torch.Tensor, config: EngineConfig,
+                   dims: list[int], content: ContentFeatures) -> tuple[Windows, torch.Tensor]:
+    """All windows of one image and their content logits ``(P, 1000)``, from its grid
+    features and head map."""
     wins = windows(grid.float(), config, dims)
     logits = content.from_map(head_map, grid.shape[-2], grid.shape[-1])
     if logits.shape[0] != wins.features.shape[0]:
         raise ValueError("content and descriptor windows disagree in number")
-    pos = sample_positions(wins.features.shape[0], positions, generator)
-    return wins.features[pos].half(), logits[pos].half()
+    return wins, logits
 
 
 def build_authentic_cache(files: Sequence[Path], config: EngineConfig, *,
@@ -160,10 +165,10 @@ def build_authentic_cache(files: Sequence[Path], config: EngineConfig, *,
         img = decode_image(path)
         with torch.inference_mode():
             grid = encoder(limit_side(img, config.max_side))
-        f, c = authentic_from_grid(grid, content.head_map(img), config, encoder.dims, content,
-                                   windows_per_image, gen)
-        feats.append(f)
-        logits.append(c)
+        wins, c = window_content(grid, content.head_map(img), config, encoder.dims, content)
+        pos = sample_positions(wins.features.shape[0], windows_per_image, gen)
+        feats.append(wins.features[pos].half())
+        logits.append(c[pos].half())
         names.append(str(path))
         if progress is not None:
             progress(1)
