@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from blindiqa.distortions import NAMES, NUM_LEVELS, apply_distortion
 from blindiqa.engine import (
@@ -75,7 +76,14 @@ class ContentFeatures:
         """Logits ``(P, 1000)`` of the windows of a grid of ``rows`` x ``cols`` cells, from
         the head map (float32)."""
         g = self.config.grid_stride
-        fine = to_grid(head_map[None].float(), 32, g)[:, :, :rows, :cols]
+        fine = to_grid(head_map[None].float(), 32, g)
+        # the head map keeps only the 32-px cells wholly inside the image, the grid the
+        # finer cells: the last row or column of the grid may lack a head cell, which
+        # then repeats its neighbour
+        pad_rows, pad_cols = max(0, rows - fine.shape[-2]), max(0, cols - fine.shape[-1])
+        if pad_rows or pad_cols:
+            fine = F.pad(fine, (0, pad_cols, 0, pad_rows), mode="replicate")
+        fine = fine[:, :, :rows, :cols]
         side = window_side(self.config, rows, cols)
         pooled = window_mean(fine, side, self.config.window_stride, self.config.window_shape)
         return self.classifier(pooled[0].flatten(1).T.to(self.classifier.weight))

@@ -140,3 +140,26 @@ def test_a_bundle_with_a_head_scores_in_its_space_and_round_trips(tmp_path, phot
     assert again.head is not None and again.head.config == head.config
     assert again.score(photo).item() == model.score(photo).item()  # same machine
     assert "trained head" in repr(again)
+
+
+def test_the_authentic_cache_covers_photos_whose_sides_are_not_multiples_of_32(tmp_path):
+    from PIL import Image
+
+    from blindiqa.engine import EngineConfig
+    from blindiqa.head.cache import build_authentic_cache, check_cache
+
+    gen = torch.Generator().manual_seed(0)
+    files = []
+    for i, size in enumerate([(200, 150), (170, 120)]):  # 150 // 16 = 9 > 2 * (150 // 32)
+        pixels = (torch.rand(size[1], size[0], 3, generator=gen) * 255).to(torch.uint8)
+        files.append(tmp_path / f"{i}.png")
+        Image.fromarray(pixels.numpy()).save(files[-1])
+    cache = build_authentic_cache(files, EngineConfig(), windows_per_image=5, seed=0)
+    check_cache(cache, "authentic")
+    assert cache["features"].shape == (2, 5, 280)
+    assert cache["content"].shape == (2, 5, 1000)
+    assert torch.isfinite(cache["content"].float()).all()
+    again = build_authentic_cache(files, EngineConfig(), windows_per_image=5, seed=0)
+    assert torch.equal(again["content"], cache["content"])
+    with pytest.raises(ValueError, match="expected a synthetic"):
+        check_cache(cache, "synthetic")
