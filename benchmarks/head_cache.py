@@ -24,13 +24,11 @@ import torch
 from tqdm import tqdm
 
 from blindiqa.engine import EngineConfig
-from blindiqa.engine.distance import image_cov
-from blindiqa.engine.windows import activity_weights
-from blindiqa.gaussian import patch_distances
 from blindiqa.head.cache import (
     ContentFeatures,
     build_synthetic_cache,
     sample_positions,
+    training_free_distances,
     window_content,
 )
 from blindiqa.io.files import iter_image_files
@@ -54,10 +52,9 @@ def authentic(grids_path: Path, out: Path, windows_per_image: int, seed: int) ->
         wins, c = window_content(grid, head_map, cfg, d["dims"], content)
         # each window's training-free distance to the default's pristine Gaussian, and
         # the photo's default score: the pseudo-labels of self-training
-        dist = patch_distances(wins.features, default.pristine_mean, default.pristine_cov,
-                               image_cov(wins.features), cfg.ridge)
-        w = activity_weights(wins.activity)
-        image_scores.append(float((w * dist).sum() / w.sum()))
+        dist, score = training_free_distances(wins, default.pristine_mean,
+                                              default.pristine_cov, cfg.ridge)
+        image_scores.append(score)
         pos = sample_positions(dist.shape[0], windows_per_image, gen)
         feats.append(wins.features[pos].half())
         logits.append(c[pos].half())

@@ -34,7 +34,7 @@ def tone_curve(x: torch.Tensor, knots_x: Sequence[float], knots_y: Sequence[floa
     pchip = PchipInterpolator(np.asarray(knots_x, float), np.asarray(knots_y, float))
     coef = torch.tensor(pchip.c, dtype=x.dtype, device=x.device)  # (4, pieces)
     kx = torch.tensor(knots_x, dtype=x.dtype, device=x.device)
-    xc = x.clamp(float(knots_x[0]), float(knots_x[-1]))
+    xc = x.clamp(float(knots_x[0]), float(knots_x[-1])).contiguous()
     idx = torch.bucketize(xc, kx[1:-1], right=True)
     t = xc - kx.take(idx)
     y = coef[0].take(idx)

@@ -13,7 +13,10 @@ Two kinds of cache, each a dict saved with ``torch.save`` (float16 descriptors):
   every unlabeled photo: ``features (images, windows, D)`` and ``content (images,
   windows, 1000)``, the frozen ImageNet classifier's logits over each window (the
   encoder's 1280-channel ``head`` map averaged over the window, through its classifier):
-  the content feature of the CLUB penalty.
+  the content feature of the CLUB penalty. Given the training-free model's pristine
+  Gaussian (``reference``), it also keeps ``pseudo (images, windows)``, each window's
+  training-free distance, and ``image_scores (images,)``, each photo's training-free
+  score: the pseudo-labels of self-training.
 """
 
 from __future__ import annotations
@@ -34,8 +37,10 @@ from blindiqa.engine import (
     limit_side,
     windows,
 )
+from blindiqa.engine.distance import image_cov
 from blindiqa.engine.grid import to_grid, window_mean
-from blindiqa.engine.windows import window_side
+from blindiqa.engine.windows import activity_weights, window_side
+from blindiqa.gaussian import patch_distances
 from blindiqa.io.decode import decode_image
 
 CACHE_KINDS = ("synthetic", "authentic")
@@ -160,15 +165,37 @@ def window_content(grid: torch.Tensor, head_map: torch.Tensor, config: EngineCon
     return wins, logits
 
 
+def training_free_distances(wins: Windows, mean: torch.Tensor, cov: torch.Tensor,
+                            ridge: float) -> tuple[torch.Tensor, float]:
+    """Each window's distance to a pristine Gaussian and the photo's score (the
+    activity-weighted mean), as the training-free one-pass model computes them."""
+    dist = patch_distances(wins.features, mean, cov, image_cov(wins.features), ridge)
+    w = activity_weights(wins.activity)
+    return dist, float((w * dist).sum() / w.sum())
+
+
 def build_authentic_cache(files: Sequence[Path], config: EngineConfig, *,
                           windows_per_image: int = 48, seed: int = 0,
                           encoder: DenseEncoder | None = None,
+                          reference: tuple[torch.Tensor, torch.Tensor] | None = None,
                           progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """The authentic cache of unlabeled photos (see the module docstring)."""
+    """The authentic cache of unlabeled photos (see the module docstring).
+
+    Args:
+        files: unlabeled photos.
+        config: the engine settings whose descriptors are cached.
+        windows_per_image: window positions kept per photo.
+        seed: seeds the positions.
+        encoder: the frozen dense encoder of ``config`` (built when None).
+        reference: the training-free model's pristine mean and covariance (in the
+            descriptors' space): when given, the cache keeps the self-training
+            pseudo-labels.
+        progress: called with 1 after each photo.
+    """
     encoder = encoder or build_dense_encoder(config)
     content = ContentFeatures(config)
     gen = torch.Generator().manual_seed(seed)
-    feats, logits, names = [], [], []
+    feats, logits, names, pseudo, image_scores = [], [], [], [], []
     for path in files:
         img = decode_image(path)
         with torch.inference_mode():
@@ -178,11 +205,19 @@ def build_authentic_cache(files: Sequence[Path], config: EngineConfig, *,
         feats.append(wins.features[pos].half())
         logits.append(c[pos].half())
         names.append(str(path))
+        if reference is not None:
+            dist, score = training_free_distances(wins, *reference, config.ridge)
+            pseudo.append(dist[pos].float())
+            image_scores.append(score)
         if progress is not None:
             progress(1)
+    extra: dict[str, Any] = {}
+    if reference is not None:
+        extra = {"pseudo": torch.stack(pseudo),
+                 "image_scores": torch.tensor(image_scores, dtype=torch.float64)}
     return {"kind": "authentic", "features": torch.stack(feats), "content": torch.stack(logits),
             "names": names, "config": config.to_json(), "dims": list(encoder.dims),
-            "seed": seed}
+            "seed": seed, **extra}
 
 
 def check_cache(cache: dict[str, Any], kind: str) -> None:

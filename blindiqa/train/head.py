@@ -85,7 +85,7 @@ class _HeadFields:
     kind: str = "mlp"
     hidden: int = 256
     out_dim: int = 64
-    combine: str = "head"
+    combine: str = "concat"
     windows: int = 48
     epochs: int = field(default=20, metadata=INHERITED)
     steps_per_epoch: int | None = None
@@ -228,6 +228,18 @@ def load_head(run_dir: str | os.PathLike) -> tuple[QualityHead, EngineConfig]:
     head = QualityHead(HeadConfig.from_json(record["head"]))
     head.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     return head.eval(), EngineConfig.from_json(record["engine"])
+
+
+def training_free_reference() -> tuple[torch.Tensor, torch.Tensor]:
+    """The shipped training-free default's pristine mean and covariance: the reference of
+    the self-training pseudo-labels (the head caches use the default's engine settings)."""
+    from blindiqa.models.load import load
+
+    default = load("default")
+    if default.config.to_json() != EngineConfig().to_json():
+        raise ValueError("the shipped default's engine settings differ from the head "
+                         "caches'; rebuild the default or the caches")
+    return default.pristine_mean, default.pristine_cov
 
 
 def window_cache(setup: RunSetup, kind: str, build: Callable[..., dict[str, Any]],
@@ -409,7 +421,8 @@ class HeadAuthenticStage(Stage):
 
     def build(self, setup: RunSetup) -> StageParts:
         cfg = setup.cfg
-        cache = window_cache(setup, "authentic", build_authentic_cache)
+        cache = window_cache(setup, "authentic", build_authentic_cache,
+                             reference=training_free_reference())
         feats, content = cache["features"], cache["content"]
         if cfg.selftrain_weight and "pseudo" not in cache:
             raise ValueError("self-training needs a cache with pseudo-labels ('pseudo')")

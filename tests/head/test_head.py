@@ -163,3 +163,26 @@ def test_the_authentic_cache_covers_photos_whose_sides_are_not_multiples_of_32(t
     assert torch.equal(again["content"], cache["content"])
     with pytest.raises(ValueError, match="expected a synthetic"):
         check_cache(cache, "synthetic")
+
+
+def test_head_authentic_builds_its_cache_with_pseudo_labels_and_self_trains(tmp_path):
+    from PIL import Image
+
+    from blindiqa.train.head import HeadAuthenticConfig, train_head_authentic
+
+    gen = torch.Generator().manual_seed(0)
+    folder = tmp_path / "unlabeled"
+    folder.mkdir()
+    for i in range(4):
+        pixels = (torch.rand(96, 128, 3, generator=gen) * 255).to(torch.uint8)
+        Image.fromarray(pixels.numpy()).save(folder / f"{i}.png")
+    cfg = HeadAuthenticConfig(images=[str(folder)], windows=4, epochs=2, batch=2, hidden=16,
+                              out_dim=8, mi="contrastive", selftrain_weight=1.0, seed=0)
+    result = train_head_authentic(cfg, tmp_path / "run", progress=False, echo=lambda m: None)
+    assert result.stopped == "done" and result.step == 4
+    cache = torch.load(tmp_path / "run" / "windows.pt", weights_only=False)
+    assert cache["pseudo"].shape == (4, 4)
+    assert bool((cache["pseudo"] > 0).all())
+    assert cache["image_scores"].shape == (4,)
+    head, _ = load_head(tmp_path / "run")
+    assert head.config.combine == "concat" and head.config.score_dim == 280 + 8
