@@ -11,6 +11,8 @@ NORMALIZATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
     # EfficientNet-Lite's own preprocessing: (x*255 - 127.5) / 127.5 ~ [-1, 1]
     "lite": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+    # the TensorFlow FID Inception-v3: (x*255 - 128) / 128, in [-1, 127/128]
+    "inception": ((128 / 255,) * 3, (128 / 255,) * 3),
 }
 
 

