@@ -421,8 +421,12 @@ class HeadAuthenticStage(Stage):
 
     def build(self, setup: RunSetup) -> StageParts:
         cfg = setup.cfg
-        cache = window_cache(setup, "authentic", build_authentic_cache,
-                             reference=training_free_reference())
+        def build_with_pseudo_labels(*args: Any, **kwargs: Any) -> dict[str, Any]:
+            # the default model is loaded only when the cache is built, not when read
+            return build_authentic_cache(*args, reference=training_free_reference(),
+                                         **kwargs)
+
+        cache = window_cache(setup, "authentic", build_with_pseudo_labels)
         feats, content = cache["features"], cache["content"]
         if cfg.selftrain_weight and "pseudo" not in cache:
             raise ValueError("self-training needs a cache with pseudo-labels ('pseudo')")
