@@ -10,10 +10,12 @@ recipes over the cache.
         [--set pristine=../shared/data/pristine ...] [--scale 1.0]
 
 One file per set: ``{out}/{set}.pt`` = ``{"names", "grids", "cells", "niqe", "taps",
-"dims", "config"}``. An existing set file is kept (delete it to rebuild). Sets named in
-``--content-sets`` also keep ``"content"``: each image's 1280-channel ``head`` map at its
-own stride of 32 px (float16), from which a window's ImageNet logits are computed (the
-content feature of the trained head's CLUB penalty, ``benchmarks/head_table.py``).
+"dims", "config"}``; with ``--split-taps`` the grids of each tap go to
+``{out}/{set}.{tap}.pt`` instead, so a sweep loads only the taps it needs. An existing
+set file is kept (delete it to rebuild). Sets named in ``--content-sets`` also keep
+``"content"``: each image's 1280-channel ``head`` map at its own stride of 32 px
+(float16), from which a window's ImageNet logits are computed (the content feature of
+the trained head's CLUB penalty, ``benchmarks/head_table.py``).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def _scaled(img: torch.Tensor, scale: float) -> torch.Tensor:
 
 
 def cache_set(name: str, folder: Path, out: Path, encoder, niqe, scale: float,
-              content_encoder=None) -> None:
+              content_encoder=None, split_taps: bool = False) -> None:
     target = out / f"{name}.pt"
     if target.exists():
         print(f"{target} exists, kept")
@@ -68,6 +70,12 @@ def cache_set(name: str, folder: Path, out: Path, encoder, niqe, scale: float,
                 content.append(content_encoder(img).half())
         names.append(path.relative_to(folder).as_posix())
     extra = {"content": content} if content_encoder is not None else {}
+    if split_taps:
+        start = 0
+        for tap, dim in zip(cfg.taps, encoder.dims, strict=True):
+            torch.save([g[start:start + dim].clone() for g in grids], out / f"{name}.{tap}.pt")
+            start += dim
+        grids = None
     torch.save({"names": names, "grids": grids, "cells": cells,
                 "niqe": torch.tensor(niqe_scores, dtype=torch.float64),
                 "taps": list(cfg.taps), "dims": encoder.dims, "config": cfg.to_json(),
@@ -87,6 +95,9 @@ def main() -> None:
                     help="sets to cache (default: pristine, clive, biq, unlabeled)")
     ap.add_argument("--content-sets", nargs="*", default=[], metavar="NAME",
                     help="sets that also keep the 'head' map (window content features)")
+    ap.add_argument("--split-taps", action="store_true",
+                    help="one file per set and tap ({set}.{tap}.pt), for wide encoders whose "
+                         "taps do not all fit in memory at once")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--threads", type=int, default=0)
     args = ap.parse_args()
@@ -106,7 +117,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for name, folder in sets.items():
         cache_set(name, Path(folder), args.out, encoder, niqe, args.scale,
-                  content if name in args.content_sets else None)
+                  content if name in args.content_sets else None, args.split_taps)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from recipe_lib import MOS, ROOT, SHARED, bootstrap_srcc, read_mos
+from recipe_lib import MOS, ROOT, SHARED, bootstrap_srcc, paired_mean_delta, read_mos
 from scipy.stats import rankdata, spearmanr
 
 from blindiqa.bench.metrics import srcc
@@ -208,26 +208,6 @@ def content_proxies(unl: SetWindows, raw: dict[str, Any], cfg: EngineConfig
     return {"entropy": np.array(entropy), "activity": np.array(activity)}
 
 
-def paired_mean_delta(base: dict[str, np.ndarray], other: dict[str, np.ndarray],
-                      mos: dict[str, np.ndarray], resamples: int, seed: int = 0
-                      ) -> tuple[float, float, float]:
-    """Mean over both sets of |SRCC(other)| - |SRCC(base)|, with its 95 % paired
-    bootstrap interval (each set's images resampled independently)."""
-    gen = np.random.default_rng(seed)
-    diffs = []
-    for _ in range(resamples):
-        d = 0.0
-        for s in SETS:
-            n = mos[s].shape[0]
-            j = gen.integers(0, n, n)
-            d += abs(srcc(other[s][j], mos[s][j])) - abs(srcc(base[s][j], mos[s][j]))
-        diffs.append(d / len(SETS))
-    point = float(np.mean([abs(srcc(other[s], mos[s])) - abs(srcc(base[s], mos[s]))
-                           for s in SETS]))
-    lo, hi = np.percentile(diffs, [2.5, 97.5])
-    return point, float(lo), float(hi)
-
-
 def mean_sd(values: list[float]) -> str:
     if len(values) == 1:
         return f"{values[0]:.3f}"
@@ -317,7 +297,7 @@ def write_table(args: argparse.Namespace, results: list[dict[str, Any]],
             lo, hi = bootstrap_srcc(med["scores"][s], mos[s], args.resamples)
             cells.append(f"{mean_sd([r['srcc'][s] for r in seeds])} [{lo:.3f}, {hi:.3f}]")
         if row.stages:
-            d, lo, hi = paired_mean_delta(baseline, med["scores"], mos, args.resamples)
+            d, lo, hi = paired_mean_delta(baseline, med["scores"], mos, args.resamples, sets=SETS)
             delta = f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
             worst_set = min(med["srcc"][s] - abs(srcc(baseline[s], mos[s])) for s in SETS)
             if d >= BAR and lo > 0 and worst_set >= -MAX_DROP:

@@ -37,9 +37,18 @@ class Cache:
     dims: list[int]
 
     @classmethod
-    def load(cls, path: Path) -> Cache:
+    def load(cls, path: Path, taps: tuple[str, ...] | None = None) -> Cache:
+        """Read a cached set; for a cache split by tap, only ``taps`` (default: all)."""
         d = torch.load(path, weights_only=False)
-        return cls(d["names"], d["grids"], d["cells"], d["niqe"].numpy(), d["taps"], d["dims"])
+        if d["grids"] is not None:
+            return cls(d["names"], d["grids"], d["cells"], d["niqe"].numpy(), d["taps"],
+                       d["dims"])
+        dims = dict(zip(d["taps"], d["dims"], strict=True))
+        wanted = [t for t in d["taps"] if taps is None or t in taps]
+        parts = [torch.load(path.with_name(f"{path.stem}.{t}.pt")) for t in wanted]
+        grids = [torch.cat(g) for g in zip(*parts, strict=True)]
+        return cls(d["names"], grids, d["cells"], d["niqe"].numpy(), wanted,
+                   [dims[t] for t in wanted])
 
     def channels(self, taps: tuple[str, ...]) -> tuple[torch.Tensor, list[int]]:
         """Channel indices of ``taps`` in the cached stack, and their sizes."""
@@ -121,3 +130,23 @@ def paired_delta(reference: np.ndarray, other: np.ndarray, mos: np.ndarray,
         diffs.append(abs(srcc(other[j], mos[j])) - abs(srcc(reference[j], mos[j])))
     lo, hi = np.percentile(diffs, [2.5, 97.5])
     return abs(srcc(other, mos)) - abs(srcc(reference, mos)), float(lo), float(hi)
+
+
+def paired_mean_delta(base: dict[str, np.ndarray], other: dict[str, np.ndarray],
+                      mos: dict[str, np.ndarray], resamples: int = 1000, seed: int = 0,
+                      sets: tuple[str, ...] = ("clive", "biq")) -> tuple[float, float, float]:
+    """Mean over ``sets`` of |SRCC(other)| - |SRCC(base)|, with its 95 % paired
+    bootstrap interval (each set's images resampled independently)."""
+    gen = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(resamples):
+        d = 0.0
+        for s in sets:
+            n = mos[s].shape[0]
+            j = gen.integers(0, n, n)
+            d += abs(srcc(other[s][j], mos[s][j])) - abs(srcc(base[s][j], mos[s][j]))
+        diffs.append(d / len(sets))
+    point = float(np.mean([abs(srcc(other[s], mos[s])) - abs(srcc(base[s], mos[s]))
+                           for s in sets]))
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    return point, float(lo), float(hi)
