@@ -53,6 +53,7 @@ from blindiqa.engine.windows import Windows
 from blindiqa.gaussian import GaussianStats
 
 SETS = ("clive", "biq")
+DEFAULT_BAR, ACCURATE_BAR = 0.02, 0.03  # issue 20's bars on the mean |SRCC| of both sets
 SCORED = (*SETS, "unlabeled")
 R = EngineConfig(max_side=0)  # the default recipe (the dev photos are below any side limit)
 LITE2 = R.taps
@@ -109,6 +110,10 @@ def rows() -> list[Row]:
         r.append(Row("PCA", f"default, keep top {k} axes", keep=k))
     for j in (1, 2, 4, 8, 16, 32, 64):
         r.append(Row("PCA", f"default, drop top {j} axes", drop=j))
+    r.append(Row("PCA", "Lite1, stage 2-5, drop top 32 axes", "lite1",
+                 taps(LITE[:4], lite1), drop=32))
+    r.append(Row("PCA", "MobileNetV2, stage 2-5, drop top 32 axes", "mnv2",
+                 taps(LITE[:4], mnv2), drop=32))
     # pristine windows
     r.append(Row("pristine", "default, sharpness 0.6 / colour 0.6", sharpness=0.6, colour=0.6))
     r.append(Row("pristine", "default, sharpness 0.85 / colour 0.9", sharpness=0.85, colour=0.9))
@@ -124,7 +129,7 @@ def ensembles(table: list[Row], results: dict[str, dict],
     base = table[0]
     best: dict[str, tuple[float, Row]] = {}
     for r in table:
-        if r.cache == base.cache or r.members:
+        if r.cache == base.cache or r.members or r.drop or r.keep:
             continue
         mean = np.mean([abs(srcc(np.asarray(results[r.label]["scores"][s]),
                                  np.array([mos[s][n] for n in results[r.label][f"names_{s}"]])))
@@ -136,6 +141,10 @@ def ensembles(table: list[Row], results: dict[str, dict],
         for w in (0.5, 0.3):
             out.append(Row("ensemble", f"default + {w:g} x ({r.label})",
                            members=((base.label, 1 - w), (r.label, w))))
+    pca = {r.cache: r for r in table if r.drop == 32}
+    if base.cache in pca and "mnv2" in pca:
+        out.append(Row("ensemble", f"{pca[base.cache].label} + 0.5 x ({pca['mnv2'].label})",
+                       members=((pca[base.cache].label, 0.5), (pca["mnv2"].label, 0.5))))
     if len(best) > 1:
         members = ((base.label, 1.0), *((r.label, 1.0) for _, r in best.values()))
         out.append(Row("ensemble", "default + " + " + ".join(r.label for _, r in best.values())
@@ -316,6 +325,21 @@ def write_markdown(path: Path, table: list[Row], results: dict[str, dict],
                      f"{win if win is not None else '-'} | {ladder}/9 |")
         summary.append({"label": r.label, "group": r.group, "srcc": v, "mean": mean,
                         "delta": [d, lo, hi], "ladder": ladder})
+    best = max(summary[1:], key=lambda x: x["delta"][0])
+    d, lo, hi = best["delta"]
+    verdict = ("a new default (if it keeps 80 % of the speed)" if d >= DEFAULT_BAR and lo > 0
+               else "nothing: no row clears the bar")
+    if d >= ACCURATE_BAR and lo > 0:
+        verdict = "an `accurate` model"
+    lines += [
+        "",
+        "## Verdict",
+        "",
+        f"The bar: a new default needs Δ mean >= +{DEFAULT_BAR} with the paired interval above "
+        f"zero (at 80 % of the default's throughput); a second, slower model needs "
+        f">= +{ACCURATE_BAR}. Best row: {best['label']}, Δ mean {d:+.3f} [{lo:+.3f}, "
+        f"{hi:+.3f}]. This table ships {verdict}.",
+    ]
     path.write_text("\n".join(lines) + "\n")
     return summary
 

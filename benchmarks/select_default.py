@@ -166,6 +166,19 @@ def direction_features(cache: Cache, cfg: EngineConfig) -> np.ndarray:
 
 
 NOT_MEASURED = "not measured"
+#: Pointer to the later studies over the same caches (their own scripts write them).
+LATER = [
+    "## Levers tried after this table",
+    "",
+    "Other encoders (EfficientNet-Lite1, MobileNetV2, the Inception-v3 of FID), PCA "
+    "truncation of the window descriptors, other pristine thresholds, the unlabeled "
+    "photos' windows in the pristine pool and z-scored ensembles: "
+    "[encoders.md](encoders.md) (`benchmarks/encoder_table.py`). None moves the mean of "
+    "both sets by the +0.02 that a new default needs; the best, dropping the 32 "
+    "strongest pristine axes and averaging with MobileNetV2, gives +0.013 [+0.002, "
+    "+0.025]. The default above stays. Trained heads on these features: "
+    "[head_training.md](head_training.md).",
+]
 
 
 def fmt(v: float, ci: tuple[float, float]) -> str:
@@ -308,7 +321,7 @@ def write_markdown(path: Path, rows: list[dict], deltas: dict, chosen: str,
               "|---|---|---|---|"]
     for s, (label, (d, lo, hi)) in deltas.items():
         lines.append(f"| {s} | {label} | {d:+.3f} | [{lo:+.3f}, {hi:+.3f}] |")
-    lines.append("")
+    lines += ["", *LATER]
     path.write_text("\n".join(lines) + "\n")
 
 
