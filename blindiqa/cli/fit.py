@@ -49,8 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"{'+'.join(ENGINE_DEFAULT.taps)} for efficientnet_lite*, else the "
                         "encoder's default layer)")
     p.add_argument("--normalization", choices=sorted(NORMALIZATIONS),
-                   default=ENGINE_DEFAULT.normalization,
-                   help="input normalisation (default: %(default)s)")
+                   help="input normalisation (default: the one the encoder's pretrained "
+                        "weights expect: imagenet, or inception for inception_v3_fid)")
     p.add_argument("--encoder-checkpoint", metavar="FILE",
                    help="encoder weights (a state dict or training checkpoint) instead of the "
                         "ImageNet weights; they are stored in the bundle. Read with "
@@ -128,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
             from blindiqa.encoders import get_encoder_spec
 
             spec = get_encoder_spec(args.encoder)
+            if args.normalization is None:
+                args.normalization = spec.normalization
             weights = "pretrained" if spec.weights_package else "random"
             if weights == "random" and not args.encoder_checkpoint:
                 return fail(f"{args.encoder} has no pretrained weights: give "

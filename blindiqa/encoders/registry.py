@@ -33,6 +33,8 @@ class EncoderSpec:
             (for packages that ship another format); used instead of ``weights_attr``.
         licence: licence of the pretrained weights.
         paper: the paper to cite.
+        normalization: the input normalisation its pretrained weights expect (a key of
+            ``blindiqa.encoders.NORMALIZATIONS``).
     """
 
     name: str
@@ -44,6 +46,7 @@ class EncoderSpec:
     load_weights: Callable[[], dict[str, torch.Tensor]] | None = None
     licence: str = ""
     paper: str = ""
+    normalization: str = "imagenet"
 
     @property
     def weights_source(self) -> str:
@@ -164,4 +167,5 @@ register_encoder(EncoderSpec(
     load_weights=load_fid_inception_state_dict,
     licence="Apache-2.0 (weights), MIT (package)",
     paper="Szegedy et al., Rethinking the Inception Architecture, CVPR 2016",
+    normalization="inception",
 ))

