@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +60,7 @@ def _decoded(items: Iterable[tuple[Path, str]], workers: int, prefetch: int,
 
 
 def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, workers: int = 0,
-                with_maps: bool = False, prefetch: int = 4, decode: Decoder = decode_uint8,
+                with_maps: bool = False, prefetch: int = 4, decode: Decoder | None = None,
                 decode_timeout: float = DEFAULT_TIMEOUT) -> Iterator[ScoreRecord]:
     """Score files one by one, in input order.
 
@@ -74,7 +75,9 @@ def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, worke
         with_maps: also compute each image's quality map and keep the decoded image.
         prefetch: images decoded ahead.
         decode: the decoder (a file to ``(3, H, W)`` uint8 pixels; ``ValueError`` for a
-            bad file).
+            bad file); default :func:`~blindiqa.io.workers.decode_uint8` with the model's
+            :attr:`~blindiqa.models.base.QualityModel.decode_max_side`, so a file scores
+            as ``model.score(path)`` scores it.
         decode_timeout: seconds a worker may spend on one file.
 
     Yields:
@@ -84,6 +87,8 @@ def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, worke
         ``MemoryError``, e.g. out of memory) gets an error, and the next input is scored.
         Nothing is kept between inputs, so any number of inputs streams in bounded memory.
     """
+    if decode is None:
+        decode = partial(decode_uint8, max_side=model.decode_max_side)
     for item in _decoded(items, workers, prefetch, decode, decode_timeout):
         rec = ScoreRecord(path=item.path, name=item.name, error=item.error)
         img = None if item.pixels is None else uint8_to_float(item.pixels)

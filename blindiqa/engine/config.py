@@ -54,6 +54,12 @@ class EngineConfig:
             activity is above the image's mean).
         max_side: images whose long side exceeds this many pixels are scaled down to it
             (antialiased) before scoring; 0 scores at the native resolution.
+        jpeg_draft: a JPEG file whose long side exceeds ``max_side`` is decoded at 1/2,
+            1/4 or 1/8 of its size in the DCT domain (the largest reduction that stays
+            at least ``max_side``; Pillow's draft mode) before that scaling: 3x faster
+            decoding of a 12-Mpixel photo, in a quarter of the memory. Only files are
+            concerned (an image given as pixels is never reduced so), and only JPEGs
+            larger than ``max_side``.
         ridge: added to the diagonal of the pooled covariance.
         tile: images with more than ``tile`` x ``tile`` pixels (after ``max_side``) go
             through the encoder in tiles of that core size, so memory stays bounded.
@@ -74,6 +80,7 @@ class EngineConfig:
     distance: str = "patch"
     selection: str = "sharpness-colour"
     max_side: int = 1024
+    jpeg_draft: bool = True
     ridge: float = DEFAULT_RIDGE
     tile: int = 1024
     tile_margin: int = 256
@@ -105,6 +112,11 @@ class EngineConfig:
         if self.tile_margin < 0 or self.tile_margin % PAD_MULTIPLE:
             raise ValueError(f"tile_margin must be a non-negative multiple of {PAD_MULTIPLE}, "
                              f"got {self.tile_margin}")
+
+    @property
+    def decode_max_side(self) -> int:
+        """The long side a file decoder may reduce a JPEG towards (0: full size)."""
+        return int(self.max_side) if self.jpeg_draft else 0
 
     @property
     def min_side(self) -> int:

@@ -39,7 +39,8 @@ class ImageDecodeError(ValueError):
     """An input could not be turned into an RGB image."""
 
 
-def decode_image(path: str | os.PathLike, as_uint8: bool = False) -> torch.Tensor:
+def decode_image(path: str | os.PathLike, as_uint8: bool = False,
+                 max_side: int = 0) -> torch.Tensor:
     """Read an image file with Pillow and return it as a ``(3, H, W)`` float tensor.
 
     Grayscale, palette, bilevel, CMYK, 16-bit and alpha images are converted to 8-bit RGB
@@ -53,6 +54,12 @@ def decode_image(path: str | os.PathLike, as_uint8: bool = False) -> torch.Tenso
         as_uint8: return the 8-bit pixels instead (a quarter of the size, e.g. to pass
             between processes); :func:`uint8_to_float` turns them into exactly what
             this function returns otherwise.
+        max_side: the long side the caller will scale the image down to (0: none). A
+            JPEG larger than that is decoded at 1/2, 1/4 or 1/8 of its size in the DCT
+            domain (Pillow's draft mode; :func:`draft_scale`), the largest reduction
+            that keeps both sides at least those of the image scaled to ``max_side``:
+            a 4000x3000 photo for ``max_side=1024`` decodes to 2000x1500, 4x faster and
+            in a quarter of the memory. Other formats decode at full size.
 
     Returns:
         A float32 tensor in ``[0, 1]`` of shape ``(3, H, W)`` (uint8 with ``as_uint8``).
@@ -85,6 +92,8 @@ def decode_image(path: str | os.PathLike, as_uint8: bool = False) -> torch.Tenso
             warnings.filterwarnings("ignore", module="PIL")
             with Image.open(p) as im:
                 _check_pixels(im.size)
+                if max_side > 0 and im.format == "JPEG":
+                    _draft(im, max_side)
                 im.load()
                 rgb = _pil_to_rgb(_exif_transposed(im))
     except ImageDecodeError as exc:
@@ -118,6 +127,32 @@ def uint8_to_float(image: torch.Tensor) -> torch.Tensor:
     """The canonical float32 image in ``[0, 1]`` of a uint8 tensor (the one conversion
     every decoded pixel goes through)."""
     return image.float().div_(255.0)
+
+
+def _scaled_size(width: int, height: int, max_side: int) -> tuple[int, int] | None:
+    """``(width, height)`` scaled to a long side of ``max_side`` (None: no smaller)."""
+    if max_side <= 0 or max(width, height) <= max_side:
+        return None
+    s = max_side / max(width, height)
+    return max(1, round(width * s)), max(1, round(height * s))
+
+
+def draft_scale(width: int, height: int, max_side: int) -> int:
+    """The DCT-domain reduction (1, 2, 4 or 8) Pillow's draft mode picks for a
+    ``width`` x ``height`` JPEG that will be scaled to a long side of ``max_side``: the
+    largest that keeps both sides at least those of the scaled image."""
+    target = _scaled_size(width, height, max_side)
+    if target is None:
+        return 1
+    fits = min(width // target[0], height // target[1])
+    return next(r for r in (8, 4, 2, 1) if fits >= r)
+
+
+def _draft(im: Image.Image, max_side: int) -> None:
+    """Let Pillow's JPEG decoder reduce ``im`` by :func:`draft_scale` while decoding."""
+    target = _scaled_size(im.width, im.height, max_side)
+    if target is not None:
+        im.draft(None, target)
 
 
 def _check_pixels(size: tuple[int, int]) -> None:
@@ -235,20 +270,22 @@ def _tensor_to_tensor(t: torch.Tensor) -> torch.Tensor:
     return t.contiguous()
 
 
-def to_tensor(image: Any) -> torch.Tensor:
+def to_tensor(image: Any, max_side: int = 0) -> torch.Tensor:
     """Convert one image of any supported kind to a ``(3, H, W)`` float tensor in [0, 1].
 
     Args:
         image: a path (``str`` / ``PathLike``), a PIL image, a numpy array (HxW or HxWxC,
             uint8, uint16 or float in [0, 1]) or a tensor ``(C, H, W)`` (float in [0, 1] or
             uint8).
+        max_side: for a path, :func:`decode_image`'s ``max_side`` (the other kinds are
+            returned at their size).
 
     Raises:
         ValueError: the input is of an unsupported type, shape, dtype or range, or the
             file cannot be decoded (:class:`ImageDecodeError`).
     """
     if isinstance(image, (str, os.PathLike)):
-        return decode_image(image)
+        return decode_image(image, max_side=max_side)
     if isinstance(image, Image.Image):
         return _uint8_hwc_to_tensor(_pil_to_rgb(_exif_transposed(image)))
     if isinstance(image, np.ndarray):
@@ -261,11 +298,11 @@ def to_tensor(image: Any) -> torch.Tensor:
     )
 
 
-def to_tensor_list(images: Any) -> list[torch.Tensor]:
+def to_tensor_list(images: Any, max_side: int = 0) -> list[torch.Tensor]:
     """Normalise the ``images`` argument of ``score`` to a list of canonical tensors.
 
     Accepts one image, a 4-D tensor ``(N, C, H, W)`` or a list/tuple mixing any supported
-    kinds and sizes.
+    kinds and sizes; ``max_side`` goes to :func:`to_tensor`.
 
     Raises:
         ValueError: empty input or any invalid element (the message names its index).
@@ -281,7 +318,7 @@ def to_tensor_list(images: Any) -> list[torch.Tensor]:
     out = []
     for i, item in enumerate(items):
         try:
-            out.append(to_tensor(item))
+            out.append(to_tensor(item, max_side=max_side))
         except ValueError as exc:
             if len(items) == 1:
                 raise

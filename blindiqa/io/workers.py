@@ -30,10 +30,11 @@ Decoder = Callable[[Path], torch.Tensor]
 DEFAULT_TIMEOUT = 120.0
 
 
-def decode_uint8(path: Path) -> torch.Tensor:
+def decode_uint8(path: Path, max_side: int = 0) -> torch.Tensor:
     """The default decoder: :func:`~blindiqa.io.decode.decode_image` as 8-bit pixels
-    (4x less to hand between processes than float)."""
-    return decode_image(path, as_uint8=True)
+    (4x less to hand between processes than float); ``max_side`` as there (bind it with
+    :func:`functools.partial`, which stays picklable for spawned workers)."""
+    return decode_image(path, as_uint8=True, max_side=max_side)
 
 
 @dataclass

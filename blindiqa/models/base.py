@@ -83,6 +83,13 @@ class QualityModel(nn.Module, ABC):
 
     # ----------------------------------------------------------------- public API
     @property
+    def decode_max_side(self) -> int:
+        """The long side this model scales images down to, which a file's decoder may
+        reduce a large JPEG towards (see :func:`blindiqa.io.decode.decode_image`); 0,
+        the default: files are decoded at full size."""
+        return 0
+
+    @property
     def device(self) -> torch.device:
         for t in list(self.parameters()) + list(self.buffers()):
             return t.device
@@ -113,7 +120,7 @@ class QualityModel(nn.Module, ABC):
         Raises:
             ValueError: an input is invalid or smaller than :attr:`min_size`.
         """
-        tensors = to_tensor_list(images)
+        tensors = to_tensor_list(images, max_side=self.decode_max_side)
         for i, t in enumerate(tensors):
             try:
                 self.check_size(t)
@@ -145,7 +152,7 @@ class QualityModel(nn.Module, ABC):
         Raises:
             ValueError: the input is invalid or smaller than :attr:`min_size`.
         """
-        t = to_tensor(image)
+        t = to_tensor(image, max_side=self.decode_max_side)
         self.check_size(t)
         qmap = self.quality_map_tensor(t)
         if isinstance(qmap, torch.Tensor):

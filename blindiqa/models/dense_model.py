@@ -64,6 +64,10 @@ class DenseGaussianModel(QualityModel):
         return self.encoder.config
 
     @property
+    def decode_max_side(self) -> int:
+        return self.config.decode_max_side
+
+    @property
     def min_size(self) -> int:
         return self.config.min_side
 

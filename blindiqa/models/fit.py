@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,11 @@ def require_samples(stats: GaussianStats, unit: str, minimum: int = 2) -> None:
 
 def _accumulate(files: Iterable[Path], dim: int,
                 selected: Callable[[torch.Tensor], torch.Tensor], unit: str,
-                progress: bool, minimum: int = 2) -> tuple[GaussianStats, int, list[str]]:
-    """Decode each pristine image and add the features ``selected(image)`` returns.
+                progress: bool, minimum: int = 2,
+                decode: Callable[[Path], torch.Tensor] = decode_image,
+                ) -> tuple[GaussianStats, int, list[str]]:
+    """Decode each pristine image (with ``decode``) and add the features
+    ``selected(image)`` returns.
 
     An image that cannot be decoded, or that ``selected`` refuses with a ``ValueError``,
     is skipped and listed.
@@ -71,7 +75,7 @@ def _accumulate(files: Iterable[Path], dim: int,
         for path in files:
             bar.update()
             try:
-                feats = selected(decode_image(path))
+                feats = selected(decode(path))
             except ValueError as exc:
                 skipped.append(f"{path}: {exc}")
                 continue
@@ -169,7 +173,9 @@ def dense_pristine_stats(encoder: DenseEncoder, files: Iterable[Path],
                                              COLOUR_THRESHOLD)]
         return kept if head is None else head.score_features(kept)
 
-    stats, n_images, skipped = _accumulate(files, dim, selected, "window", progress, minimum)
+    stats, n_images, skipped = _accumulate(
+        files, dim, selected, "window", progress, minimum,
+        decode=partial(decode_image, max_side=cfg.decode_max_side))
     return stats, dense_provenance(cfg, stats, n_images, skipped)
 
 

@@ -12,6 +12,7 @@ from blindiqa.models.base import QualityModel
 from blindiqa.models.bundle import BundleError, load_bundle, one_line
 from blindiqa.models.quality_scale import QualityScale
 from blindiqa.models.registry import bundle_loader, get_entry, is_model, unknown_model_error
+from blindiqa.runtime import keep_freed_memory
 
 
 def load_file(path: str | os.PathLike, **options: Any) -> QualityModel:
@@ -73,7 +74,12 @@ def load(name_or_path: str | os.PathLike = "default", device: str | torch.device
 
     Raises:
         ValueError: unknown name, unreadable file, or an unavailable device.
+
+    The first call also tunes this process's ``malloc`` to keep freed memory for reuse
+    (:func:`blindiqa.runtime.keep_freed_memory`; ``BLINDIQA_KEEP_MEMORY=0`` turns it
+    off): the encoder's feature maps then cost no fresh pages at every image.
     """
+    keep_freed_memory()
     key = os.fspath(name_or_path)
     if is_model(key):
         try:

@@ -3,6 +3,7 @@ import math
 import torch
 
 from blindiqa.gaussian import gaussian_distance, patch_distances
+from blindiqa.gaussian.distance import _mahalanobis_sq
 
 
 def test_distance_by_hand():
@@ -38,3 +39,24 @@ def test_patch_distances_match_single_distance():
     d = patch_distances(f, mu, cp, ct)
     for i in range(5):
         assert math.isclose(float(d[i]), gaussian_distance(mu, cp, f[i], ct), rel_tol=1e-12)
+
+
+def _quadratic_forms(a: torch.Tensor, diff: torch.Tensor) -> torch.Tensor:
+    return torch.einsum("dp,de,ep->p", diff, torch.linalg.inv(a), diff)
+
+
+def test_mahalanobis_uses_cholesky_and_equals_the_inverse():
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(50, 6, generator=gen, dtype=torch.float64)
+    a = torch.cov(x.T) + 1e-3 * torch.eye(6, dtype=torch.float64)
+    diff = torch.randn(6, 9, generator=gen, dtype=torch.float64)
+    torch.testing.assert_close(_mahalanobis_sq(a, diff), _quadratic_forms(a, diff),
+                               rtol=1e-12, atol=0)
+
+
+def test_mahalanobis_falls_back_to_lu_where_cholesky_fails():
+    a = torch.diag(torch.tensor([2.0, -1.0, 0.5], dtype=torch.float64))  # not PD
+    assert int(torch.linalg.cholesky_ex(a)[1]) != 0
+    diff = torch.tensor([[1.0, 0.0], [1.0, 2.0], [0.0, 1.0]], dtype=torch.float64)
+    torch.testing.assert_close(_mahalanobis_sq(a, diff), _quadratic_forms(a, diff),
+                               rtol=1e-12, atol=1e-15)

@@ -3,7 +3,13 @@ import pytest
 import torch
 from PIL import Image
 
-from blindiqa.io.decode import ImageDecodeError, decode_image, to_tensor, to_tensor_list
+from blindiqa.io.decode import (
+    ImageDecodeError,
+    decode_image,
+    draft_scale,
+    to_tensor,
+    to_tensor_list,
+)
 
 
 def test_path_pil_numpy_tensor_agree(tmp_path, photo):
@@ -90,3 +96,38 @@ def test_uint8_pixels_convert_to_exactly_the_float_image(tmp_path, photo):
     pixels = decode_image(tmp_path / "p.jpg", as_uint8=True)
     assert pixels.dtype == torch.uint8 and pixels.shape == (3, *photo.shape[:2])
     assert torch.equal(uint8_to_float(pixels), decode_image(tmp_path / "p.jpg"))
+
+
+@pytest.mark.parametrize(("size", "max_side", "scale"), [
+    ((4000, 3000), 1024, 2), ((3000, 4000), 1024, 2), ((8000, 6000), 1024, 4),
+    ((9000, 9000), 1024, 8), ((20000, 100), 1024, 8), ((1025, 1025), 1024, 1),
+    ((1024, 768), 1024, 1), ((4000, 3000), 0, 1)])
+def test_draft_scale(size, max_side, scale):
+    assert draft_scale(*size, max_side) == scale
+
+
+def _jpeg(path, width, height, **save):
+    yy, xx = np.mgrid[0:height, 0:width]
+    arr = np.stack([(xx * 7 + yy) % 256, (yy * 3) % 256, (xx ^ yy) % 256], -1).astype(np.uint8)
+    Image.fromarray(arr).save(path, quality=90, **save)
+    return path
+
+
+def test_a_large_jpeg_decodes_reduced_towards_max_side(tmp_path):
+    p = _jpeg(tmp_path / "big.jpg", 1300, 600)
+    assert decode_image(p).shape == (3, 600, 1300)
+    reduced = decode_image(p, as_uint8=True, max_side=600)  # scaled: 600 x 277 -> 1/2
+    assert reduced.shape == (3, 300, 650) and reduced.dtype == torch.uint8
+    assert decode_image(p, max_side=1300).shape == (3, 600, 1300)  # not above max_side
+    assert torch.equal(to_tensor(str(p), max_side=600), decode_image(p, max_side=600))
+    png = tmp_path / "big.png"
+    Image.open(p).save(png)
+    assert decode_image(png, max_side=600).shape == (3, 600, 1300)  # JPEG only
+
+
+def test_the_reduced_decode_turns_by_the_exif_orientation(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90 degrees
+    p = _jpeg(tmp_path / "turned.jpg", 1300, 600, exif=exif)
+    assert decode_image(p).shape == (3, 1300, 600)
+    assert decode_image(p, max_side=600).shape == (3, 650, 300)

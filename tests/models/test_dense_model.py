@@ -11,13 +11,14 @@ import torch
 from PIL import Image
 
 import blindiqa
-from blindiqa.engine import EngineConfig
+from blindiqa.engine import EngineConfig, build_dense_encoder
 from blindiqa.engine.windows import activity_weights, expected_windows
 from blindiqa.io.decode import to_tensor
 from blindiqa.models.bundle import save_bundle
 from blindiqa.models.dense_model import DenseGaussianModel
 from blindiqa.models.fit import fit_dense
 from blindiqa.models.load import load_file
+from blindiqa.scoring import score_files
 
 CFG = EngineConfig(encoder="efficientnet_lite0", taps=("stage2", "stage3"), grid_stride=8,
                    window=4, window_stride=2, normalization="imagenet")
@@ -104,6 +105,29 @@ def test_max_side_limits_the_resolution_and_is_part_of_the_definition(pristine_d
     assert native.score(big).item() != capped.score(big).item()
     with pytest.raises(ValueError, match="scaled to a long side of 128"):
         capped.score(torch.rand(3, 40, 400))
+
+
+def test_a_large_jpeg_is_decoded_reduced_as_part_of_the_definition(pristine_dir, tmp_path,
+                                                                   photo):
+    capped = fit_dense([pristine_dir], dataclasses.replace(CFG, max_side=96))
+    assert capped.decode_max_side == 96 and capped.config.to_json()["jpeg_draft"] is True
+    path = tmp_path / "large.jpg"
+    Image.fromarray(photo).save(path, quality=95)  # 256 x 192: decoded at 1/2
+    with Image.open(path) as im:
+        reduced = torch.from_numpy(np.array(im.reduce(2))).permute(2, 0, 1)
+    via_path = capped.score(path).item()
+    record = next(score_files(capped, [(path, "large.jpg")]))
+    assert record.score == via_path  # files score the same through both entry points
+    assert via_path != capped.score(to_tensor(path)).item()  # pixels: never reduced
+    full = dataclasses.replace(capped.config, jpeg_draft=False)
+    unreduced = DenseGaussianModel(build_dense_encoder(full), capped.pristine_mean,
+                                   capped.pristine_cov)
+    assert unreduced.decode_max_side == 0
+    assert unreduced.score(path).item() == capped.score(to_tensor(path)).item()
+    assert reduced.shape == (3, 96, 128)
+    assert via_path == pytest.approx(capped.score(reduced.float() / 255).item(), rel=0.05)
+    old = {k: v for k, v in capped.config.to_json().items() if k != "jpeg_draft"}
+    assert EngineConfig.from_json(old).jpeg_draft  # bundles from before keep the default
 
 
 def test_bundle_round_trip_gives_identical_scores(model, tmp_path, photo):

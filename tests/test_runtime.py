@@ -1,0 +1,54 @@
+"""The process-wide malloc setting that keeps freed memory for reuse."""
+
+from __future__ import annotations
+
+import platform
+
+import pytest
+
+from blindiqa import runtime
+
+GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    """The module as in a new process (the setting is applied once per process)."""
+    monkeypatch.setattr(runtime, "_applied", None)
+    return runtime
+
+
+def test_turned_off_by_the_environment(fresh, monkeypatch):
+    monkeypatch.setenv(runtime.ENV_VAR, "0")
+    assert fresh.keep_freed_memory() is False
+    monkeypatch.delenv(runtime.ENV_VAR)
+    assert fresh.keep_freed_memory() is False  # decided once per process
+
+
+def test_applied_once_with_both_thresholds(fresh, monkeypatch):
+    monkeypatch.delenv(runtime.ENV_VAR, raising=False)
+    calls = []
+    monkeypatch.setattr(fresh, "_mallopt", lambda p, v: calls.append((p, v)) or True)
+    assert fresh.keep_freed_memory() is True and fresh.keep_freed_memory() is True
+    assert calls == [(-3, 1 << 30), (-1, 1 << 30)]  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+
+
+@pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")
+def test_glibc_accepts_the_setting(fresh, monkeypatch):
+    monkeypatch.delenv(runtime.ENV_VAR, raising=False)
+    assert fresh.keep_freed_memory() is True
+
+
+def test_no_mallopt_elsewhere(fresh, monkeypatch):
+    monkeypatch.delenv(runtime.ENV_VAR, raising=False)
+    monkeypatch.setattr(runtime.sys, "platform", "darwin")
+    assert fresh.keep_freed_memory() is False
+
+
+def test_load_applies_it(monkeypatch):
+    calls = []
+    monkeypatch.setattr("blindiqa.models.load.keep_freed_memory", lambda: calls.append(1))
+    import blindiqa
+
+    blindiqa.load("niqe")
+    assert calls == [1]
