@@ -24,6 +24,14 @@ hidden ``--child`` option), so that one measurement's memory never leaks into th
   largest worker), since a forked worker's RSS also counts the pages it shares with
   the main process (torch and the rest), so adding the two would overstate the total.
 
+Each child sets up its process as ``blindiqa score`` does: ``OMP_WAIT_POLICY=PASSIVE``
+before torch loads (:func:`blindiqa.runtime.prefer_passive_threads`; ``--wait-policy
+default`` leaves OpenMP's default, threads that spin before they sleep) and
+``blindiqa.load`` keeps freed memory for reuse. ``--busy N`` runs N busy-looping
+processes beside every measurement, as a second job or a noisy neighbour would: the
+speed that holds on a machine that is not quiet. ``--compare REF`` measures the code of
+an older commit in the same run, beside the current code.
+
 Devices: ``cpu``, plus ``cuda`` where ``torch.cuda.is_available()`` (``--device`` to
 choose). The header gives the machine (CPU model, cores, torch version, threads) and its
 reference speed: a 2048x2048 float32 matmul with torch, in GFLOP/s (median of 5).
@@ -33,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import itertools
 import json
 import os
 import platform
@@ -126,6 +135,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "value; the steady-state rate: the files are scored twice, a quarter "
                         "and all, and the difference is timed, so actor start and model "
                         "loading cancel out)")
+    p.add_argument("--wait-policy", choices=("passive", "default"), default="passive",
+                   help="OpenMP's OMP_WAIT_POLICY in the measuring process: passive (what "
+                        "'blindiqa score' sets) or default (unset: OpenMP's default, "
+                        "threads spin before they sleep)")
+    p.add_argument("--compare", nargs="+", default=[], metavar="REF",
+                   help="also measure the code of these git commits (extracted with 'git "
+                        "archive' into the temporary folder; rows named 'MODEL @ REF'), "
+                        "in the same run: before and after on the same machine")
+    p.add_argument("--busy", type=int, default=0, metavar="N",
+                   help="busy-looping processes running beside each measurement (default 0)")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     return p
 
@@ -177,6 +196,21 @@ def write_photos(folder: Path, width: int, height: int, count: int,
         Image.fromarray(_photo(source, width, height, i)).save(path, quality=JPEG_QUALITY)
         files.append(path)
     return files
+
+
+def extract_commit(ref: str, folder: Path) -> Path:
+    """The files of git commit ``ref`` of this repository, written into ``folder``.
+
+    Raises:
+        SystemExit: ``ref`` is not a commit of this repository.
+    """
+    folder.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", ref],
+                             capture_output=True, check=False)
+    if archive.returncode != 0:
+        raise SystemExit(f"--compare {ref}: {archive.stderr.decode().strip()}")
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder
 
 
 # --------------------------------------------------------------------------- machine
@@ -295,6 +329,13 @@ def measure(spec: dict) -> Measurement:
     Returns:
         The measurement; a failure is reported in ``error``, never raised.
     """
+    if spec.get("wait_policy", "passive") == "passive":
+        try:
+            from blindiqa.runtime import prefer_passive_threads
+        except ImportError:  # a --compare commit from before it existed
+            pass
+        else:
+            prefer_passive_threads()  # as the blindiqa command does, before torch loads
     import torch
 
     import blindiqa
@@ -302,8 +343,8 @@ def measure(spec: dict) -> Measurement:
     from blindiqa.scoring import score_files
 
     files = [Path(f) for f in spec["files"]]
-    out = Measurement(spec["model"], spec["device"], spec["size"], len(files),
-                      workers=spec["workers"])
+    out = Measurement(spec.get("label", spec["model"]), spec["device"], spec["size"],
+                      len(files), workers=spec["workers"])
     if spec["threads"]:
         torch.set_num_threads(spec["threads"])
     try:
@@ -339,17 +380,28 @@ def measure(spec: dict) -> Measurement:
 def run_child(spec: dict) -> Measurement:
     """:func:`measure` in a fresh Python process (this script with ``--child``)."""
     env = dict(os.environ)
+    if spec.get("wait_policy") == "default":
+        env.pop("OMP_WAIT_POLICY", None)
+    if spec.get("source"):  # a --compare commit's package first on the path
+        env["PYTHONPATH"] = os.pathsep.join([spec["source"], env.get("PYTHONPATH", "")])
     if spec["threads"]:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(spec["threads"])
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(spec.get("busy", 0))]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
     lines = proc.stdout.strip().splitlines()
     if proc.returncode == 0 and lines:
         return Measurement(**json.loads(lines[-1]))
     tail = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
-    return Measurement(spec["model"], spec["device"], spec["size"], len(spec["files"]),
-                       error=f"the measuring process failed: {tail}"[:200])
+    return Measurement(spec.get("label", spec["model"]), spec["device"], spec["size"],
+                       len(spec["files"]), error=f"the measuring process failed: {tail}"[:200])
 
 
 def measure_ray(model: str, device: str, size: str, files: Sequence[Path],
@@ -448,6 +500,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if min(args.workers) < 0:
         parser.error("--workers must be 0 or more")
+    if args.busy < 0:
+        parser.error("--busy must be 0 or more")
     if args.ray is not None and min(args.ray) < 1:
         parser.error("--ray must be at least 1")
     if args.child is not None:
@@ -473,23 +527,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         for w, h in sizes:
             count = args.images_per_run or (2 if args.quick else default_images_per_run(w, h))
             photos[(w, h)] = write_photos(Path(tmp) / f"{w}x{h}", w, h, count, args.pristine)
-        for device in devices:
-            for model in models:
-                for (w, h), files in photos.items():
-                    for workers in args.workers:
-                        spec = {"model": model, "device": device, "size": f"{w}x{h}",
-                                "files": [str(f) for f in files], "repeats": repeats,
-                                "batch_size": args.batch_size, "workers": workers,
-                                "threads": args.threads}
-                        rows.append(run_child(spec))
-                        r = rows[-1]
-                        print(f"  {device} {model} {w}x{h} workers={workers}: "
-                              + (f"{r.images_per_s:.2f} images/s" if r.images_per_s
-                                 else r.error), file=sys.stderr, flush=True)
+        sources = [(None, "")] + [(extract_commit(ref, Path(tmp) / f"src-{i}"), f" @ {ref}")
+                                  for i, ref in enumerate(args.compare)]
+        for device, model, (w, h), workers, (source, suffix) in itertools.product(
+                devices, models, photos, args.workers, sources):
+            files = photos[(w, h)]
+            spec = {"model": model, "label": model + suffix, "device": device,
+                    "size": f"{w}x{h}", "files": [str(f) for f in files], "repeats": repeats,
+                    "batch_size": args.batch_size, "workers": workers,
+                    "threads": args.threads, "wait_policy": args.wait_policy,
+                    "busy": args.busy, "source": None if source is None else str(source)}
+            rows.append(run_child(spec))
+            r = rows[-1]
+            print(f"  {device} {model}{suffix} {w}x{h} workers={workers}: "
+                  + (f"{r.images_per_s:.2f} images/s" if r.images_per_s else r.error),
+                  file=sys.stderr, flush=True)
         if args.ray:
             rows += _ray_rows(args, devices, models, photos)
 
-    settings = (f"Settings: workers={','.join(map(str, args.workers))} (decoding processes; "
+    settings = (f"Settings: OMP_WAIT_POLICY={args.wait_policy}, {args.busy} busy process(es) "
+                f"beside each measurement, "
+                f"workers={','.join(map(str, args.workers))} (decoding processes; "
                 f"Ray rows: actors, steady-state rate), {available_cores()} cores, "
                 f"batch size={args.batch_size}, "
                 f"{repeats} run(s) per measurement (median), JPEG quality {JPEG_QUALITY}, "

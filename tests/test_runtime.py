@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import subprocess
+import sys
 
 import pytest
 
@@ -52,3 +55,21 @@ def test_load_applies_it(monkeypatch):
 
     blindiqa.load("niqe")
     assert calls == [1]
+
+
+def test_passive_threads_only_before_torch_and_never_over_the_user(tmp_path):
+    code = ("import os, sys\n"
+            "from blindiqa import runtime\n"
+            "print('torch' in sys.modules, runtime.prefer_passive_threads(), "
+            "os.environ.get('OMP_WAIT_POLICY'))\n"
+            "import torch\n"
+            "print(runtime.prefer_passive_threads())\n")
+    script = tmp_path / "passive.py"
+    script.write_text(code)
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         env=env, check=True).stdout.split()
+    assert out == ["False", "True", "PASSIVE", "False"]
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         env={**env, "OMP_WAIT_POLICY": "ACTIVE"}, check=True).stdout.split()
+    assert out == ["False", "False", "ACTIVE", "False"]

@@ -74,3 +74,22 @@ def test_failed_measurement_is_a_table_note(throughput) -> None:
     rows = [throughput.Measurement("niqe", "cpu", "10x10", 2, error="ValueError: too small")]
     text = throughput.markdown_table(rows)
     assert "| niqe [1] | cpu | 10x10 | 0 | 2 | - | - |" in text and "- niqe / cpu / 10x10" in text
+
+
+def test_compare_measures_an_older_commit_beside_the_current_code(throughput, capsys,
+                                                                   tmp_path) -> None:
+    import subprocess
+
+    head = subprocess.run(["git", "-C", str(throughput.REPO), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True, check=False).stdout.strip()
+    if not head:
+        pytest.skip("not a git checkout")
+    code = throughput.main(["--quick", "--model", "niqe", "--sizes", "128x96", "--device",
+                            "cpu", "--workers", "0", "--busy", "1", "--compare", head,
+                            "--pristine", str(tmp_path / "x")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert [r[0] for r in _table(out)[2:]] == ["niqe", f"niqe @ {head}"]
+    assert "1 busy process(es)" in out and "OMP_WAIT_POLICY=passive" in out
+    with pytest.raises(SystemExit, match="--compare no-such-ref"):
+        throughput.extract_commit("no-such-ref", tmp_path / "src")
