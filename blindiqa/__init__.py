@@ -3,13 +3,54 @@
 >>> import blindiqa
 >>> model = blindiqa.load("default")
 >>> scores = model.score(["a.jpg", "b.jpg"])   # lower is better
+
+``import blindiqa`` is cheap: it imports no torch, scipy or model. The names that need
+them (``load``, ``QualityModel``, ``ModelInfo``) are imported on first access (PEP 562),
+and the built-in scorers are registered on the registry's first lookup (see
+:mod:`blindiqa.models.registry`).
 """
 
-import blindiqa.catalogue  # noqa: F401  (registers the built-in scorers)
-from blindiqa.models.base import ModelInfo, QualityModel
-from blindiqa.models.load import load
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from blindiqa.models import registry as _registry
 from blindiqa.models.registry import create_model, is_model, list_models
 from blindiqa.version import __version__
 
+if TYPE_CHECKING:
+    from blindiqa.models.base import ModelInfo, QualityModel
+    from blindiqa.models.load import load
+
 __all__ = ["ModelInfo", "QualityModel", "__version__", "create_model", "is_model",
            "list_models", "load"]
+
+#: name -> the module that defines it, imported on first access.
+_LAZY = {
+    "ModelInfo": "blindiqa.models.base",
+    "QualityModel": "blindiqa.models.base",
+    "load": "blindiqa.models.load",
+}
+
+
+def _register_builtins() -> None:
+    """Import :mod:`blindiqa.catalogue`, whose model modules register the built-ins."""
+    importlib.import_module("blindiqa.catalogue")
+
+
+_registry.set_builtins_loader(_register_builtins)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the lazily exported names on first access (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -32,7 +32,7 @@ def _pair(text: str) -> tuple[str, str]:
 def register(subparsers: Any) -> None:
     """Add ``ablate`` to the sub-commands of ``blindiqa``."""
     from blindiqa.ablate.runner import VARIANT_KEYS
-    from blindiqa.encoders import list_encoders
+    from blindiqa.cli.choices import ENCODERS
 
     p = subparsers.add_parser(
         "ablate", help="the training-stage ablation (synthetic / + authentic / + MI)",
@@ -52,7 +52,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--dataset", action="append", type=_pair, required=True,
                    metavar="NAME=ROOT", help="a dataset to benchmark; repeatable")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--encoder", choices=[e.name for e in list_encoders()],
+    p.add_argument("--encoder", choices=ENCODERS,
                    help="the network (default: that of the Stage-1 run)")
     p.add_argument("--variants", nargs="+", choices=VARIANT_KEYS, metavar="VARIANT",
                    help=f"which variants (default: all: {', '.join(VARIANT_KEYS)})")

@@ -5,18 +5,63 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from blindiqa.models.base import QualityModel
+if TYPE_CHECKING:
+    from blindiqa.models.base import QualityModel
 
 
 class CommandParser(argparse.ArgumentParser):
     """The parser of ``blindiqa`` and its sub-commands: bad usage exits with code 2 and
-    the usage line."""
+    the usage line.
+
+    Args:
+        populate: optional ``populate(parser)`` adding the parser's arguments; it runs
+            once, when the parser is first used (parsing, help, usage), so that a
+            sub-command whose options need torch-side values (the ``train`` stages)
+            costs nothing until it is chosen. The sub-parsers of ``blindiqa`` and of
+            ``blindiqa train`` are created with ``action=SubCommands``, which runs it
+            before handing the arguments over.
+        *args, **kwargs: as for :class:`argparse.ArgumentParser`.
+    """
+
+    def __init__(self, *args: Any, populate: Callable[[argparse.ArgumentParser], None]
+                 | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._populate = populate
+
+    def populate(self) -> None:
+        """Add the arguments given by ``populate`` now, if not done yet."""
+        populate, self._populate = self._populate, None
+        if populate is not None:
+            populate(self)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self.populate()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self.populate()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self.populate()
+        return super().format_help()
 
     def error(self, message: str):
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class SubCommands(argparse._SubParsersAction):
+    """``add_subparsers(action=SubCommands)``: completes the chosen sub-parser (see
+    :class:`CommandParser`'s ``populate``) before it parses the rest of the line."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        chosen = self._name_parser_map.get(values[0])
+        if isinstance(chosen, CommandParser):
+            chosen.populate()
+        super().__call__(parser, namespace, values, option_string)
 
 
 def parse_and_run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
@@ -45,7 +90,8 @@ def run_command(name: str, register: Callable[[Any], None],
         The exit code.
     """
     parser = CommandParser(prog="blindiqa")
-    sub = parser.add_subparsers(dest="command", parser_class=CommandParser)
+    sub = parser.add_subparsers(dest="command", parser_class=CommandParser,
+                                action=SubCommands)
     register(sub)
     return parse_and_run(parser, [name, *(sys.argv[1:] if argv is None else argv)])
 

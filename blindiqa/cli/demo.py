@@ -7,12 +7,12 @@ import argparse
 import csv
 import sys
 from pathlib import Path
-
-from PIL import Image, ImageDraw
+from typing import TYPE_CHECKING
 
 from blindiqa.cli.common import add_model_options, fail, load_model
-from blindiqa.distortions.ladder import LADDER, sample_photo
-from blindiqa.viz.maps import load_font
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,6 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _tile(im: Image.Image, caption: str, width: int = 260) -> Image.Image:
+    from PIL import Image, ImageDraw
+
+    from blindiqa.viz.maps import load_font
+
     h = round(im.height * width / im.width)
     tile = Image.new("RGB", (width, h + 40), "white")
     tile.paste(im.resize((width, h), Image.LANCZOS), (0, 0))
@@ -52,6 +56,11 @@ def check_out_dir(out: Path, overwrite: bool) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from PIL import Image, ImageDraw
+
+    from blindiqa.distortions.ladder import LADDER, sample_photo
+    from blindiqa.viz.maps import load_font
+
     problem = check_out_dir(Path(args.out), args.overwrite)
     if problem:
         return fail(problem)

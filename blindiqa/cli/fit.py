@@ -9,6 +9,13 @@ import sys
 import warnings
 from pathlib import Path
 
+from blindiqa.cli.choices import (
+    ENCODERS,
+    ENGINE_DEFAULTS,
+    NORMALIZATIONS,
+    PATCH_SIZE,
+    PATCH_STRIDE,
+)
 from blindiqa.cli.common import (
     add_quiet_option,
     fail,
@@ -16,12 +23,6 @@ from blindiqa.cli.common import (
     positive_int,
     show_progress,
 )
-from blindiqa.encoders import NORMALIZATIONS, list_encoders
-from blindiqa.engine import EngineConfig
-from blindiqa.patches import MIN_PATCH_SIZE, PATCH_SIZE, PATCH_STRIDE, patch_geometry_ok
-
-#: What fit-pristine builds unless told otherwise: the shipped default's recipe.
-ENGINE_DEFAULT = EngineConfig()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,13 +43,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "of its feature maps are the patches (the shipped default's engine); "
                         f"crops: each {PATCH_SIZE}-px crop goes through the encoder (the paper's "
                         "formulation, the `contentsep` model) (default: %(default)s)")
-    p.add_argument("--encoder", choices=[e.name for e in list_encoders()],
-                   default=ENGINE_DEFAULT.encoder, help="feature encoder (default: %(default)s)")
+    p.add_argument("--encoder", choices=ENCODERS,
+                   default=ENGINE_DEFAULTS.encoder, help="feature encoder (default: %(default)s)")
     p.add_argument("--layer", action="append", metavar="NAME",
                    help="feature layer(s), repeatable (default: the shipped default's taps "
-                        f"{'+'.join(ENGINE_DEFAULT.taps)} for efficientnet_lite*, else the "
+                        f"{'+'.join(ENGINE_DEFAULTS.taps)} for efficientnet_lite*, else the "
                         "encoder's default layer)")
-    p.add_argument("--normalization", choices=sorted(NORMALIZATIONS),
+    p.add_argument("--normalization", choices=NORMALIZATIONS,
                    help="input normalisation (default: the one the encoder's pretrained "
                         "weights expect: imagenet, or inception for inception_v3_fid)")
     p.add_argument("--encoder-checkpoint", metavar="FILE",
@@ -62,13 +63,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "engine settings it was trained on (stored in the bundle)")
     p.add_argument("--window", type=positive_int, default=None, metavar="CELLS",
                    help="one-pass: smallest window side in grid cells of "
-                        f"{ENGINE_DEFAULT.grid_stride} px (default: {ENGINE_DEFAULT.window})")
+                        f"{ENGINE_DEFAULTS.grid_stride} px (default: {ENGINE_DEFAULTS.window})")
     p.add_argument("--window-stride", type=positive_int, default=None, metavar="CELLS",
                    help=f"one-pass: step between windows (default: "
-                        f"{ENGINE_DEFAULT.window_stride})")
+                        f"{ENGINE_DEFAULTS.window_stride})")
     p.add_argument("--max-side", type=non_negative_int, default=None, metavar="PX",
                    help="one-pass: images are scaled down to this long side before "
-                        f"fitting and scoring; 0 = native (default: {ENGINE_DEFAULT.max_side})")
+                        f"fitting and scoring; 0 = native (default: {ENGINE_DEFAULTS.max_side})")
     p.add_argument("--patch-size", type=int, default=None, metavar="PX",
                    help=f"crops: patch side in pixels (default: {PATCH_SIZE})")
     p.add_argument("--stride", type=int, default=None, metavar="PX",
@@ -173,6 +174,8 @@ def _engine_options_problem(args: argparse.Namespace) -> str | None:
         return None
     if any(v is not None for v in (args.window, args.window_stride, args.max_side)):
         return "--window, --window-stride and --max-side apply to --engine one-pass"
+    from blindiqa.patches import MIN_PATCH_SIZE, patch_geometry_ok
+
     size = PATCH_SIZE if args.patch_size is None else args.patch_size
     stride = PATCH_STRIDE if args.stride is None else args.stride
     if not patch_geometry_ok(size, stride):
@@ -184,16 +187,17 @@ def _taps(args: argparse.Namespace, spec) -> tuple[str, ...]:
     if args.layer:
         return tuple(args.layer)
     if args.encoder.startswith("efficientnet_lite"):
-        return ENGINE_DEFAULT.taps
+        return ENGINE_DEFAULTS.taps
     return (spec.default_layer,)
 
 
 def _fit_one_pass(args: argparse.Namespace, spec, weights: str):
     from dataclasses import replace
 
+    from blindiqa.engine import EngineConfig
     from blindiqa.models.fit import fit_dense
 
-    cfg = replace(ENGINE_DEFAULT, encoder=args.encoder, taps=_taps(args, spec),
+    cfg = replace(EngineConfig(), encoder=args.encoder, taps=_taps(args, spec),
                   normalization=args.normalization, weights=weights)
     for field, value in (("window", args.window), ("window_stride", args.window_stride),
                          ("max_side", args.max_side)):

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-from blindiqa.cli.common import CommandParser, parse_and_run
+from blindiqa.cli.common import CommandParser, SubCommands, parse_and_run
 
 #: Modules of blindiqa.cli providing ``register(subparsers)``; each adds one sub-command
 #: whose parser sets ``func(args) -> int`` (the exit code).
@@ -17,10 +17,11 @@ COMMANDS = ("score", "merge", "report", "models", "fit", "fit_scale", "bench", "
 def build_parser() -> argparse.ArgumentParser:
     parser = CommandParser(prog="blindiqa",
                            description="Completely blind image quality assessment.")
-    from blindiqa import __version__
+    from blindiqa.version import __version__
 
     parser.add_argument("--version", action="version", version=f"blindiqa {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser,
+                                action=SubCommands)
     for name in COMMANDS:
         importlib.import_module(f"blindiqa.cli.{name}").register(sub)
     return parser

@@ -9,9 +9,9 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from tqdm import tqdm
-
+from blindiqa.cli.choices import DECODE_TIMEOUT as DEFAULT_TIMEOUT
 from blindiqa.cli.common import (
     add_model_options,
     add_quiet_option,
@@ -22,7 +22,6 @@ from blindiqa.cli.common import (
 )
 from blindiqa.cli.score_ray import add_ray_options
 from blindiqa.io.atomic import atomic_write
-from blindiqa.io.files import folder_prefix, iter_image_files
 from blindiqa.io.rows import (
     OUT_EXTENSIONS,
     Row,
@@ -31,9 +30,10 @@ from blindiqa.io.rows import (
     iter_manifest,
     read_rows,
 )
-from blindiqa.io.workers import DEFAULT_TIMEOUT
 from blindiqa.progress import Progress
-from blindiqa.scoring import ScoreRecord, score_files
+
+if TYPE_CHECKING:
+    from blindiqa.scoring import ScoreRecord
 
 #: How a ``..`` in an image's display name is written in its ``--maps`` file path.
 _UP = "__"
@@ -190,6 +190,8 @@ def input_args(paths: Sequence[str], manifest: str | None) -> Iterator[str]:
 
 def count_images(args: Iterable[str]) -> int:
     """How many inputs the arguments name, walking folders without keeping the paths."""
+    from blindiqa.io.files import iter_image_files
+
     return sum(1 for _ in iter_image_files(args))
 
 
@@ -225,6 +227,8 @@ def maps_base(paths: Iterable[str]) -> str:
     Args:
         paths: the path arguments, as given (read once, lazily).
     """
+    from blindiqa.io.files import folder_prefix
+
     base: str | None = None
     for p in paths:
         folder = folder_prefix(p) if Path(p).is_dir() else posixpath.dirname(folder_prefix(p))
@@ -259,6 +263,10 @@ def iter_inputs(paths: Iterable[str], warn_empty: bool = True,
         warn_empty: write ``blindiqa: warning: no images found in DIR/`` to stderr for
             each folder argument holding no image (the walk goes on with the others).
     """
+    from tqdm import tqdm
+
+    from blindiqa.io.files import folder_prefix, iter_image_files
+
     for raw in paths:
         found = False
         for item in iter_image_files([raw], full_names=True):
@@ -284,6 +292,14 @@ def _selected(args: argparse.Namespace, skip: Counter | None = None,
     many = len(args.paths) + bool(args.manifest) > 1
     items = iter_inputs(input_args(args.paths, args.manifest), warn_empty=many)
     return select(items, args.shard, skip)
+
+
+def score_files(*args, **kwargs) -> Iterator[ScoreRecord]:
+    """:func:`blindiqa.scoring.score_files`, imported on the first call (it imports torch,
+    which ``blindiqa score --help`` must not)."""
+    from blindiqa.scoring import score_files as _score_files
+
+    return _score_files(*args, **kwargs)
 
 
 def _records(args: argparse.Namespace, model, skip: Counter | None = None,

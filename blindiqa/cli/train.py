@@ -21,6 +21,7 @@ import argparse
 import sys
 from typing import Any
 
+from blindiqa.cli.common import CommandParser, SubCommands
 from blindiqa.cli.stages import add_run_options, run_stage
 
 
@@ -39,7 +40,7 @@ def register(subparsers: Any) -> None:
                     "penalty).")
     parser.set_defaults(func=_usage, _train_parser=parser)
     stages = parser.add_subparsers(dest="train_stage", metavar="STAGE",
-                                   parser_class=type(parser))
+                                   parser_class=CommandParser, action=SubCommands)
     register_synthetic(stages)
     register_subcommand(stages)
     register_head(stages)
@@ -51,13 +52,9 @@ def _usage(args: argparse.Namespace) -> int:
 
 
 def register_synthetic(stages: Any) -> None:
-    """Add ``synthetic`` to the stages of ``train``."""
-    from blindiqa.encoders import NORMALIZATIONS, list_encoders
-    from blindiqa.train.data import VIEW_MODES
-    from blindiqa.train.synthetic import OBJECTIVES, SCHEDULES, SyntheticConfig
-
-    d = SyntheticConfig()
-    p = stages.add_parser(
+    """Add ``synthetic`` to the stages of ``train`` (its options are added when it is
+    chosen: they need torch-side defaults)."""
+    stages.add_parser(
         "synthetic", help="Stage 1: synthetic contrastive pre-training",
         description="Stage 1 of Babu et al. (WACV 2023): scenes of k versions of a pristine "
                     "image (itself and k-1 random KADID-10k distortions made on the fly), two "
@@ -65,7 +62,16 @@ def register_synthetic(stages: Any) -> None:
                     "InfoNCE loss on the pooled features of one encoder layer. Writes "
                     "config.json, log.csv, checkpoint.pt, encoder.pt and summary.json into "
                     "RUN_DIR. With --resume, settings not given again are taken from the "
-                    "run (stopping rules excepted).")
+                    "run (stopping rules excepted).",
+        populate=_synthetic_options)
+
+
+def _synthetic_options(p: argparse.ArgumentParser) -> None:
+    from blindiqa.encoders import NORMALIZATIONS, list_encoders
+    from blindiqa.train.data import VIEW_MODES
+    from blindiqa.train.synthetic import OBJECTIVES, SCHEDULES, SyntheticConfig
+
+    d = SyntheticConfig()
     p.add_argument("--images", nargs="+", metavar="DIR",
                    help="folders (recursive) or files of pristine images")
     p.add_argument("--encoder", choices=[e.name for e in list_encoders()],

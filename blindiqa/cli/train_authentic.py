@@ -18,13 +18,9 @@ from blindiqa.cli.stages import add_run_options, run_stage
 
 
 def register_subcommand(stages: Any) -> None:
-    """Add ``authentic`` to the stages of ``blindiqa train``."""
-    from blindiqa.encoders import NORMALIZATIONS, list_encoders
-    from blindiqa.train.authentic import DEFAULT_FREEZE, MI_MODES, AuthenticConfig
-    from blindiqa.train.run import SCHEDULES
-
-    d = AuthenticConfig()
-    p = stages.add_parser(
+    """Add ``authentic`` to the stages of ``blindiqa train`` (its options are added when
+    it is chosen: they need torch-side defaults)."""
+    stages.add_parser(
         "authentic", help="Stage 2: authentic fine-tuning (SimSiam + CLUB MI penalty)",
         description="Stage 2 of Babu et al. (WACV 2023): fine-tune a Stage-1 encoder on "
                     "unlabeled authentic photos with positives only (two crops from the two "
@@ -34,7 +30,16 @@ def register_subcommand(stages: Any) -> None:
                     "Content and quality features are paired crop by crop, and q's learning "
                     "rate is a setting with the MI estimate logged (the two defects of the "
                     "official code, fixed). Writes config.json, log.csv, checkpoint.pt, "
-                    "encoder.pt and summary.json into RUN_DIR.")
+                    "encoder.pt and summary.json into RUN_DIR.",
+        populate=_options)
+
+
+def _options(p: argparse.ArgumentParser) -> None:
+    from blindiqa.encoders import NORMALIZATIONS, list_encoders
+    from blindiqa.train.authentic import DEFAULT_FREEZE, MI_MODES, AuthenticConfig
+    from blindiqa.train.run import SCHEDULES
+
+    d = AuthenticConfig()
     p.add_argument("--images", nargs="+", metavar="DIR",
                    help="folders (recursive) or files of unlabeled authentic photos")
     p.add_argument("--init", metavar="RUN_DIR|FILE|imagenet|random",

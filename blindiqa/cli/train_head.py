@@ -57,22 +57,30 @@ def _add_head_options(p: argparse.ArgumentParser, d: Any, what: str) -> None:
 
 
 def register_subcommands(stages: Any) -> None:
-    """Add ``head-synthetic`` and ``head-authentic`` to the stages of ``blindiqa train``."""
-    from blindiqa.train.head import (
-        MI_MODES,
-        SYNTHETIC_OBJECTIVES,
-        HeadAuthenticConfig,
-        HeadSyntheticConfig,
-    )
-
-    d = HeadSyntheticConfig()
-    p = stages.add_parser(
+    """Add ``head-synthetic`` and ``head-authentic`` to the stages of ``blindiqa train``
+    (their options are added when one is chosen: they need torch-side defaults)."""
+    stages.add_parser(
         "head-synthetic", help="train a quality head on synthetic distortions",
         description="Stage 1 on a head: scenes of a pristine image under TYPES seeded "
                     "KADID-10k distortions at all 5 levels. Objectives: the paper's "
                     "intra-scene InfoNCE (windows of one version are positives, the same "
                     "windows in the other versions negatives), QualiCLIP-style level ranking "
-                    "plus consistency, or both. " + _ABOUT)
+                    "plus consistency, or both. " + _ABOUT,
+        populate=_synthetic_options)
+    stages.add_parser(
+        "head-authentic", help="train a quality head on unlabeled photos",
+        description="Stage 2 on a head: SimSiam on two windows of one unlabeled photo, the "
+                    "CLUB penalty between the embedding and the window's content (the "
+                    "frozen classifier's softmax over the window; q trained by the "
+                    "contrastive likelihood or the log-likelihood), and optional "
+                    "self-training on the training-free distances. " + _ABOUT,
+        populate=_authentic_options)
+
+
+def _synthetic_options(p: argparse.ArgumentParser) -> None:
+    from blindiqa.train.head import SYNTHETIC_OBJECTIVES, HeadSyntheticConfig
+
+    d = HeadSyntheticConfig()
     _add_head_options(p, d, "pristine images")
     p.add_argument("--types", type=int, metavar="N",
                    help=f"distortion types per scene, all 5 levels each (default: {d.types})")
@@ -86,14 +94,11 @@ def register_subcommands(stages: Any) -> None:
     add_run_options(p)
     p.set_defaults(func=partial(_run, "synthetic"))
 
+
+def _authentic_options(p: argparse.ArgumentParser) -> None:
+    from blindiqa.train.head import MI_MODES, HeadAuthenticConfig
+
     d = HeadAuthenticConfig()
-    p = stages.add_parser(
-        "head-authentic", help="train a quality head on unlabeled photos",
-        description="Stage 2 on a head: SimSiam on two windows of one unlabeled photo, the "
-                    "CLUB penalty between the embedding and the window's content (the "
-                    "frozen classifier's softmax over the window; q trained by the "
-                    "contrastive likelihood or the log-likelihood), and optional "
-                    "self-training on the training-free distances. " + _ABOUT)
     _add_head_options(p, d, "unlabeled authentic photos")
     p.add_argument("--init", metavar="RUN_DIR",
                    help="a head-synthetic run to start from (its head's shape is kept)")

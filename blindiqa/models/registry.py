@@ -3,18 +3,27 @@
 Modelled on timm's ``create_model``: every named model is a :class:`ModelEntry`; model
 bundle files carry a ``kind`` in their metadata which picks the loader registered for it.
 
-This module imports no model: each model module registers itself when imported, and
-:mod:`blindiqa.catalogue` imports all of them (``import blindiqa`` does that), so the
-imports run one way, from the catalogue down to here.
+This module imports no model, and nothing heavy (no torch): each model module registers
+itself when imported, and :mod:`blindiqa.catalogue` imports all of them. Nothing imports
+the catalogue at start-up; instead the package's front door (``blindiqa/__init__``,
+which Python runs before any ``blindiqa`` module) hands this registry a loader that
+imports it (:func:`set_builtins_loader`), and every lookup here (:func:`list_models`,
+:func:`is_model`, :func:`get_entry`, :func:`create_model`, :func:`bundle_loader`,
+:func:`unknown_model_error`) runs that loader once, on first use, before it answers. So
+the imports still run one way (catalogue -> model modules -> registry) and the registry
+is complete whenever it is asked, while ``import blindiqa`` or ``blindiqa --help``
+imports no torch.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from blindiqa.models.base import QualityModel
+if TYPE_CHECKING:
+    from blindiqa.models.base import QualityModel
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,8 @@ class ModelEntry:
     def lower_better(self) -> bool:
         """True where a smaller score is better: every scorer is a
         :class:`~blindiqa.models.base.QualityModel`, which says it once."""
+        from blindiqa.models.base import QualityModel
+
         return QualityModel.lower_better
 
 
@@ -52,9 +63,50 @@ _MODELS: dict[str, ModelEntry] = {}
 #: bundle kind -> loader(tensors, metadata, name) -> QualityModel
 _BUNDLE_LOADERS: dict[str, Callable[..., QualityModel]] = {}
 
+#: Imports the built-in model modules (set by the package's front door); run once.
+_builtins_loader: Callable[[], object] | None = None
+_builtins_done = False
+_builtins_loading = False
+_builtins_lock = threading.RLock()
+
+
+def set_builtins_loader(loader: Callable[[], object]) -> None:
+    """Say how the built-in scorers get registered: ``loader()`` imports the modules that
+    register them (``blindiqa/__init__`` passes one that imports
+    :mod:`blindiqa.catalogue`). The first lookup runs it."""
+    global _builtins_loader
+    _builtins_loader = loader
+
+
+def ensure_builtins() -> None:
+    """Register the built-in scorers and bundle kinds if that has not happened yet.
+
+    Runs the loader given to :func:`set_builtins_loader` once (a failed attempt, e.g. a
+    missing dependency, raises and is retried by the next lookup). Entries registered
+    before it ran keep precedence over built-ins of the same name, as though the
+    built-ins had been registered first. A lookup made while the loader runs (from a
+    model module being imported) answers with what is registered so far.
+    """
+    global _builtins_done, _builtins_loading
+    if _builtins_done:
+        return
+    with _builtins_lock:
+        if _builtins_done or _builtins_loading or _builtins_loader is None:
+            return
+        models, loaders = dict(_MODELS), dict(_BUNDLE_LOADERS)
+        _builtins_loading = True
+        try:
+            _builtins_loader()
+        finally:
+            _builtins_loading = False
+        _MODELS.update(models)
+        _BUNDLE_LOADERS.update(loaders)
+        _builtins_done = True
+
 
 def register_model(entry: ModelEntry) -> ModelEntry:
-    """Add a named scorer to the registry (a later registration replaces an earlier one)."""
+    """Add a named scorer to the registry (a later registration replaces an earlier one;
+    the built-ins count as registered first)."""
     _MODELS[entry.name] = entry
     return entry
 
@@ -70,6 +122,7 @@ def bundle_loader(kind: str) -> Callable[..., QualityModel]:
     Raises:
         ValueError: no loader is registered for ``kind``.
     """
+    ensure_builtins()
     try:
         return _BUNDLE_LOADERS[kind]
     except KeyError:
@@ -80,11 +133,13 @@ def bundle_loader(kind: str) -> Callable[..., QualityModel]:
 
 def list_models() -> list[ModelEntry]:
     """All named scorers, sorted by name."""
+    ensure_builtins()
     return [_MODELS[k] for k in sorted(_MODELS)]
 
 
 def is_model(name: str) -> bool:
     """Whether ``name`` is a registered scorer."""
+    ensure_builtins()
     return name in _MODELS
 
 
@@ -94,6 +149,7 @@ def get_entry(name: str) -> ModelEntry:
     Raises:
         ValueError: no scorer of that name (the message lists the names).
     """
+    ensure_builtins()
     try:
         return _MODELS[name]
     except KeyError:
@@ -103,6 +159,7 @@ def get_entry(name: str) -> ModelEntry:
 def unknown_model_error(name: str) -> ValueError:
     """The error for a name that is neither a registered scorer nor a model file; it
     lists the names."""
+    ensure_builtins()
     return ValueError(f"unknown model {name!r}; available: {', '.join(sorted(_MODELS))} "
                       "(or give the path of a model file)")
 

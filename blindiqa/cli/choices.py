@@ -1,0 +1,47 @@
+"""Torch-free copies of the choices and defaults that the command-line parsers show.
+
+The parsers are built for every ``blindiqa`` call, ``--help`` and bad usage included, so
+they must not import torch: the real values live in torch-side modules (the encoder
+registry, :class:`~blindiqa.engine.EngineConfig`, :mod:`blindiqa.patches`,
+:mod:`blindiqa.io.workers`). They are copied here as constants, and
+``tests/cli/test_choices.py`` checks that each copy equals its source, so the two cannot
+drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+#: ``[e.name for e in blindiqa.encoders.list_encoders()]``.
+ENCODERS = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2",
+            "inception_v3_fid", "mobilenet_v2", "resnet18", "resnet50")
+
+#: ``sorted(blindiqa.encoders.NORMALIZATIONS)``.
+NORMALIZATIONS = ("imagenet", "inception", "lite", "none")
+
+
+class EngineDefaults(NamedTuple):
+    """The fields of ``EngineConfig()`` that ``fit-pristine --help`` shows."""
+
+    encoder: str
+    taps: tuple[str, ...]
+    grid_stride: int
+    window: int
+    window_stride: int
+    max_side: int
+
+
+#: ``blindiqa.engine.EngineConfig()``: what fit-pristine builds unless told otherwise.
+ENGINE_DEFAULTS = EngineDefaults(encoder="efficientnet_lite2",
+                                 taps=("stage2", "stage3", "stage4", "stage5"),
+                                 grid_stride=16, window=3, window_stride=1, max_side=1024)
+
+#: ``blindiqa.patches.PATCH_SIZE`` and ``PATCH_STRIDE``: the crops engine's patches.
+PATCH_SIZE = 96
+PATCH_STRIDE = 48
+
+#: ``blindiqa.io.workers.DEFAULT_TIMEOUT``: seconds a decoding worker may take per file.
+DECODE_TIMEOUT = 120.0
+
+__all__ = ["DECODE_TIMEOUT", "ENCODERS", "ENGINE_DEFAULTS", "NORMALIZATIONS", "PATCH_SIZE",
+           "PATCH_STRIDE", "EngineDefaults"]

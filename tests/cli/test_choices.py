@@ -1,0 +1,28 @@
+"""The torch-free copies in :mod:`blindiqa.cli.choices` equal their torch-side sources."""
+
+from __future__ import annotations
+
+from blindiqa.cli import choices
+from blindiqa.encoders import NORMALIZATIONS, list_encoders
+from blindiqa.engine import EngineConfig
+from blindiqa.io.workers import DEFAULT_TIMEOUT
+from blindiqa.patches import PATCH_SIZE, PATCH_STRIDE
+
+
+def test_encoders():
+    assert tuple(e.name for e in list_encoders()) == choices.ENCODERS
+
+
+def test_normalizations():
+    assert tuple(sorted(NORMALIZATIONS)) == choices.NORMALIZATIONS
+
+
+def test_engine_defaults():
+    cfg = EngineConfig()
+    real = tuple(getattr(cfg, f) for f in choices.EngineDefaults._fields)
+    assert real == choices.ENGINE_DEFAULTS
+
+
+def test_patches_and_timeout():
+    assert (PATCH_SIZE, PATCH_STRIDE) == (choices.PATCH_SIZE, choices.PATCH_STRIDE)
+    assert DEFAULT_TIMEOUT == choices.DECODE_TIMEOUT

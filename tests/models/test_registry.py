@@ -1,0 +1,96 @@
+"""The registry registers the built-in scorers on its first lookup (see
+:func:`blindiqa.models.registry.ensure_builtins`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from blindiqa.models import registry
+from blindiqa.models.registry import ModelEntry
+
+
+def _entry(name: str, description: str = "") -> ModelEntry:
+    return ModelEntry(name=name, factory=lambda: None, feature_dim=1, weights="none",
+                      description=description)
+
+
+@pytest.fixture()
+def fresh(monkeypatch):
+    """An empty registry whose built-ins are not registered yet; ``calls`` counts the
+    loader's runs. Everything is restored afterwards."""
+    calls = []
+
+    def loader():
+        calls.append(1)
+        registry.register_model(_entry("builtin", "from the loader"))
+        registry.register_bundle_kind("builtin-kind", lambda *a, **k: None)
+
+    monkeypatch.setattr(registry, "_MODELS", {})
+    monkeypatch.setattr(registry, "_BUNDLE_LOADERS", {})
+    monkeypatch.setattr(registry, "_builtins_done", False)
+    monkeypatch.setattr(registry, "_builtins_loader", loader)
+    return calls
+
+
+@pytest.mark.parametrize("lookup", [
+    lambda: registry.list_models(),
+    lambda: registry.is_model("builtin"),
+    lambda: registry.get_entry("builtin"),
+    lambda: registry.bundle_loader("builtin-kind"),
+    lambda: registry.unknown_model_error("x"),
+])
+def test_every_lookup_registers_the_builtins_once(fresh, lookup):
+    lookup()
+    lookup()
+    assert fresh == [1]
+    assert registry.is_model("builtin") and "builtin" in str(registry.unknown_model_error("x"))
+
+
+def test_registering_does_not_load(fresh):
+    registry.register_model(_entry("mine"))
+    assert fresh == []
+
+
+def test_earlier_registration_wins_over_a_builtin(fresh):
+    """A scorer registered before the built-ins were loaded keeps its name, as though the
+    built-ins had been registered first."""
+    registry.register_model(_entry("builtin", "mine"))
+    assert registry.get_entry("builtin").description == "mine"
+    assert fresh == [1]
+
+
+def test_failed_loading_is_retried(fresh, monkeypatch):
+    def broken():
+        raise ImportError("no torch")
+
+    monkeypatch.setattr(registry, "_builtins_loader", broken)
+    with pytest.raises(ImportError):
+        registry.list_models()
+    monkeypatch.setattr(registry, "_builtins_loader", lambda: registry.register_model(
+        _entry("late")))
+    assert [e.name for e in registry.list_models()] == ["late"]
+
+
+def test_lookup_while_loading_answers_what_is_there(fresh, monkeypatch):
+    """A model module that looks something up while the catalogue imports it does not
+    start the loading again."""
+    seen = []
+
+    def loader():
+        registry.register_model(_entry("first"))
+        seen.append([e.name for e in registry.list_models()])
+        registry.register_model(_entry("second"))
+
+    monkeypatch.setattr(registry, "_builtins_loader", loader)
+    assert [e.name for e in registry.list_models()] == ["first", "second"]
+    assert seen == [["first"]]
+
+
+def test_the_package_installs_the_catalogue():
+    """``import blindiqa`` hands the registry the loader that imports the catalogue."""
+    import blindiqa.catalogue
+
+    registry.ensure_builtins()
+    names = {e.name for e in registry.list_models()}
+    assert {"default", "contentsep", "niqe", "ilniqe"} <= names
+    assert blindiqa.catalogue.MODEL_MODULES
