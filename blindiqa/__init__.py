@@ -34,9 +34,9 @@ _LAZY = {
 }
 
 
-def _register_builtins() -> None:
-    """Import :mod:`blindiqa.catalogue`, whose model modules register the built-ins."""
-    importlib.import_module("blindiqa.catalogue")
+def _register_builtins(key: str | None = None) -> bool:
+    """:func:`blindiqa.catalogue.register_builtins`, imported on first use."""
+    return importlib.import_module("blindiqa.catalogue").register_builtins(key)
 
 
 _registry.set_builtins_loader(_register_builtins)

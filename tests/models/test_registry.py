@@ -20,10 +20,11 @@ def fresh(monkeypatch):
     loader's runs. Everything is restored afterwards."""
     calls = []
 
-    def loader():
+    def loader(key=None):
         calls.append(1)
         registry.register_model(_entry("builtin", "from the loader"))
         registry.register_bundle_kind("builtin-kind", lambda *a, **k: None)
+        return True
 
     monkeypatch.setattr(registry, "_MODELS", {})
     monkeypatch.setattr(registry, "_BUNDLE_LOADERS", {})
@@ -56,6 +57,8 @@ def test_earlier_registration_wins_over_a_builtin(fresh):
     built-ins had been registered first."""
     registry.register_model(_entry("builtin", "mine"))
     assert registry.get_entry("builtin").description == "mine"
+    registry.list_models()  # the built-ins are loaded now
+    assert registry.get_entry("builtin").description == "mine"
     assert fresh == [1]
 
 
@@ -63,11 +66,11 @@ def test_failed_loading_is_retried(fresh, monkeypatch):
     def broken():
         raise ImportError("no torch")
 
-    monkeypatch.setattr(registry, "_builtins_loader", broken)
+    monkeypatch.setattr(registry, "_builtins_loader", lambda key=None: broken())
     with pytest.raises(ImportError):
         registry.list_models()
-    monkeypatch.setattr(registry, "_builtins_loader", lambda: registry.register_model(
-        _entry("late")))
+    monkeypatch.setattr(registry, "_builtins_loader", lambda key=None: registry.register_model(
+        _entry("late")) and True)
     assert [e.name for e in registry.list_models()] == ["late"]
 
 
@@ -76,10 +79,11 @@ def test_lookup_while_loading_answers_what_is_there(fresh, monkeypatch):
     start the loading again."""
     seen = []
 
-    def loader():
+    def loader(key=None):
         registry.register_model(_entry("first"))
         seen.append([e.name for e in registry.list_models()])
         registry.register_model(_entry("second"))
+        return True
 
     monkeypatch.setattr(registry, "_builtins_loader", loader)
     assert [e.name for e in registry.list_models()] == ["first", "second"]
@@ -94,3 +98,40 @@ def test_the_package_installs_the_catalogue():
     names = {e.name for e in registry.list_models()}
     assert {"default", "contentsep", "niqe", "ilniqe"} <= names
     assert blindiqa.catalogue.MODEL_MODULES
+
+
+def test_a_lookup_by_name_loads_only_that_names_module(fresh, monkeypatch):
+    keys = []
+
+    def loader(key=None):
+        keys.append(key)
+        if key == "builtin":  # its module only
+            registry.register_model(_entry("builtin"))
+            return False
+        registry.register_model(_entry("builtin"))
+        registry.register_model(_entry("other"))
+        return True
+
+    monkeypatch.setattr(registry, "_builtins_loader", loader)
+    assert registry.get_entry("builtin").name == "builtin"
+    assert registry.is_model("builtin") and keys == ["builtin"]  # registered: no reload
+    assert not registry.is_model("nothing")  # an unknown name: everything is loaded
+    assert keys == ["builtin", "nothing"]
+    assert [e.name for e in registry.list_models()] == ["builtin", "other"]
+    assert keys == ["builtin", "nothing"]  # complete: never loaded again
+
+
+def test_the_catalogue_table_covers_every_builtin():
+    """Every name and bundle kind a full load registers has its module in BUILTINS, and
+    importing that module registers it."""
+    import importlib
+
+    from blindiqa import catalogue
+
+    catalogue.register_builtins()
+    builtin = {e.name for e in registry.list_models()} | set(registry._BUNDLE_LOADERS)
+    assert builtin <= set(catalogue.BUILTINS)
+    assert set(catalogue.BUILTINS.values()) <= set(catalogue.MODEL_MODULES)
+    for key, module in catalogue.BUILTINS.items():
+        importlib.import_module(module)
+        assert key in registry._MODELS or key in registry._BUNDLE_LOADERS, key
