@@ -24,10 +24,11 @@ hidden ``--child`` option), so that one measurement's memory never leaks into th
   largest worker), since a forked worker's RSS also counts the pages it shares with
   the main process (torch and the rest), so adding the two would overstate the total.
 
-Each child sets up its process as ``blindiqa score`` does: ``OMP_WAIT_POLICY=PASSIVE``
-before torch loads (:func:`blindiqa.runtime.prefer_passive_threads`; ``--wait-policy
-default`` leaves OpenMP's default, threads that spin before they sleep) and
-``blindiqa.load`` keeps freed memory for reuse. ``--busy N`` runs N busy-looping
+Each child sets up its process as ``blindiqa score`` does: ``GOMP_SPINCOUNT=1000``
+before torch loads (:func:`blindiqa.runtime.limit_openmp_spinning`; ``--spin passive``
+measures ``OMP_WAIT_POLICY=PASSIVE`` instead, ``--spin default`` OpenMP's default, idle
+threads that spin 300,000 turns before they sleep) and ``blindiqa.load`` keeps freed
+memory for reuse. ``--busy N`` runs N busy-looping
 processes beside every measurement, as a second job or a noisy neighbour would: the
 speed that holds on a machine that is not quiet. ``--compare REF`` measures the code of
 an older commit in the same run, beside the current code.
@@ -64,6 +65,10 @@ DEFAULT_SIZES = ((500, 500), (1024, 768), (4000, 3000))
 QUICK_SIZES = ((160, 128),)
 JPEG_QUALITY = 90
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+#: --spin: the OpenMP waiting settings of the measuring process ("short" is what the
+#: blindiqa command sets, blindiqa.runtime.SPIN_SETTINGS).
+SPIN_ENV = {"short": {"GOMP_SPINCOUNT": "1000"}, "passive": {"OMP_WAIT_POLICY": "PASSIVE"},
+            "default": {}}
 COLUMNS = ("model", "device", "size", "workers", "images", "images/s", "images/s per core",
            "s/image", "decode s/image",
            "peak RSS (MB)", "worker peak RSS (MB)")
@@ -135,14 +140,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "value; the steady-state rate: the files are scored twice, a quarter "
                         "and all, and the difference is timed, so actor start and model "
                         "loading cancel out)")
-    p.add_argument("--wait-policy", choices=("passive", "default"), default="passive",
-                   help="OpenMP's OMP_WAIT_POLICY in the measuring process: passive (what "
-                        "'blindiqa score' sets) or default (unset: OpenMP's default, "
-                        "threads spin before they sleep)")
+    p.add_argument("--spin", choices=tuple(SPIN_ENV), default="short",
+                   help="how OpenMP's idle threads wait in the measuring process: short "
+                        "(GOMP_SPINCOUNT=1000, what 'blindiqa score' sets), passive "
+                        "(OMP_WAIT_POLICY=PASSIVE) or default (OpenMP's own)")
     p.add_argument("--compare", nargs="+", default=[], metavar="REF",
                    help="also measure the code of these git commits (extracted with 'git "
                         "archive' into the temporary folder; rows named 'MODEL @ REF'), "
                         "in the same run: before and after on the same machine")
+    p.add_argument("--compare-spin", choices=tuple(SPIN_ENV), default="default",
+                   help="--spin for the --compare rows (default: default, OpenMP's own, as "
+                        "the blindiqa command of commits before 2026-12-06 left it)")
     p.add_argument("--busy", type=int, default=0, metavar="N",
                    help="busy-looping processes running beside each measurement (default 0)")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -329,14 +337,7 @@ def measure(spec: dict) -> Measurement:
     Returns:
         The measurement; a failure is reported in ``error``, never raised.
     """
-    if spec.get("wait_policy", "passive") == "passive":
-        try:
-            from blindiqa.runtime import prefer_passive_threads
-        except ImportError:  # a --compare commit from before it existed
-            pass
-        else:
-            prefer_passive_threads()  # as the blindiqa command does, before torch loads
-    import torch
+    import torch  # run_child put the --spin setting in the environment
 
     import blindiqa
     from blindiqa.io.decode import decode_image
@@ -380,8 +381,9 @@ def measure(spec: dict) -> Measurement:
 def run_child(spec: dict) -> Measurement:
     """:func:`measure` in a fresh Python process (this script with ``--child``)."""
     env = dict(os.environ)
-    if spec.get("wait_policy") == "default":
-        env.pop("OMP_WAIT_POLICY", None)
+    for var in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY"):
+        env.pop(var, None)
+    env.update(SPIN_ENV[spec.get("spin", "short")])
     if spec.get("source"):  # a --compare commit's package first on the path
         env["PYTHONPATH"] = os.pathsep.join([spec["source"], env.get("PYTHONPATH", "")])
     if spec["threads"]:
@@ -535,7 +537,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             spec = {"model": model, "label": model + suffix, "device": device,
                     "size": f"{w}x{h}", "files": [str(f) for f in files], "repeats": repeats,
                     "batch_size": args.batch_size, "workers": workers,
-                    "threads": args.threads, "wait_policy": args.wait_policy,
+                    "threads": args.threads,
+                    "spin": args.spin if source is None else args.compare_spin,
                     "busy": args.busy, "source": None if source is None else str(source)}
             rows.append(run_child(spec))
             r = rows[-1]
@@ -545,7 +548,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.ray:
             rows += _ray_rows(args, devices, models, photos)
 
-    settings = (f"Settings: OMP_WAIT_POLICY={args.wait_policy}, {args.busy} busy process(es) "
+    spin = " ".join(f"{k}={v}" for k, v in SPIN_ENV[args.spin].items()) or "OpenMP's default"
+    settings = (f"Settings: OpenMP waiting: {spin}, {args.busy} busy process(es) "
                 f"beside each measurement, "
                 f"workers={','.join(map(str, args.workers))} (decoding processes; "
                 f"Ray rows: actors, steady-state rate), {available_cores()} cores, "

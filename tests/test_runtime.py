@@ -57,19 +57,21 @@ def test_load_applies_it(monkeypatch):
     assert calls == [1]
 
 
-def test_passive_threads_only_before_torch_and_never_over_the_user(tmp_path):
+def test_short_spins_only_before_torch_and_never_over_the_user(tmp_path):
     code = ("import os, sys\n"
             "from blindiqa import runtime\n"
-            "print('torch' in sys.modules, runtime.prefer_passive_threads(), "
-            "os.environ.get('OMP_WAIT_POLICY'))\n"
+            "print('torch' in sys.modules, runtime.limit_openmp_spinning(), "
+            "os.environ.get('GOMP_SPINCOUNT'))\n"
             "import torch\n"
-            "print(runtime.prefer_passive_threads())\n")
-    script = tmp_path / "passive.py"
+            "print(runtime.limit_openmp_spinning())\n")
+    script = tmp_path / "spin.py"
     script.write_text(code)
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         env=env, check=True).stdout.split()
-    assert out == ["False", "True", "PASSIVE", "False"]
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         env={**env, "OMP_WAIT_POLICY": "ACTIVE"}, check=True).stdout.split()
-    assert out == ["False", "False", "ACTIVE", "False"]
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+
+    def run(**extra: str) -> list[str]:
+        return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                              env={**env, **extra}, check=True).stdout.split()
+
+    assert run() == ["False", "True", "1000", "False"]
+    assert run(OMP_WAIT_POLICY="PASSIVE") == ["False", "False", "None", "False"]
+    assert run(GOMP_SPINCOUNT="5") == ["False", "False", "5", "False"]

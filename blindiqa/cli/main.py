@@ -7,7 +7,7 @@ import importlib
 import sys
 
 from blindiqa.cli.common import CommandParser, SubCommands, parse_and_run
-from blindiqa.runtime import prefer_passive_threads
+from blindiqa.runtime import limit_openmp_spinning
 
 #: Modules of blindiqa.cli providing ``register(subparsers)``; each adds one sub-command
 #: whose parser sets ``func(args) -> int`` (the exit code).
@@ -29,10 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # before anything imports torch: OpenMP's waiting threads sleep instead of spinning,
+    # before anything imports torch: OpenMP's waiting threads spin briefly, then sleep,
     # so a busy core (a decoding worker, another job) does not stall every parallel
-    # region (see blindiqa.runtime; a user's OMP_WAIT_POLICY is kept)
-    prefer_passive_threads()
+    # region (see blindiqa.runtime; a user's own setting is kept)
+    limit_openmp_spinning()
     return parse_and_run(build_parser(), argv)
 
 

@@ -90,6 +90,9 @@ def test_compare_measures_an_older_commit_beside_the_current_code(throughput, ca
     out = capsys.readouterr().out
     assert code == 0, out
     assert [r[0] for r in _table(out)[2:]] == ["niqe", f"niqe @ {head}"]
-    assert "1 busy process(es)" in out and "OMP_WAIT_POLICY=passive" in out
+    assert "1 busy process(es)" in out and "GOMP_SPINCOUNT=1000" in out
+    from blindiqa.runtime import SPIN_SETTINGS
+
+    assert throughput.SPIN_ENV["short"] == SPIN_SETTINGS  # what the command sets
     with pytest.raises(SystemExit, match="--compare no-such-ref"):
         throughput.extract_commit("no-such-ref", tmp_path / "src")

@@ -72,13 +72,13 @@ def test_train_stage_gets_its_options_when_chosen():
     assert got["code"] == 0 and "--scenes-per-batch" in got["out"]
 
 
-def test_the_command_asks_for_passive_openmp_threads_before_torch_loads():
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+def test_the_command_limits_openmp_spinning_before_torch_loads():
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     code = ("import os, sys\n"
             "from blindiqa.cli.main import main\n"
             "main(['models'])\n"
-            "print(os.environ.get('OMP_WAIT_POLICY'), 'torch' in sys.modules)\n")
+            "print(os.environ.get('GOMP_SPINCOUNT'), 'torch' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, check=True).stdout.splitlines()
-    assert out[-1] == "PASSIVE True"  # set, and torch loaded after it by the command
+    assert out[-1] == "1000 True"  # set, and torch loaded after it by the command
