@@ -16,8 +16,11 @@ hidden ``--child`` option), so that one measurement's memory never leaks into th
 * the model is loaded and warmed up on one file (not timed);
 * ``--repeats`` runs score all the files of that size end to end through the library's
   file-scoring path, ``blindiqa.scoring.score_files`` (decoding included, in
-  ``--workers`` processes); images/s is the median over the runs;
-* the decoding alone (``blindiqa.io.decode.decode_image``, in the process) is timed
+  ``--workers`` processes); images/s is the median over the runs. The warm-up and the
+  runs are one stream (one ``score_files`` call), as ``blindiqa score`` scores a folder:
+  its decoding workers start once;
+* the decoding alone (``blindiqa.io.decode.decode_image`` to 8-bit pixels, at the
+  reduced size a model with ``decode_max_side`` asks for, in the process) is timed
   the same way, to show how much of an image's time it takes;
 * peak RSS is the measuring process's ``ru_maxrss`` (``RUSAGE_SELF``: model, decoded
   images, scoring); the decoding workers' is reported apart (``RUSAGE_CHILDREN``: the
@@ -352,17 +355,24 @@ def measure(spec: dict) -> Measurement:
         model = blindiqa.load(spec["model"], device=spec["device"])
         items = [(f, f.name) for f in files]
         kwargs = _score_kwargs(score_files, spec["batch_size"], spec["workers"])
-        records = list(score_files(model, items[:1], **kwargs))  # warm-up
+        # one stream, as 'blindiqa score' scores a folder: the decoding workers start
+        # once (forking a process whose heap is large costs copy-on-write faults after)
+        stream = score_files(model, items[:1] + items * spec["repeats"], **kwargs)
+        records = [next(stream)]  # warm-up
         runs = []
         for _ in range(spec["repeats"]):
             t0 = time.perf_counter()
-            records = list(score_files(model, items, **kwargs))
+            records = [next(stream) for _ in items]
             runs.append(time.perf_counter() - t0)
+        stream.close()
         decode = []
+        side = getattr(model, "decode_max_side", 0)  # what score_files decodes at
+        decode_one = (lambda f: decode_image(f, as_uint8=True, max_side=side)) if side \
+            else (lambda f: decode_image(f, as_uint8=True))
         for _ in range(spec["repeats"]):
             t0 = time.perf_counter()
             for f in files:
-                decode_image(f)
+                decode_one(f)
             decode.append((time.perf_counter() - t0) / len(files))
     except Exception as exc:  # reported in the table, the other measurements go on
         out.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
