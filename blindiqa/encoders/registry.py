@@ -113,17 +113,24 @@ def create_network(name: str, pretrained: bool = False,
         state_dict: weights to load instead (e.g. from a model bundle); wins over both.
     """
     spec = get_encoder_spec(name)
-    net = spec.build()
-    if state_dict is not None:
-        net.load_state_dict(state_dict)
-    elif checkpoint_path is not None:
-        sd = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    if state_dict is None and checkpoint_path is None and not pretrained:
+        return spec.build()  # randomly initialised
+    if state_dict is None and checkpoint_path is not None:
+        state_dict = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
         for key in ("encoder", "model", "state_dict"):
-            if isinstance(sd, dict) and key in sd and isinstance(sd[key], dict):
-                sd = sd[key]
-        net.load_state_dict(sd)
-    elif pretrained:
-        net.load_state_dict(pretrained_state_dict(spec))
+            if isinstance(state_dict, dict) and key in state_dict \
+                    and isinstance(state_dict[key], dict):
+                state_dict = state_dict[key]
+    elif state_dict is None:
+        state_dict = pretrained_state_dict(spec)
+    # the weights are about to be replaced: build without allocating or initialising
+    # them (the random initialisation was a quarter of loading the default model), then
+    # take the loaded tensors as they are
+    with torch.device("meta"):
+        net = spec.build()
+    expected = {k: v.dtype for k, v in net.state_dict().items()}
+    net.load_state_dict({k: v.to(expected[k]) if k in expected else v
+                         for k, v in state_dict.items()}, assign=True)
     return net
 
 
