@@ -260,6 +260,28 @@ def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
     return 2.0 * n ** 3 / statistics.median(times) / 1e9
 
 
+def copy_gbps(megabytes: int = 256, repeats: int = 5) -> float:
+    """Measured memory bandwidth: a ``megabytes`` float32 tensor copied into another with
+    torch (median of ``repeats``), in GB/s counting the bytes read and written.
+
+    The encoder's depthwise convolutions and the maps between layers are bound by memory
+    more than by arithmetic; this figure, beside the matmul's, tells a machine whose
+    memory is slow or shared (it varied from run to run on the project's machines while
+    the matmul did not).
+    """
+    import torch
+
+    n = megabytes * (1 << 20) // 4
+    src, dst = torch.ones(n), torch.empty(n)
+    dst.copy_(src)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        dst.copy_(src)
+        times.append(time.perf_counter() - t0)
+    return 2 * n * 4 / statistics.median(times) / 1e9
+
+
 def machine_lines(threads: int | None, gflops: float, matmul_repeats: int) -> list[str]:
     """The header: machine, threads and reference matmul speed."""
     import torch
@@ -275,7 +297,7 @@ def machine_lines(threads: int | None, gflops: float, matmul_repeats: int) -> li
         f"Machine: {cpu_model()}, {usable} usable of {cores} cores, torch {torch.__version__}, "
         f"{threads if threads else torch.get_num_threads()} threads{cuda}{load}",
         f"Reference: 2048x2048 float32 matmul (torch, CPU): {gflops:.1f} GFLOP/s "
-        f"(median of {matmul_repeats})",
+        f"(median of {matmul_repeats}); 256 MB copy: {copy_gbps():.1f} GB/s",
     ]
 
 
