@@ -4,8 +4,13 @@ convolutions, and fixed padding instead of "same" padding computed at every call
 The engine pads every image to a multiple of :data:`~blindiqa.engine.config.PAD_MULTIPLE`
 pixels, so every map a strided convolution sees has an even size and TensorFlow's
 "same" padding is always the same: ``(k - 1) / 2`` on each side at stride 1, and
-``(k - 2) // 2`` before / the rest after at stride 2. The outputs equal the original
-network's to float rounding (a test checks it).
+``(k - 3) / 2`` before / ``(k - 1) / 2`` after at stride 2. That uneven padding needs no
+padded copy of the input map: a ``(k + 1) x (k + 1)`` kernel whose first row and column
+are zeros, with ``(k - 1) / 2`` on each side, takes the same input pixels with the same
+weights (output ``j`` reads rows ``2j - (k - 3) / 2 ...``), and the extra zero weights add
+exact zeros. Copying the maps for the padding took about a tenth of the encoder's time
+(500x500 photo: 44.6 -> 40.0 ms, median of 6 x 20; the maps are equal to the bit). The
+outputs equal the original network's to float rounding (a test checks it).
 """
 
 from __future__ import annotations
@@ -18,13 +23,20 @@ from blindiqa.encoders.efficientnet_lite import EfficientNetLite, MBConv, run_st
 
 
 def _fold(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
-    """A convolution with bias equal to ``bn(conv(x))`` in eval mode (float64 folding)."""
+    """A convolution equal to ``bn(conv(x))`` in eval mode (float64 folding) with the
+    fixed "same" padding of an even-sized input: at stride 2, a kernel one larger whose
+    first row and column are zeros, padded evenly (see the module docstring)."""
     scale = bn.weight.double() / (bn.running_var.double() + bn.eps).sqrt()
     k, s = conv.kernel_size[0], conv.stride[0]
-    out = nn.Conv2d(conv.in_channels, conv.out_channels, k, stride=s,
-                    padding=(k // 2 if s == 1 else 0), groups=conv.groups, bias=True)
+    if s not in (1, 2) or k % 2 == 0:
+        raise ValueError(f"only odd kernels at stride 1 or 2 fold, got {k}x{k} at stride {s}")
+    weight = conv.weight.double() * scale.view(-1, 1, 1, 1)
+    if s == 2:
+        weight = F.pad(weight, (1, 0, 1, 0))
+    out = nn.Conv2d(conv.in_channels, conv.out_channels, weight.shape[-1], stride=s,
+                    padding=(k - 1) // 2, groups=conv.groups, bias=True)
     with torch.no_grad():
-        out.weight.copy_((conv.weight.double() * scale.view(-1, 1, 1, 1)).float())
+        out.weight.copy_(weight.float())
         out.bias.copy_((bn.bias.double() - bn.running_mean.double() * scale).float())
     return out.to(conv.weight.device)
 
@@ -35,14 +47,9 @@ class _FoldedConv(nn.Module):
     def __init__(self, conv: nn.Conv2d, bn: nn.BatchNorm2d, act: bool) -> None:
         super().__init__()
         self.conv = _fold(conv, bn)
-        k, s = conv.kernel_size[0], conv.stride[0]
-        before = (k - 2) // 2
-        self.pad = (before, k - 2 - before, before, k - 2 - before) if s == 2 else None
         self.act = act
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.pad is not None:
-            x = F.pad(x, self.pad)
         x = self.conv(x)
         return F.relu6(x, inplace=True) if self.act else x
 

@@ -89,3 +89,25 @@ def test_folded_network_equals_the_original():
         folded.forward_features(torch.rand(1, 3, 100, 96), ("stage2",))
     with pytest.raises(ValueError, match="unknown layer 'logits'"):
         folded.forward_features(x, ("logits",))
+
+
+def test_a_strided_convolution_folds_into_a_larger_evenly_padded_kernel():
+    """The stride-2 "same" padding (one pixel less before than after) is a kernel one
+    larger with a zero first row and column, padded evenly: no padded copy of the map."""
+    from torch import nn
+
+    from blindiqa.engine.fused import _fold
+
+    torch.manual_seed(0)
+    for k in (3, 5):
+        conv = nn.Conv2d(4, 4, k, stride=2, groups=4, bias=False)
+        bn = nn.BatchNorm2d(4).eval()
+        folded = _fold(conv, bn)
+        assert folded.kernel_size == (k + 1, k + 1) and folded.padding == ((k - 1) // 2,) * 2
+        x = torch.rand(1, 4, 16, 20)
+        before = (k - 3) // 2
+        with torch.no_grad():
+            ref = bn(conv(nn.functional.pad(x, (before, before + 1, before, before + 1))))
+            torch.testing.assert_close(folded(x), ref, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="only odd kernels at stride 1 or 2"):
+        _fold(nn.Conv2d(4, 4, 3, stride=3), nn.BatchNorm2d(4).eval())
