@@ -22,10 +22,11 @@ hidden ``--child`` option), so that one measurement's memory never leaks into th
 * the decoding alone (``blindiqa.io.decode.decode_image`` to 8-bit pixels, at the
   reduced size a model with ``decode_max_side`` asks for, in the process) is timed
   the same way, to show how much of an image's time it takes;
-* peak RSS is the measuring process's ``ru_maxrss`` (``RUSAGE_SELF``: model, decoded
-  images, scoring); the decoding workers' is reported apart (``RUSAGE_CHILDREN``: the
-  largest worker), since a forked worker's RSS also counts the pages it shares with
-  the main process (torch and the rest), so adding the two would overstate the total.
+* peak RSS is the measuring process's peak resident size (``VmHWM`` on Linux, else
+  ``ru_maxrss``: model, decoded images, scoring); the decoding workers' is reported
+  apart (``RUSAGE_CHILDREN``: the largest worker), since a forked worker's RSS also
+  counts the pages it shares with the main process (torch and the rest), so adding the
+  two would overstate the total.
 
 Each child sets up its process as ``blindiqa score`` does: ``GOMP_SPINCOUNT=1000``
 before torch loads (:func:`blindiqa.runtime.limit_openmp_spinning`; ``--spin passive``
@@ -344,12 +345,30 @@ def _score_kwargs(score_files, batch_size: int, workers: int) -> dict[str, int]:
     return kwargs
 
 
+def _vm_hwm_kb() -> int | None:
+    """This process's peak resident size since its ``exec`` (``VmHWM``, kB; Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def _peak_rss_mb() -> tuple[float, float | None]:
-    """Peak RSS (MB) of this process and of its largest waited-for child (None if none)."""
+    """Peak RSS (MB) of this process and of its largest waited-for child (None if none).
+
+    On Linux ``ru_maxrss`` survives ``exec``: a measuring process started by this script
+    would report at least this script's own peak (the matmul and copy references), so
+    the process's ``VmHWM`` is used where there is one.
+    """
     scale = 1024.0 if sys.platform != "darwin" else 1.0  # kB on Linux, bytes on macOS
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    hwm = _vm_hwm_kb()
+    own = hwm * 1024.0 if hwm is not None else \
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return own * scale / 1e6, (children * scale / 1e6 if children else None)
+    return own / 1e6, (children * scale / 1e6 if children else None)
 
 
 def measure(spec: dict) -> Measurement:
