@@ -20,47 +20,11 @@ from blindiqa.io.xmp import (
     write_rating,
 )
 
-#: A sidecar as darktable / digiKam / Lightroom leave them: a rating, a colour label,
-#: keywords, hierarchical keywords and darktable's own namespace with a history.
-OTHER_FIELDS = """\
-<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
-<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">
- <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-  <rdf:Description rdf:about=""
-    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
-    xmlns:dc="http://purl.org/dc/elements/1.1/"
-    xmlns:darktable="http://darktable.sf.net/"
-    xmlns:lr="http://ns.adobe.com/lightroom/1.0/"
-    xmp:Rating="1"
-    xmp:Label="Red"
-    darktable:xmp_version="5"
-    darktable:history_end="1">
-   <dc:subject><rdf:Bag><rdf:li>holiday</rdf:li><rdf:li>beach</rdf:li></rdf:Bag></dc:subject>
-   <lr:hierarchicalSubject><rdf:Bag><rdf:li>places|beach</rdf:li></rdf:Bag></lr:hierarchicalSubject>
-   <darktable:history><rdf:Seq><rdf:li darktable:operation="exposure"
-     darktable:enabled="1" darktable:params="0000"/></rdf:Seq></darktable:history>
-  </rdf:Description>
- </rdf:RDF>
-</x:xmpmeta>
-<?xpacket end="w"?>
-"""
-
 
 @pytest.fixture
 def exiv2():
     """pyexiv2 (the tests that write sidecars skip without it)."""
     return pytest.importorskip("pyexiv2", reason="pyexiv2 missing: pip install 'blindiqa[xmp]'")
-
-
-def xmp_fields(path: Path) -> dict:
-    """Every XMP property of a sidecar, as exiv2 reads it."""
-    import pyexiv2
-
-    doc = pyexiv2.ImageData(path.read_bytes())
-    try:
-        return doc.read_xmp()
-    finally:
-        doc.close()
 
 
 @pytest.fixture
@@ -81,24 +45,25 @@ def test_sidecar_names(tmp_path):
         sidecar_path("photo.jpg", "dot")
 
 
-def test_a_new_sidecar_gets_the_rating_and_the_photo_is_untouched(photo, exiv2):
+def test_a_new_sidecar_gets_the_rating_and_the_photo_is_untouched(photo, exiv2, read_xmp):
     before, mtime = photo.read_bytes(), photo.stat().st_mtime_ns
     sidecar = sidecar_path(photo)
     assert read_rating(sidecar) is None
     write_rating(sidecar, 4)
     assert read_rating(sidecar) == 4
-    assert xmp_fields(sidecar) == {"Xmp.xmp.Rating": "4"}
+    assert read_xmp(sidecar) == {"Xmp.xmp.Rating": "4"}
     assert photo.read_bytes() == before and photo.stat().st_mtime_ns == mtime
     assert sorted(p.name for p in photo.parent.iterdir()) == ["photo.jpg", "photo.jpg.xmp"]
 
 
-def test_an_existing_sidecar_is_merged_and_keeps_every_other_field(photo, exiv2):
+def test_an_existing_sidecar_is_merged_and_keeps_every_other_field(photo, exiv2, read_xmp,
+                                                                   xmp_other_fields):
     sidecar = sidecar_path(photo)
-    sidecar.write_text(OTHER_FIELDS, encoding="utf-8")
-    old = xmp_fields(sidecar)
+    sidecar.write_text(xmp_other_fields, encoding="utf-8")
+    old = read_xmp(sidecar)
     assert old["Xmp.xmp.Rating"] == "1"
     write_rating(sidecar, 5)
-    new = xmp_fields(sidecar)
+    new = read_xmp(sidecar)
     assert new["Xmp.xmp.Rating"] == "5"
     assert {k: v for k, v in new.items() if k != "Xmp.xmp.Rating"} == \
         {k: v for k, v in old.items() if k != "Xmp.xmp.Rating"}
@@ -144,12 +109,12 @@ def exiftool_rating(path: Path) -> str:
     return out.stdout.strip()
 
 
-def test_exiftool_reads_the_rating_back(photo, exiv2):
+def test_exiftool_reads_the_rating_back(photo, exiv2, xmp_other_fields):
     sidecar = sidecar_path(photo)
     write_rating(sidecar, 3)
     assert exiftool_rating(sidecar) == "3"
     merged = sidecar_path(photo, "stem")
-    merged.write_text(OTHER_FIELDS, encoding="utf-8")
+    merged.write_text(xmp_other_fields, encoding="utf-8")
     write_rating(merged, 5)
     assert exiftool_rating(merged) == "5"
     keywords = subprocess.run([shutil.which("exiftool"), "-s3", "-XMP-dc:Subject",
