@@ -80,3 +80,52 @@ def small_model():
     Gaussian fitted on two sample photos."""
     data = pytest.importorskip("skimage.data")
     return fit_small_model((data.astronaut(), data.rocket()))
+
+
+#: A sidecar as darktable / digiKam / Lightroom leave them: a rating, a colour label,
+#: keywords, hierarchical keywords and darktable's own namespace with a history.
+_XMP_OTHER_FIELDS = """\
+<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:darktable="http://darktable.sf.net/"
+    xmlns:lr="http://ns.adobe.com/lightroom/1.0/"
+    xmp:Rating="1"
+    xmp:Label="Red"
+    darktable:xmp_version="5"
+    darktable:history_end="1">
+   <dc:subject><rdf:Bag><rdf:li>holiday</rdf:li><rdf:li>beach</rdf:li></rdf:Bag></dc:subject>
+   <lr:hierarchicalSubject><rdf:Bag><rdf:li>places|beach</rdf:li></rdf:Bag></lr:hierarchicalSubject>
+   <darktable:history><rdf:Seq><rdf:li darktable:operation="exposure"
+     darktable:enabled="1" darktable:params="0000"/></rdf:Seq></darktable:history>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>
+"""
+
+
+@pytest.fixture
+def xmp_other_fields() -> str:
+    """An XMP sidecar with a rating, a label, keywords and darktable's history."""
+    return _XMP_OTHER_FIELDS
+
+
+def _xmp_fields(path: Path) -> dict:
+    """Every XMP property of a sidecar, as exiv2 reads it."""
+    import pyexiv2
+
+    doc = pyexiv2.ImageData(path.read_bytes())
+    try:
+        return doc.read_xmp()
+    finally:
+        doc.close()
+
+
+@pytest.fixture
+def read_xmp():
+    """``read_xmp(path)``: every XMP property of a sidecar, as exiv2 reads it."""
+    return _xmp_fields
