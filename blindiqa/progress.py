@@ -49,6 +49,23 @@ def is_terminal(stream: TextIO) -> bool:
         return False
 
 
+def terminal_columns(stream: TextIO) -> int:
+    """The width ``stream``'s terminal reports (0 where it reports none or is none)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
+def can_draw_bar(stream: TextIO) -> bool:
+    """Whether a bar can be drawn on ``stream``: a terminal that reports a width.
+
+    Some terminals report a size of 0x0 (``script``, a container's pseudo-terminal
+    without a size); tqdm then draws nothing at all, so plain lines are used there.
+    """
+    return is_terminal(stream) and terminal_columns(stream) > 0
+
+
 class Progress:
     """A progress report over ``total`` units of work.
 
@@ -61,7 +78,7 @@ class Progress:
         file: where to write (default: stderr).
         every: seconds between plain lines (default: ``BLINDIQA_PROGRESS_EVERY`` or 10).
         bar: True for a tqdm bar, False for plain lines (default: a bar exactly when
-            ``file`` is a terminal).
+            ``file`` is a terminal that reports a width, :func:`can_draw_bar`).
         leave: keep the finished bar on screen.
         clock: the time source (tests).
     """
@@ -80,7 +97,7 @@ class Progress:
         self._start = self._last = clock()
         self._closed = False
         self._bar = None
-        if enabled and (is_terminal(self.file) if bar is None else bar):
+        if enabled and (can_draw_bar(self.file) if bar is None else bar):
             from tqdm import tqdm
 
             self._bar = tqdm(total=total, initial=initial, desc=desc, unit=unit,

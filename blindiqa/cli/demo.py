@@ -23,8 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="blindiqa-demo", metavar="DIR",
                    help="output folder (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true",
-                   help="write into DIR even where it is not empty, replacing the demo's "
-                        "files there (refused otherwise, exit code 2)")
+                   help="write into DIR even where it holds other files than an earlier "
+                        "demo's, replacing the demo's files there (refused otherwise, exit "
+                        "code 2; an earlier demo's own output is replaced without it)")
     add_model_options(p)
     p.set_defaults(func=run)
 
@@ -41,16 +42,37 @@ def _tile(im: Image.Image, caption: str, width: int = 260) -> Image.Image:
     return tile
 
 
-def check_out_dir(out: Path, overwrite: bool) -> str | None:
-    """Why the demo may not write into ``out`` (None where it may).
+#: What the demo writes: its own earlier output may be replaced without --overwrite.
+DEMO_FILES = ("contact_sheet.png", "scores.csv")
+DEMO_IMAGES = "images"
+
+
+def is_demo_output(out: Path) -> bool:
+    """Whether the folder ``out`` holds nothing but an earlier demo's output: the contact
+    sheet, the score table and an ``images`` folder of PNG files."""
+    for entry in out.iterdir():
+        if entry.name in DEMO_FILES and entry.is_file():
+            continue
+        if entry.name == DEMO_IMAGES and entry.is_dir() and all(
+                p.is_file() and p.suffix == ".png" for p in entry.iterdir()):
+            continue
+        return False
+    return True
+
+
+def check_out_dir(out: Path, overwrite: bool, own: bool = False) -> str | None:
+    """Why a command may not write into ``out`` (None where it may).
 
     Args:
         out: the ``--out`` folder.
         overwrite: ``--overwrite`` was given.
+        own: a folder holding only the demo's own earlier output may be written into
+            (:func:`is_demo_output`).
     """
     if out.exists() and not out.is_dir():
         return f"--out {out} exists and is not a directory"
-    if out.is_dir() and not overwrite and any(out.iterdir()):
+    if out.is_dir() and not overwrite and any(out.iterdir()) \
+            and not (own and is_demo_output(out)):
         return f"--out {out} is not empty; give --overwrite to write into it"
     return None
 
@@ -61,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from blindiqa.distortions.ladder import LADDER, sample_photo
     from blindiqa.viz.maps import load_font
 
-    problem = check_out_dir(Path(args.out), args.overwrite)
+    problem = check_out_dir(Path(args.out), args.overwrite, own=True)
     if problem:
         return fail(problem)
     try:
@@ -73,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     (out / "images").mkdir(parents=True, exist_ok=True)
     ref_score = float(model.score(photo)[0])
     photo.save(out / "images" / "original.png")
-    rows = [("original", "-", ref_score)]
+    rows: list[tuple[str, str, float]] = [("original", "-", ref_score)]
     grid: list[list[Image.Image]] = []
     for name, levels in LADDER:
         tiles = [_tile(photo, f"original\nscore {ref_score:.3f}")]
@@ -93,11 +115,17 @@ def run(args: argparse.Namespace) -> int:
         for c, t in enumerate(tiles):
             sheet.paste(t, (10 + c * (tw + 10), 40 + r * th))
     sheet.save(out / "contact_sheet.png")
+    qualities = ([float(q) for q in model.quality_from_score([s for *_, s in rows])]
+                 if model.quality_scale is not None else [None] * len(rows))
     with open(out / "scores.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["distortion", "strength", "score"])
-        w.writerows(rows)
-    for name, label, s in rows:
-        print(f"{name:<14} {label:<11} {s:.4f}")
+        w.writerow(["distortion", "strength", "score", "quality"])
+        w.writerows((*r, "" if q is None else f"{q:.2f}")
+                    for r, q in zip(rows, qualities, strict=True))
+    print(f"{'distortion':<14} {'strength':<11} {'score':>8}  {'quality':>7}")
+    for (name, label, s), q in zip(rows, qualities, strict=True):
+        print(f"{name:<14} {label:<11} {s:>8.4f}  {'-' if q is None else f'{q:.1f}':>7}")
+    order = "lower" if model.lower_better else "higher"
+    print(f"(score: {order} is better; quality: 0-100, higher is better)")
     print(f"wrote {out / 'contact_sheet.png'}", file=sys.stderr)
     return 0

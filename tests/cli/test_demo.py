@@ -1,4 +1,5 @@
-"""``blindiqa demo``: its output folder is never overwritten without ``--overwrite``."""
+"""``blindiqa demo``: a folder holding other files than an earlier demo's is never written
+into without ``--overwrite``; the demo's own earlier output is replaced; its table."""
 
 from __future__ import annotations
 
@@ -14,19 +15,38 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_non_empty_out_is_refused_without_overwrite(tmp_path: Path, capsys) -> None:
     (tmp_path / "contact_sheet.png").write_bytes(b"earlier run")
+    (tmp_path / "notes.txt").write_text("mine")  # not the demo's: the folder is refused
     assert main(["demo", "--out", str(tmp_path), "--model", "niqe"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == (f"blindiqa: error: --out {tmp_path} is not empty; "
                    "give --overwrite to write into it")
     assert (tmp_path / "contact_sheet.png").read_bytes() == b"earlier run"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["contact_sheet.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["contact_sheet.png", "notes.txt"]
 
 
-def test_default_out_is_refused_when_it_exists(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_default_out_is_refused_when_it_holds_other_files(tmp_path: Path, monkeypatch,
+                                                          capsys) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "blindiqa-demo" / "images").mkdir(parents=True)
+    (tmp_path / "blindiqa-demo" / "images" / "holiday.jpg").write_bytes(b"mine")
     assert main(["demo", "--model", "niqe"]) == 2
     assert "--out blindiqa-demo is not empty" in capsys.readouterr().err
+
+
+def test_an_earlier_demos_output_is_replaced_without_overwrite(tmp_path: Path, capsys) -> None:
+    """Running the demo twice works: the folder holds only its own output."""
+    pytest.importorskip("skimage")
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--model", "niqe"]) == 0
+    capsys.readouterr()
+    assert main(["demo", "--out", str(out), "--model", "niqe"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["distortion", "strength", "score", "quality"]
+    assert table[1].split()[:2] == ["original", "-"] and len(table) == 12
+    assert "lower is better" in table[-1]
+    with open(out / "scores.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 10 and all(0 <= float(r["quality"]) <= 100 for r in rows)
 
 
 def test_out_that_is_a_file_is_refused(tmp_path: Path, capsys) -> None:

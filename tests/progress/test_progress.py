@@ -1,9 +1,11 @@
 """Progress: plain lines with done/total, rate and ETA where there is no terminal."""
 
 import io
+import os
 
 import pytest
 
+from blindiqa import progress
 from blindiqa.progress import Progress, format_duration
 
 
@@ -77,3 +79,27 @@ def test_every_from_environment(monkeypatch):
                                                (float("inf"), "?"), (-1, "?")])
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_a_terminal_without_a_size_gets_plain_lines():
+    """A new pseudo-terminal reports 0x0, as under `script` or in some containers: tqdm
+    would draw nothing there, so the report falls back to plain lines."""
+    import fcntl
+    import struct
+    import termios
+
+    leader, follower = os.openpty()
+    try:
+        with os.fdopen(follower, "w", closefd=False) as tty:
+            assert tty.isatty() and progress.terminal_columns(tty) == 0
+            assert not progress.can_draw_bar(tty)
+            assert progress.Progress(10, "scoring", file=tty).lines
+            fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+            assert progress.terminal_columns(tty) == 80 and progress.can_draw_bar(tty)
+            bar = progress.Progress(10, "scoring", file=tty)
+            assert not bar.lines
+            bar.close()
+    finally:
+        os.close(follower)
+        os.close(leader)
