@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import blindiqa
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,3 +69,18 @@ def test_unknown_attribute_raises():
         assert "no_such_name" in str(exc)
     else:
         raise AssertionError("no AttributeError")
+
+
+def test_docs_give_the_default_models_minimum_size():
+    """docs/robustness.md's minimum size is the default model's ``min_size`` (issue 22)."""
+    text = (ROOT / "docs" / "robustness.md").read_text(encoding="utf-8")
+    assert f"{blindiqa.load('default').min_size} px for the default" in text
+
+
+def test_the_test_extra_installs_what_the_tests_import():
+    """``pip install .[test]`` brings openpyxl, so the SPAQ .xlsx tests run (issue 22)."""
+    tomllib = pytest.importorskip("tomllib")
+    pyproject = ROOT / "pyproject.toml"
+    extra = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"]["test"]
+    assert any(req.startswith("openpyxl") for req in extra)

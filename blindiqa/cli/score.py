@@ -22,6 +22,7 @@ from blindiqa.cli.common import (
 )
 from blindiqa.cli.score_ray import add_ray_options
 from blindiqa.io.atomic import atomic_write
+from blindiqa.io.lock import OutputLockedError, acquire, release
 from blindiqa.io.rows import (
     OUT_EXTENSIONS,
     Row,
@@ -317,12 +318,15 @@ def _buffer_manifest(args: argparse.Namespace) -> None:
 
 
 class _Tally:
-    """Counts and the mean score and quality of the rows of a run."""
+    """Counts and the mean score and quality of the rows of a run (with ``--resume``,
+    of the rows already in ``--out`` as well)."""
 
     def __init__(self) -> None:
         self.ok = self.bad = 0
         self.total = self.quality = 0.0
         self.n_quality = 0
+        self.before = 0  # rows already in --out when the run started (--resume) ...
+        self.before_ok = self.before_bad = 0  # ... scored and failed
 
     def add(self, score: float | None, quality: float | None) -> None:
         if score is None:
@@ -334,11 +338,25 @@ class _Tally:
             self.quality += quality
             self.n_quality += 1
 
-    def summary(self, model) -> str:
+    def add_previous(self, rows: Sequence[Row]) -> None:
+        """Count the rows an earlier run left in ``--out`` (``--resume``)."""
+        for row in rows:
+            self.add(row.score, row.quality)
+        self.before += len(rows)
+        self.before_ok, self.before_bad = self.ok, self.bad
+
+    def summary(self, model, out: str | None = None, resume: bool = False) -> str:
+        """The final line: this run's counts (and, with ``resume``, how many rows ``out``
+        already held), then the means over every row of the output."""
         mean = f"{self.total / self.ok:.4f}" if self.ok else "n/a"
         quality = (f", mean quality {self.quality / self.n_quality:.1f}/100"
                    if self.n_quality else "")
-        return (f"scored {self.ok}, failed {self.bad}, mean score {mean}{quality} "
+        if not resume:
+            return (f"scored {self.ok}, failed {self.bad}, mean score {mean}{quality} "
+                    f"(model {model.name}; lower score is better)")
+        ok, bad = self.ok - self.before_ok, self.bad - self.before_bad
+        return (f"scored {ok}, failed {bad}, {self.before} already in {out}; over all "
+                f"{self.ok + self.bad} rows: mean score {mean}{quality} "
                 f"(model {model.name}; lower score is better)")
 
 
@@ -361,6 +379,21 @@ def run(args: argparse.Namespace) -> int:
     problem = check_options(args)
     if problem:
         return fail(problem)
+    try:  # held until the run ends, so that a second run cannot write --out meanwhile
+        lock = acquire(args.out) if args.out else None
+    except OutputLockedError as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        return fail(f"cannot write {args.out}: {exc.strerror or exc}")
+    try:
+        return _run_locked(args)
+    finally:
+        if lock is not None:
+            release(lock, args.out)
+
+
+def _run_locked(args: argparse.Namespace) -> int:
+    """The local run, once the options are checked and ``--out`` is locked."""
     try:
         _buffer_manifest(args)
         previous = _previous_rows(args)
@@ -381,8 +414,7 @@ def run(args: argparse.Namespace) -> int:
     maps_dir = Path(args.maps) if args.maps else None
     base = maps_base(input_args(args.paths, args.manifest)) if maps_dir is not None else ""
     tally = _Tally()
-    for row in previous:
-        tally.add(row.score, row.quality)
+    tally.add_previous(previous)
     skip = Counter(row.path for row in previous)
     ok = False
     progress = Progress(total, "scoring", enabled=not args.quiet, initial=len(previous))
@@ -417,5 +449,5 @@ def run(args: argparse.Namespace) -> int:
         what = ", ".join([*args.paths, *([args.manifest] if args.manifest else [])])
         return fail(f"no images found in {what}", code=1)
     if not args.quiet:
-        print(tally.summary(model), file=sys.stderr)
+        print(tally.summary(model, args.out, args.resume), file=sys.stderr)
     return 0 if tally.bad == 0 else 1

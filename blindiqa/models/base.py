@@ -159,24 +159,27 @@ class QualityModel(nn.Module, ABC):
             return qmap.detach().to("cpu", torch.float64)
         return torch.from_numpy(np.array(qmap, dtype=np.float64))
 
-    def quality_from_score(self, scores: Any) -> np.ndarray:
+    def quality_from_score(self, scores: Any) -> torch.Tensor:
         """Scores of this model on the 0-100 quality scale (higher is better).
 
         ``quality = 100 x`` the share of the model's reference photos that score worse
         (see :mod:`blindiqa.models.quality_scale`); monotone, so rank correlations are
-        those of the scores.
+        those of the scores. Returns a tensor, as :meth:`quality` and :meth:`score` do
+        (and as torchmetrics / pyiqa metrics do), whatever the input's kind.
 
         Args:
-            scores: a number, array or tensor of this model's scores (or map values).
+            scores: a number, sequence, array or tensor of this model's scores (or map
+                values).
 
         Returns:
-            A float64 array of the same shape (0-d for a number); NaN stays NaN.
+            A float64 CPU tensor of the input's shape: 0-d for a plain number (``float()``
+            or ``.item()`` gives the Python float); NaN stays NaN.
 
         Raises:
             ValueError: the model has no quality scale (a bundle fitted without one;
                 add one with ``blindiqa fit-scale``).
         """
-        return self._scale()(scores)
+        return torch.from_numpy(np.asarray(self._scale()(scores), dtype=np.float64))
 
     def _scale(self) -> QualityScale:
         """The quality scale; ``ValueError`` where the model has none."""

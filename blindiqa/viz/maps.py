@@ -196,6 +196,22 @@ def cell_colours(qmap: Any, *, scale: QualityScale | None = None,
     return rgb
 
 
+def quality_text(quality: float) -> str:
+    """A 0-100 quality with one decimal, rounded down: a quality below 100 never reads
+    100 (99.56 is ``99.5``), one above 0 may read ``0.0``; NaN reads ``nan``.
+
+    Args:
+        quality: the quality.
+    """
+    if not math.isfinite(quality):
+        return f"{quality:.1f}"
+    # round() first so that 2.3 (22.999... tenths in binary) stays 2.3, not 2.2
+    tenths = math.floor(round(quality * 10, 6)) / 10
+    if quality < 100:
+        tenths = min(tenths, 99.9)
+    return f"{tenths:.1f}"
+
+
 def render_quality_map(image: torch.Tensor, qmap: Any, score: float | None = None,
                        max_side: int = 768, alpha: float = 0.5, *,
                        scale: QualityScale | None = None,
@@ -241,7 +257,7 @@ def render_quality_map(image: torch.Tensor, qmap: Any, score: float | None = Non
     if score is not None:
         head = f"score {score:.4g} (lower is better)"
         if scale is not None and math.isfinite(score):
-            head += f", quality {float(scale(score)):.0f}/100"
+            head += f", quality {quality_text(float(scale(score)))}/100"
         title = f"{head} - {title}"
     return _with_bar_and_legend(Image.blend(base, overlay, alpha), col, title)
 

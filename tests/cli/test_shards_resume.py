@@ -2,6 +2,7 @@
 followed by --resume gives exactly the rows of an uninterrupted run, merge checks."""
 
 import csv
+import errno
 import os
 import signal
 import subprocess
@@ -176,3 +177,57 @@ def test_complete_length_reads_back_to_the_last_newline(tmp_path, data):
     path.write_bytes(data)
     end = data.rfind(b"\n") + 1
     assert _complete_length(path, chunk=1000) == (end, len(data))
+
+
+def _open_fifo_for_writing(fifo: Path, proc: subprocess.Popen) -> int:
+    """Open ``fifo`` for writing once ``proc`` opens it for reading (or fail if it ends)."""
+    while True:
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:  # ENXIO: no reader yet
+            assert proc.poll() is None, proc.communicate()[1]
+            if exc.errno != errno.ENXIO:
+                raise
+            time.sleep(0.01)
+            continue
+        os.set_blocking(fd, True)
+        return fd
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a named pipe (POSIX)")
+def test_a_second_run_into_the_same_out_is_refused(photos, full, tmp_path):
+    """Two real runs resuming into one file: the second fails at once, naming the file,
+    and leaves the file alone; the first ends with every row once (issue 22, item 9)."""
+    out = tmp_path / "out.csv"
+    head = b"".join(full.read_bytes().splitlines(keepends=True)[:11])  # header + 10 rows
+    out.write_bytes(head)
+    fifo = tmp_path / "manifest.fifo"
+    os.mkfifo(fifo)
+    cmd = [sys.executable, "-m", "blindiqa.cli.main", "score", "--model", "niqe",
+           "--workers", "0", "--resume", "--out", str(out), "--manifest"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first = subprocess.Popen([*cmd, str(fifo)], env=env, stderr=subprocess.PIPE)
+    err = b""
+    try:
+        # the first run opens its manifest only after taking the lock: it holds it now
+        fd = _open_fifo_for_writing(fifo, first)
+        second = subprocess.run([*cmd, str(photos[1])], env=env, capture_output=True,
+                                text=True, timeout=120)
+        assert second.returncode == 2
+        assert f"{out} is being written by another blindiqa run" in second.stderr
+        assert out.read_bytes() == head  # untouched
+        # the first run reads its manifest twice (counting, then scoring): the second
+        # time from a plain file, put in the pipe's place before the first read ends
+        os.write(fd, photos[1].read_bytes())
+        (tmp_path / "manifest.txt").write_bytes(photos[1].read_bytes())
+        os.replace(tmp_path / "manifest.txt", fifo)
+        os.close(fd)
+        _, err = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate()
+    assert first.returncode == 1, err  # broken.png's error row
+    assert out.read_bytes() == full.read_bytes()  # every photo once
+    assert b"scored 20, failed 1, 10 already in " in err  # 31 inputs
+    assert not (tmp_path / ".out.csv.lock").exists()

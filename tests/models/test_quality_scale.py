@@ -104,3 +104,27 @@ def test_fit_scale_command_and_quality_column(tmp_path, model_file, sample_folde
                                                                  / len(rows), abs=0.01)
     by_score = sorted(rows, key=lambda r: r.score)
     assert [r.quality for r in by_score] == sorted(qualities, reverse=True)
+
+
+def test_quality_from_score_returns_a_float64_tensor_like_quality():
+    """The same kind of result as quality(): a float64 CPU tensor, 0-d for a number."""
+    model = blindiqa.load("niqe")
+    photo = np.random.default_rng(0).integers(0, 255, (128, 128, 3), dtype=np.uint8)
+    scores = model.score([photo, photo[::-1]])
+    q = model.quality_from_score(scores)
+    assert isinstance(q, torch.Tensor) and q.dtype == torch.float64 and q.shape == (2,)
+    assert torch.equal(q, model.quality([photo, photo[::-1]]))
+    assert torch.equal(model.quality_from_score(scores.numpy()), q)
+    assert torch.equal(model.quality_from_score(scores.float().tolist()),
+                       model.quality_from_score(scores.float()))
+    one = model.quality_from_score(float(scores[0]))
+    assert isinstance(one, torch.Tensor) and one.dtype == torch.float64 and one.ndim == 0
+    assert float(one) == float(q[0])
+    assert torch.isnan(model.quality_from_score(float("nan")))
+
+
+def test_quality_from_score_without_a_scale_is_an_error(small_model):
+    if small_model.quality_scale is not None:
+        pytest.skip("the tests' small model carries a scale")
+    with pytest.raises(ValueError, match="no quality scale"):
+        small_model.quality_from_score(1.0)

@@ -111,3 +111,27 @@ def test_a_real_models_map_is_a_float64_tensor_on_the_grid(small_model, photo):
     qmap = small_model.quality_map(photo)  # 192x256, 96-px patches at stride 48
     assert isinstance(qmap, torch.Tensor) and qmap.dtype == torch.float64
     assert qmap.shape == (3, 4) and torch.isfinite(qmap).all()
+
+
+@pytest.mark.parametrize(("quality", "text"), [
+    (99.557522, "99.5"), (99.99999999, "99.9"), (100.0, "100.0"), (2.3, "2.3"),
+    (0.7, "0.7"), (0.04, "0.0"), (0.0, "0.0"), (50.0, "50.0"), (float("nan"), "nan")])
+def test_quality_text_rounds_down_to_one_decimal(quality, text):
+    from blindiqa.viz.maps import quality_text
+
+    assert quality_text(quality) == text
+
+
+def test_a_quality_below_100_never_reads_100_in_the_title(monkeypatch):
+    """450 of 452 reference photos worse: quality 99.56, shown as 99.5, not 100."""
+    import blindiqa.viz.maps as maps
+
+    scale = QualityScale.fit(np.arange(1.0, 453.0), "452 photos")
+    assert float(scale(2.5)) == pytest.approx(99.5575, abs=1e-4)
+    titles = []
+    real = maps._with_bar_and_legend
+    monkeypatch.setattr(maps, "_with_bar_and_legend",
+                        lambda img, col, title: titles.append(title) or real(img, col, title))
+    render_quality_map(torch.full((3, 64, 64), 0.5), np.full((2, 2), 2.5), score=2.5,
+                       scale=scale)
+    assert "quality 99.5/100" in titles[0]
