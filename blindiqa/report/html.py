@@ -17,6 +17,7 @@ from string import Template
 import numpy as np
 
 from blindiqa.report.collect import ReportRow
+from blindiqa.viz.maps import quality_text
 
 #: Worst and best images listed apart.
 EXTREMES = 20
@@ -37,8 +38,9 @@ def format_score(score: float | None) -> str:
 
 
 def format_quality(quality: float | None) -> str:
-    """A 0-100 quality as shown on the page (``n/a`` without a scale)."""
-    return "n/a" if quality is None else f"{quality:.0f}"
+    """A 0-100 quality as shown on the page (``n/a`` without a scale): one decimal,
+    rounded down, as in the map titles, so a quality below 100 never reads 100."""
+    return "n/a" if quality is None else quality_text(quality)
 
 
 def card(row: ReportRow) -> str:

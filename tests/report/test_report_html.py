@@ -197,3 +197,10 @@ def test_command_usage_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["report", "x.png"])
     assert exc.value.code == 2 and "--out" in capsys.readouterr().err
+
+
+def test_a_quality_below_100_never_reads_100_on_the_page():
+    from blindiqa.report.html import format_quality
+
+    assert format_quality(99.56) == "99.5" and format_quality(100.0) == "100.0"
+    assert format_quality(None) == "n/a"
