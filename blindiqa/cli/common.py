@@ -11,6 +11,30 @@ if TYPE_CHECKING:
     from blindiqa.models.base import QualityModel
 
 
+class ExamplesHelpFormatter(argparse.HelpFormatter):
+    """argparse's help layout, except that description and epilog lines indented by two
+    spaces are printed as written (command examples), the rest wrapped as usual."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        out, prose = [], []
+        for line in text.splitlines():
+            if line.startswith("  "):
+                if prose:
+                    out.append(super()._fill_text(" ".join(prose), width, indent))
+                    prose = []
+                out.append(indent + line)
+            else:
+                prose.append(line.strip())
+        if prose:
+            out.append(super()._fill_text(" ".join(prose), width, indent))
+        return "\n".join(out)
+
+
+def examples(*lines: str) -> str:
+    """An ``epilog`` of command examples, one per line (see :class:`ExamplesHelpFormatter`)."""
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 class CommandParser(argparse.ArgumentParser):
     """The parser of ``blindiqa`` and its sub-commands: bad usage exits with code 2 and
     the usage line.
@@ -27,6 +51,7 @@ class CommandParser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, populate: Callable[[argparse.ArgumentParser], None]
                  | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", ExamplesHelpFormatter)
         super().__init__(*args, **kwargs)
         self._populate = populate
 

@@ -7,16 +7,14 @@ import argparse
 import sys
 from functools import partial
 
-from blindiqa.cli.common import fail
+from blindiqa.cli.common import examples, fail
 
 SHELLS = ("bash", "zsh", "tcsh")
 
-EPILOG = """\
-examples:
-  blindiqa completion bash > ~/.local/share/bash-completion/completions/blindiqa
-  blindiqa completion zsh > ~/.zfunc/_blindiqa      # with fpath+=~/.zfunc before compinit
-  eval "$(blindiqa completion bash)"                # this shell only
-"""
+EPILOG = examples(
+    "blindiqa completion bash > ~/.local/share/bash-completion/completions/blindiqa",
+    "blindiqa completion zsh > ~/.zfunc/_blindiqa   # with fpath+=~/.zfunc before compinit",
+    'eval "$(blindiqa completion bash)"            # this shell only')
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "blindiqa's own parser: commands, options and their "
                                    "choices complete with TAB, and file arguments "
                                    "complete as files.",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=EPILOG)
     p.add_argument("shell", choices=SHELLS, help="the shell to write the script for")
     p.set_defaults(func=partial(run, sub))
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from blindiqa.cli.common import add_model_options, fail, load_model
+from blindiqa.cli.common import add_model_options, examples, fail, load_model
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="score a sample photo at several distortion strengths",
                        description="Distort a sample photograph (scikit-image's 'coffee') at "
                                    "three strengths, score each version and write a contact "
-                                   "sheet with the scores.")
+                                   "sheet with the scores.",
+                       epilog=examples("blindiqa demo",
+                                       "blindiqa demo --model niqe --out demo-niqe"))
     p.add_argument("--out", default="blindiqa-demo", metavar="DIR",
                    help="output folder (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true",

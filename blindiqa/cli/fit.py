@@ -18,6 +18,7 @@ from blindiqa.cli.choices import (
 )
 from blindiqa.cli.common import (
     add_quiet_option,
+    examples,
     fail,
     non_negative_int,
     positive_int,
@@ -29,7 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "fit-pristine", help="fit the pristine model on clean images",
         description="Fit the pristine Gaussian of a model on clean, sharp images and write a "
-                    "model bundle (usable with `blindiqa score --model FILE`).")
+                    "model bundle (usable with `blindiqa score --model FILE`).",
+        epilog=examples("blindiqa fit-pristine pristine/ --out my_model.safetensors",
+                        "blindiqa fit-pristine pristine/ --encoder efficientnet_lite0 "
+                        "--out lite0.safetensors",
+                        "blindiqa score photos/ --model my_model.safetensors"))
     p.add_argument("dirs", nargs="+", metavar="DIR", help="folders (recursive) or images")
     p.add_argument("--out", required=True, metavar="MODEL_FILE",
                    help="the bundle to write (.safetensors); written to a temporary file "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from blindiqa.cli.common import add_quiet_option, add_workers_option, fail
+from blindiqa.cli.common import add_quiet_option, add_workers_option, examples, fail
 from blindiqa.progress import Progress
 
 
@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "REFERENCE photos (ordinary ones, no labels) it scores worse. Scores do "
                    "not change.")
     p = sub.add_parser("fit-scale", help="add a 0-100 quality scale to a model file",
-                       description=description)
+                       description=description,
+                       epilog=examples("blindiqa fit-scale my_model.safetensors photos/ "
+                                       "--out my_model_scaled.safetensors"))
     p.add_argument("model", metavar="MODEL_FILE", help="a model bundle (.safetensors)")
     p.add_argument("reference", nargs="+", metavar="REFERENCE",
                    help="folders or files of ordinary photos (no labels needed)")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from blindiqa.cli.common import examples
 from blindiqa.models.registry import list_models
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list the available models",
                        description="List the registered models: name, whether lower scores "
-                                   "are better, feature size, where the weights come from.")
+                                   "are better, feature size, where the weights come from.",
+                       epilog=examples("blindiqa models"))
     p.set_defaults(func=run)
 
 

@@ -10,6 +10,7 @@ from blindiqa.cli.common import (
     add_model_options,
     add_quiet_option,
     add_workers_option,
+    examples,
     fail,
     load_model,
     non_negative_int,
@@ -26,7 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "error, each image's quality map on click, a histogram of the quality, "
                    "the worst and best images (pictures in DIR/thumbs and DIR/maps).")
     p = sub.add_parser("report", help="write an HTML report: gallery, quality maps, histogram",
-                       description=description)
+                       description=description,
+                       epilog=examples("blindiqa report photos/ --out report/",
+                                       "blindiqa report photos/ --model niqe --out report-niqe/"))
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     add_model_options(p)
     p.add_argument("--out", required=True, metavar="DIR", help="the report folder")

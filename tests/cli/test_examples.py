@@ -1,0 +1,53 @@
+"""The examples at the end of each command's help are commands the parser accepts."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+
+import pytest
+
+from blindiqa.cli.common import ExamplesHelpFormatter, examples
+from blindiqa.cli.main import build_parser
+
+
+def _commands(parser: argparse.ArgumentParser):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield name, sub
+                yield from _commands(sub)
+
+
+def _example_lines() -> list[tuple[str, str]]:
+    found = []
+    for name, sub in _commands(build_parser()):
+        epilog = sub.epilog or ""
+        if epilog.startswith("examples:"):
+            found += [(name, line.strip()) for line in epilog.splitlines()[1:]]
+    return found
+
+
+def test_several_commands_show_examples():
+    assert {name for name, _ in _example_lines()} >= {"demo", "fit-pristine", "fit-scale",
+                                                      "models", "report", "completion"}
+
+
+@pytest.mark.parametrize(("command", "line"), _example_lines())
+def test_every_example_parses(command, line):
+    if not line.startswith("blindiqa "):
+        return  # e.g. eval "$(blindiqa completion bash)": shell around a command
+    argv = shlex.split(re.split(r"\s+(?:>|\||#)\s*", line)[0])[1:]
+    args = build_parser().parse_args(argv)
+    assert callable(args.func)
+
+
+def test_examples_keep_their_lines_and_prose_is_wrapped():
+    parser = argparse.ArgumentParser(prog="x", formatter_class=ExamplesHelpFormatter,
+                                     description="word " * 40,
+                                     epilog=examples("x --one", "x --two  # two spaces"))
+    text = parser.format_help()
+    assert "examples:\n  x --one\n  x --two  # two spaces" in text
+    prose = text.split("\n\n")[1].splitlines()
+    assert len(prose) > 1 and all(len(line) <= 80 for line in prose)
