@@ -34,6 +34,10 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 _EXIF_ORIENTATION = 0x0112
 
+#: Formats whose decoder can scale in the DCT domain (Pillow's draft mode): JPEG, and
+#: MPO, the multi-picture JPEG some cameras write (its first picture is the one read).
+_DRAFT_FORMATS = ("JPEG", "MPO")
+
 
 class ImageDecodeError(ValueError):
     """An input could not be turned into an RGB image."""
@@ -59,7 +63,8 @@ def decode_image(path: str | os.PathLike, as_uint8: bool = False,
             domain (Pillow's draft mode; :func:`draft_scale`), the largest reduction
             that keeps both sides at least those of the image scaled to ``max_side``:
             a 4000x3000 photo for ``max_side=1024`` decodes to 2000x1500, 4x faster and
-            in a quarter of the memory. Other formats decode at full size.
+            in a quarter of the memory. The same for a camera's MPO (multi-picture
+            JPEG) file; other formats decode at full size.
 
     Returns:
         A float32 tensor in ``[0, 1]`` of shape ``(3, H, W)`` (uint8 with ``as_uint8``).
@@ -92,7 +97,7 @@ def decode_image(path: str | os.PathLike, as_uint8: bool = False,
             warnings.filterwarnings("ignore", module="PIL")
             with Image.open(p) as im:
                 _check_pixels(im.size)
-                if max_side > 0 and im.format == "JPEG":
+                if max_side > 0 and im.format in _DRAFT_FORMATS:
                     _draft(im, max_side)
                 im.load()
                 rgb = _pil_to_rgb(_exif_transposed(im))

@@ -131,3 +131,13 @@ def test_the_reduced_decode_turns_by_the_exif_orientation(tmp_path):
     p = _jpeg(tmp_path / "turned.jpg", 1300, 600, exif=exif)
     assert decode_image(p).shape == (3, 1300, 600)
     assert decode_image(p, max_side=600).shape == (3, 650, 300)
+
+
+def test_a_camera_mpo_file_is_decoded_reduced_as_a_jpeg(tmp_path):
+    p = tmp_path / "camera.jpg"
+    first = Image.open(_jpeg(tmp_path / "first.jpg", 1300, 600))
+    first.save(p, format="MPO", save_all=True, append_images=[first])
+    with Image.open(p) as im:
+        assert im.format == "MPO"
+    assert decode_image(p, max_side=600).shape == (3, 300, 650)
+    assert decode_image(p).shape == (3, 600, 1300)
