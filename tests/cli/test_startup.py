@@ -43,7 +43,7 @@ def run_cli(argv: list[str]) -> dict:
 
 
 COMMANDS = ("score", "merge", "report", "models", "fit-pristine", "fit-scale", "bench",
-            "demo", "distortions", "train", "ablate", "rate")
+            "demo", "distortions", "train", "ablate", "rate", "cull")
 
 
 def test_help_lists_commands_without_torch():
