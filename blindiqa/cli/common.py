@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from blindiqa.io.rows import Row
     from blindiqa.models.base import QualityModel
 
 
@@ -190,6 +192,23 @@ def show_progress(args: argparse.Namespace) -> bool:
     """Progress unless ``--quiet``: a bar on a terminal, plain lines elsewhere (see
     :class:`blindiqa.progress.Progress`)."""
     return not getattr(args, "quiet", False)
+
+
+def read_score_file(scores: str, root: str | None) -> tuple[list[Row], Path]:
+    """The rows of a score file from ``blindiqa score`` and the folder its relative photo
+    paths are found from (``root``, or the current folder).
+
+    Raises:
+        ValueError: the file cannot be read or is not a score file
+            (:class:`~blindiqa.io.rows.RowFileError`), or ``root`` is not a folder.
+    """
+    from blindiqa.io.rows import read_rows
+
+    rows = read_rows(scores)
+    folder = Path(root) if root else Path()
+    if root and not folder.is_dir():
+        raise ValueError(f"--root {root} is not a folder")
+    return rows, folder
 
 
 def fail(message: str, code: int = 2) -> int:

@@ -8,8 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blindiqa.cli.common import fail
-from blindiqa.io.rows import OUT_EXTENSIONS, Row, RowFileError, read_rows
+from blindiqa.cli.common import fail, read_score_file
+from blindiqa.io.rows import OUT_EXTENSIONS, Row
 from blindiqa.io.xmp import (
     SIDECAR_NAMINGS,
     MissingXmpExtraError,
@@ -142,12 +142,9 @@ def run(args: argparse.Namespace) -> int:
     except MissingXmpExtraError as exc:
         return fail(str(exc))
     try:
-        rows = read_rows(args.scores)
-    except RowFileError as exc:
+        rows, root = read_score_file(args.scores, args.root)
+    except ValueError as exc:
         return fail(str(exc))
-    root = Path(args.root) if args.root else Path()
-    if args.root and not root.is_dir():
-        return fail(f"--root {args.root} is not a folder")
     tally, seen = Tally(), {}
     for row in rows:
         rate_row(row, args, root, seen, tally)

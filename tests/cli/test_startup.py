@@ -43,7 +43,8 @@ def run_cli(argv: list[str]) -> dict:
 
 
 COMMANDS = ("score", "merge", "report", "models", "fit-pristine", "fit-scale", "bench",
-            "demo", "distortions", "train", "ablate", "rate", "completion")
+            "demo", "distortions", "train", "ablate", "rate", "cull",
+            "completion")
 
 
 def test_help_lists_commands_without_torch():

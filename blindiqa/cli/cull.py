@@ -1,0 +1,230 @@
+"""``blindiqa cull``: photos of a score file into ``OUT/keep/`` and ``OUT/reject/``.
+
+Test hook: ``BLINDIQA_CULL_STOP_AFTER=N`` makes the run stop for good (print a line on
+stderr and wait, to be killed) once the ``N``-th photo's destination is written, before a
+moved source is removed, so that a test can kill it at a known point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from blindiqa.cli.common import fail, read_score_file
+from blindiqa.cull import Rule, decide, parse_percent, relative_names
+from blindiqa.io.lock import OutputLockedError, output_lock
+from blindiqa.io.place import DestinationTakenError, place, same_content
+from blindiqa.io.rows import OUT_EXTENSIONS, Row
+
+#: How many skipped rows are named one by one before "... and N more".
+_SHOWN = 10
+#: The folders under ``--out``, for kept and rejected photos.
+FOLDERS = {True: "keep", False: "reject"}
+#: See the module docstring.
+STOP_AFTER_ENV = "BLINDIQA_CULL_STOP_AFTER"
+
+
+def _percent(text: str) -> float:
+    """argparse type: ``30%`` or ``30``."""
+    try:
+        return parse_percent(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "cull", help="sort photos into keep/ and reject/ folders from a score file",
+        description="Sort the photos of a score file written by `blindiqa score` into "
+                    "OUT/keep/ and OUT/reject/ by their 0-100 quality (higher is better), "
+                    "keeping their folder structure. Photos are hard-linked by default "
+                    "(copied where OUT is on another file system), copied with --copy, "
+                    "moved only with --move; nothing is ever deleted or overwritten. A "
+                    "run that was interrupted can be run again: photos already in place "
+                    "count as done. Rows with an error or without a quality go to neither "
+                    "folder. Exit code 0 when every row was placed, 1 when some were "
+                    "skipped, 2 on bad usage.")
+    p.add_argument("scores", metavar="SCORES",
+                   help=f"a score file from `blindiqa score --out` "
+                        f"({', '.join(OUT_EXTENSIONS)})")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="the folder that gets keep/ and reject/ (created when missing)")
+    rule = p.add_mutually_exclusive_group(required=True)
+    rule.add_argument("--min-quality", type=_percent, metavar="Q",
+                      help="keep photos with quality >= Q, reject the others")
+    rule.add_argument("--keep-top", type=_percent, metavar="P%",
+                      help="keep the best P %% of the photos with a quality, reject the "
+                           "others")
+    rule.add_argument("--reject-bottom", type=_percent, metavar="P%",
+                      help="reject the worst P %% of the photos with a quality, keep the "
+                           "others")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--copy", action="store_true",
+                     help="copy the photos (default: hard links, which take no space)")
+    how.add_argument("--move", action="store_true",
+                     help="move the photos out of their folders")
+    p.add_argument("--root", metavar="DIR",
+                   help="find photos whose path in SCORES is relative under DIR (default: "
+                        "the current folder, as for the `blindiqa score` run that wrote it)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print 'keep|reject,source,destination' for each photo and touch "
+                        "nothing")
+    p.add_argument("--quiet", action="store_true", help="no summary")
+    p.set_defaults(func=run, parser=p)
+
+
+def rule_of(args: argparse.Namespace) -> Rule:
+    """The rule chosen on the command line."""
+    for kind in ("min-quality", "keep-top", "reject-bottom"):
+        value = getattr(args, kind.replace("-", "_"))
+        if value is not None:
+            return Rule(kind, value)
+    raise ValueError("no rule given")  # argparse requires one
+
+
+@dataclass
+class Tally:
+    """What a run did: per folder, how each photo was placed; and the rows skipped."""
+
+    placed: dict[bool, Counter] = field(
+        default_factory=lambda: {True: Counter(), False: Counter()})
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def skip(self, path: str, reason: str) -> None:
+        self.skipped.append((path, reason))
+
+    def summary(self, dry_run: bool) -> str:
+        """Lines for stderr: kept, rejected, already done, then the rows skipped."""
+        lines = []
+        for keep, verb in ((True, "kept"), (False, "rejected")):
+            done = self.placed[keep]
+            n = sum(done.values())
+            if dry_run:
+                lines.append(f"would have {verb} {n} photo(s)")
+                continue
+            parts = [f"{done[how]} {how}" for how in ("linked", "copied", "moved")
+                     if done[how]]
+            if done["done"]:
+                parts.append(f"{done['done']} already done by an earlier run")
+            lines.append(f"{verb} {n} photo(s)" + (f" ({', '.join(parts)})" if parts else ""))
+        if self.skipped:
+            reasons = Counter(reason.split(":")[0] for _, reason in self.skipped)
+            lines.append(f"skipped {len(self.skipped)} row(s): "
+                         + ", ".join(f"{n} {why}" for why, n in sorted(reasons.items())))
+            lines += [f"  {path}: {why}" for path, why in self.skipped[:_SHOWN]]
+            if len(self.skipped) > _SHOWN:
+                lines.append(f"  ... and {len(self.skipped) - _SHOWN} more")
+        return "\n".join(lines)
+
+
+def candidates(rows: list[Row], root: Path, out: Path,
+               tally: Tally) -> list[tuple[Row, Path]]:
+    """The rows that can be culled, with their photo; the others go to ``tally``."""
+    found: list[tuple[Row, Path]] = []
+    seen: set[str] = set()
+    out_abs = os.path.abspath(out)
+    for row in rows:
+        if row.error:
+            tally.skip(row.path, f"scoring failed: {row.error}")
+            continue
+        if row.quality is None:
+            tally.skip(row.path, "no quality: the model has no quality scale "
+                                 "(see blindiqa fit-scale)")
+            continue
+        photo = root / row.path
+        key = os.path.abspath(photo)
+        if key in seen:
+            tally.skip(row.path, "listed twice: an earlier row names the same photo")
+            continue
+        if os.path.commonpath([key, out_abs]) == out_abs:
+            tally.skip(row.path, f"inside --out: {out}")
+            continue
+        seen.add(key)
+        found.append((row, photo))
+    return found
+
+
+def _stopper() -> Callable[[], None] | None:
+    """The test hook's ``on_written`` (see the module docstring), or None."""
+    stop_after = int(os.environ.get(STOP_AFTER_ENV) or 0)
+    if stop_after <= 0:
+        return None
+    written = [0]
+
+    def on_written() -> None:
+        written[0] += 1
+        if written[0] == stop_after:
+            print(f"blindiqa cull: stopped after {stop_after} photo(s) ({STOP_AFTER_ENV})",
+                  file=sys.stderr, flush=True)
+            threading.Event().wait()  # until killed
+
+    return on_written
+
+
+def cull(plan: list[tuple[bool, Row, Path, Path, Path]], mode: str, tally: Tally) -> None:
+    """Place each photo: ``(keep, row, source, destination, the other folder's name)``."""
+    on_written = _stopper()
+    for keep, row, src, dst, other in plan:
+        try:
+            if os.path.lexists(other) and (not src.exists() or same_content(src, other)):
+                tally.skip(row.path, f"already in {FOLDERS[not keep]}/: culled by an "
+                                     "earlier run with another rule")
+                continue
+            how = place(src, dst, mode, on_written)
+        except FileNotFoundError:
+            tally.skip(row.path, f"photo not found: {src}")
+            continue
+        except DestinationTakenError:
+            tally.skip(row.path, f"destination holds another file: {dst}")
+            continue
+        except OSError as exc:
+            tally.skip(row.path, f"cannot {mode}: {exc.strerror or exc}")
+            continue
+        tally.placed[keep][how] += 1
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        rows, root = read_score_file(args.scores, args.root)
+    except ValueError as exc:
+        return fail(str(exc))
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        return fail(f"--out {args.out} is not a folder")
+    mode = "move" if args.move else "copy" if args.copy else "link"
+    tally = Tally()
+    found = candidates(rows, root, out, tally)
+    plan = []
+    if found:
+        keeps = decide([row.quality for row, _ in found], rule_of(args))
+        _, names = relative_names([photo for _, photo in found])
+        for keep, (row, photo), name in zip(keeps, found, names, strict=True):
+            plan.append((keep, row, photo, out / FOLDERS[keep] / name,
+                         out / FOLDERS[not keep] / name))
+    if args.dry_run:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        for keep, _row, src, dst, _other in plan:
+            writer.writerow([FOLDERS[keep], src, dst])
+            tally.placed[keep]["planned"] += 1
+    else:
+        try:
+            with output_lock(out):
+                cull(plan, mode, tally)
+        except OutputLockedError as exc:
+            return fail(str(exc))
+    if not args.quiet:
+        print(tally.summary(args.dry_run), file=sys.stderr)
+    return 1 if tally.skipped else 0
+
+
+if __name__ == "__main__":
+    from blindiqa.cli.common import run_command
+
+    sys.exit(run_command("cull", register))
