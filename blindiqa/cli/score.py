@@ -123,7 +123,7 @@ class _Writer(RowWriter):
     """:class:`~blindiqa.io.rows.RowWriter` taking score records."""
 
     def write(self, rec: ScoreRecord) -> None:  # type: ignore[override]
-        super().write(Row(rec.name, rec.score, rec.quality, rec.error))
+        super().write(Row(rec.name, rec.score, rec.quality, rec.error, rec.width, rec.height))
 
 
 def _save_png_atomic(image, target: Path) -> None:
