@@ -19,7 +19,7 @@ from blindiqa.io.workers import (
     DecodePool,
     Decoder,
     decode_one,
-    decode_uint8,
+    decode_uint8_sized,
 )
 from blindiqa.models.base import QualityModel
 
@@ -36,6 +36,9 @@ class ScoreRecord:
         quality: the score on the model's 0-100 quality scale (higher is better), or
             None where it failed or the model has no quality scale.
         error: why it failed, or None.
+        width: the image's width in pixels as viewed (after its EXIF orientation, at its
+            full size in the file), or None where it could not be decoded.
+        height: its height, likewise.
         quality_map: the per-patch distances when asked for.
         image: the decoded image when asked for (for drawing maps).
     """
@@ -45,6 +48,8 @@ class ScoreRecord:
     score: float | None = None
     quality: float | None = None
     error: str | None = None
+    width: int | None = None
+    height: int | None = None
     quality_map: np.ndarray | None = None
     image: torch.Tensor | None = None
 
@@ -75,7 +80,8 @@ def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, worke
         with_maps: also compute each image's quality map and keep the decoded image.
         prefetch: images decoded ahead.
         decode: the decoder (a file to ``(3, H, W)`` uint8 pixels; ``ValueError`` for a
-            bad file); default :func:`~blindiqa.io.workers.decode_uint8` with the model's
+            bad file), or to the pixels and the image's ``(width, height)``; default
+            :func:`~blindiqa.io.workers.decode_uint8_sized` with the model's
             :attr:`~blindiqa.models.base.QualityModel.decode_max_side`, so a file scores
             as ``model.score(path)`` scores it.
         decode_timeout: seconds a worker may spend on one file.
@@ -88,9 +94,11 @@ def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, worke
         Nothing is kept between inputs, so any number of inputs streams in bounded memory.
     """
     if decode is None:
-        decode = partial(decode_uint8, max_side=model.decode_max_side)
+        decode = partial(decode_uint8_sized, max_side=model.decode_max_side)
     for item in _decoded(items, workers, prefetch, decode, decode_timeout):
         rec = ScoreRecord(path=item.path, name=item.name, error=item.error)
+        if item.size is not None:
+            rec.width, rec.height = item.size
         img = None if item.pixels is None else uint8_to_float(item.pixels)
         if img is not None:
             try:

@@ -352,6 +352,7 @@ def create_ilniqe(params: str | os.PathLike | None = None) -> ILNIQE:
     template, _ = load_template(path)
     model = ILNIQE(template, name="ilniqe", weights=weights)
     model.quality_scale = read_quality_scale(path)
+    model.bundle_path = Path(path)
     return model
 
 

@@ -452,6 +452,7 @@ def create_niqe(params: str | os.PathLike | None = None) -> NIQE:
     model = NIQE(mu, cov, name="niqe", weights=weights,
                  block_size=int(meta.get("block_size", BLOCK_SIZE)))
     model.quality_scale = read_quality_scale(path)
+    model.bundle_path = Path(path)
     return model
 
 

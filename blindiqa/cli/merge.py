@@ -9,14 +9,24 @@ from collections import Counter
 
 from blindiqa.cli.common import fail
 from blindiqa.io.rows import OUT_EXTENSIONS, Row, RowFileError, RowWriter, read_rows
+from blindiqa.io.sidecar import (
+    Provenance,
+    SidecarError,
+    combine,
+    read_sidecar,
+    sidecar_path,
+    write_sidecar,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "merge", help="join the row files of sharded runs",
         description="Join the CSV / JSON-lines files of `blindiqa score --shard i/N` runs into "
-                    "one, refusing a file that ends in a partial row, rows that appear twice "
-                    "and (with --manifest) inputs that have no row.")
+                    "one, refusing a file that ends in a partial row, rows that appear twice, "
+                    "(with --manifest) inputs that have no row, and parts whose sidecars "
+                    "(PART.json) name another model, bundle, version or max_side. The "
+                    "merged file gets a sidecar too.")
     p.add_argument("parts", nargs="+", metavar="PART", help="row files (.csv, .jsonl)")
     p.add_argument("--out", required=True, metavar="FILE",
                    help="the merged file (.csv, .jsonl or .ndjson)")
@@ -26,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sort", action="store_true",
                    help="write the rows best first (lowest score), failed ones last")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.add_argument("--allow-mismatch", action="store_true",
+                   help="merge parts whose sidecars disagree (the merged sidecar then has "
+                        "null for each field they disagree on and lists those fields)")
     p.add_argument("--quiet", action="store_true", help="no summary")
     p.set_defaults(func=run)
 
@@ -72,6 +85,29 @@ def merge_rows(parts: list[list[Row]], expected: list[str] | None = None
     return sorted(rows, key=lambda r: order[r.path]), problems  # stable for repeats
 
 
+def part_provenance(parts: list[str]) -> tuple[Provenance | None, list[str], list[str]]:
+    """The provenance of the merged rows, from the parts' sidecars.
+
+    Returns:
+        The merged provenance (None where no part has a sidecar), the disagreements
+        (one message per field, naming the parts) and the parts without a sidecar.
+
+    Raises:
+        SidecarError: a part's sidecar cannot be read.
+    """
+    named, missing = [], []
+    for part in parts:
+        prov = read_sidecar(part)
+        if prov is None:
+            missing.append(part)
+        else:
+            named.append((part, prov))
+    if not named:
+        return None, [], missing
+    merged, problems = combine(named)
+    return merged, problems, missing
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -84,10 +120,22 @@ def run(args: argparse.Namespace) -> int:
     try:
         parts = [read_rows(p, allow_partial=False) for p in args.parts]
         expected = _expected(args.manifest) if args.manifest else None
-    except RowFileError as exc:
+        prov, disagree, unsigned = part_provenance(args.parts)
+    except (RowFileError, SidecarError) as exc:
         return fail(str(exc))
     except OSError as exc:
         return fail(f"cannot read --manifest {args.manifest}: {exc.strerror or exc}")
+    for part in unsigned:
+        print(f"blindiqa: warning: {part} has no sidecar ({sidecar_path(part).name}): "
+              "cannot check that the same model made its rows", file=sys.stderr)
+    if disagree:
+        level = "warning" if args.allow_mismatch else "error"
+        for problem in disagree:
+            print(f"blindiqa: {level}: the parts disagree on {problem}", file=sys.stderr)
+        if not args.allow_mismatch:
+            print("blindiqa: error: not merged; give --allow-mismatch to merge them anyway",
+                  file=sys.stderr)
+            return 1
     rows, problems = merge_rows(parts, expected)
     if problems:
         for problem in problems:
@@ -101,6 +149,13 @@ def run(args: argparse.Namespace) -> int:
         ok = True
     finally:
         writer.close(keep=ok)
+    try:
+        if prov is not None:
+            write_sidecar(out, prov)
+        else:  # no part says what made it: a sidecar left from an older file would lie
+            sidecar_path(out).unlink(missing_ok=True)
+    except OSError as exc:
+        return fail(f"cannot write {sidecar_path(out)}: {exc.strerror or exc}")
     if not args.quiet:
         failed = sum(row.score is None for row in rows)
         checked = "every manifest input once" if expected is not None else "no row doubled"

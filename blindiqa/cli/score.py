@@ -31,6 +31,15 @@ from blindiqa.io.rows import (
     iter_manifest,
     read_rows,
 )
+from blindiqa.io.sidecar import (
+    Provenance,
+    SidecarError,
+    describe,
+    differences,
+    read_sidecar,
+    sidecar_path,
+    write_sidecar,
+)
 from blindiqa.progress import Progress
 
 if TYPE_CHECKING:
@@ -123,7 +132,7 @@ class _Writer(RowWriter):
     """:class:`~blindiqa.io.rows.RowWriter` taking score records."""
 
     def write(self, rec: ScoreRecord) -> None:  # type: ignore[override]
-        super().write(Row(rec.name, rec.score, rec.quality, rec.error))
+        super().write(Row(rec.name, rec.score, rec.quality, rec.error, rec.width, rec.height))
 
 
 def _save_png_atomic(image, target: Path) -> None:
@@ -285,6 +294,30 @@ def _previous_rows(args: argparse.Namespace) -> list[Row]:
     return read_rows(args.out)
 
 
+def resume_problem(out: str | os.PathLike, prov: Provenance) -> str | None:
+    """Why ``prov``'s run may not append to the rows in ``out`` (None where it may).
+
+    The sidecar of ``out`` must name the same model, bundle, version, ``max_side`` and
+    shard; a file without a sidecar (written before sidecars existed) is appended to with
+    a warning, as nothing says what made its rows.
+    """
+    try:
+        before = read_sidecar(out)
+    except SidecarError as exc:
+        return str(exc)
+    if before is None:
+        print(f"blindiqa: warning: {out} has no sidecar ({sidecar_path(out).name}): "
+              "cannot check that the same model made its rows", file=sys.stderr)
+        return None
+    fields = differences(before, prov) + (["shard"] if before.shard != prov.shard else [])
+    if not fields:
+        return None
+    said = ", ".join(f"{f} {describe(before, f)} (this run: {describe(prov, f)})"
+                     for f in fields)
+    return (f"{sidecar_path(out)} says another run made the rows of {out}: {said}; resume "
+            "with the same model and options, or score into a new --out")
+
+
 def _selected(args: argparse.Namespace, skip: Counter | None = None,
               ) -> Iterator[tuple[Path, str]]:
     """The inputs this run scores: PATHS and the manifest, walked, in ``--shard``, less
@@ -406,9 +439,22 @@ def _run_locked(args: argparse.Namespace) -> int:
         model = load_model(args.model, args)
     except (ValueError, OSError) as exc:
         return fail(str(exc))
+    prov = None
+    if args.out:
+        from blindiqa.models.provenance import provenance_of
+
+        try:
+            prov = provenance_of(model, args.shard)
+        except OSError as exc:
+            return fail(f"cannot read the model's bundle: {exc.strerror or exc}")
+        problem = resume_problem(args.out, prov) if previous else None
+        if problem:
+            return fail(f"cannot resume: {problem}")
     try:
         writer = _Writer(args.out, append=args.resume, sort=args.sort,
                          lower_better=model.lower_better)
+        if prov is not None and args.resume:  # now: a run killed later leaves it too
+            write_sidecar(args.out, prov)
     except (OSError, RowFileError) as exc:
         return fail(f"cannot write {args.out}: {getattr(exc, 'strerror', None) or exc}")
     maps_dir = Path(args.maps) if args.maps else None
@@ -445,6 +491,11 @@ def _run_locked(args: argparse.Namespace) -> int:
     finally:
         progress.close()
         writer.close(keep=ok)
+    if prov is not None and not args.resume:
+        try:
+            write_sidecar(args.out, prov)
+        except OSError as exc:
+            return fail(f"cannot write {sidecar_path(args.out)}: {exc.strerror or exc}")
     if tally.ok + tally.bad == 0:
         what = ", ".join([*args.paths, *([args.manifest] if args.manifest else [])])
         return fail(f"no images found in {what}", code=1)

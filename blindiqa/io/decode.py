@@ -47,6 +47,15 @@ def decode_image(path: str | os.PathLike, as_uint8: bool = False,
                  max_side: int = 0) -> torch.Tensor:
     """Read an image file with Pillow and return it as a ``(3, H, W)`` float tensor.
 
+    :func:`decode_image_sized` without the size; see there.
+    """
+    return decode_image_sized(path, as_uint8=as_uint8, max_side=max_side)[0]
+
+
+def decode_image_sized(path: str | os.PathLike, as_uint8: bool = False,
+                       max_side: int = 0) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Read an image file with Pillow and return it as a ``(3, H, W)`` float tensor.
+
     Grayscale, palette, bilevel, CMYK, 16-bit and alpha images are converted to 8-bit RGB
     (alpha is dropped) so that every format Pillow reads scores the same way. Only the
     first frame of an animated or multi-page file is used. An EXIF orientation tag is
@@ -67,7 +76,10 @@ def decode_image(path: str | os.PathLike, as_uint8: bool = False,
             JPEG) file; other formats decode at full size.
 
     Returns:
-        A float32 tensor in ``[0, 1]`` of shape ``(3, H, W)`` (uint8 with ``as_uint8``).
+        A float32 tensor in ``[0, 1]`` of shape ``(3, H, W)`` (uint8 with ``as_uint8``),
+        and the image's ``(width, height)`` as viewed (after the EXIF orientation) at its
+        full size in the file: a JPEG decoded at a reduced size (``max_side``) still
+        reports the size it has.
 
     Raises:
         ImageDecodeError: the file is missing, empty, not a regular file, unreadable, too
@@ -97,10 +109,13 @@ def decode_image(path: str | os.PathLike, as_uint8: bool = False,
             warnings.filterwarnings("ignore", module="PIL")
             with Image.open(p) as im:
                 _check_pixels(im.size)
+                full = im.size
                 if max_side > 0 and im.format in _DRAFT_FORMATS:
                     _draft(im, max_side)
                 im.load()
                 rgb = _pil_to_rgb(_exif_transposed(im))
+                if _quarter_turned(im) and rgb.size == im.size[::-1]:
+                    full = full[::-1]
     except ImageDecodeError as exc:
         raise ImageDecodeError(f"{exc}: {p}") from exc
     except FileNotFoundError as exc:  # removed since the stat
@@ -125,7 +140,7 @@ def decode_image(path: str | os.PathLike, as_uint8: bool = False,
             f"corrupt image {p}: the decoder failed ({type(exc).__name__}: {exc})"
         ) from exc
     chw = torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1)  # a writable copy
-    return chw if as_uint8 else uint8_to_float(chw)
+    return (chw if as_uint8 else uint8_to_float(chw)), (int(full[0]), int(full[1]))
 
 
 def uint8_to_float(image: torch.Tensor) -> torch.Tensor:
@@ -184,6 +199,15 @@ def _exif_transposed(im: Image.Image) -> Image.Image:
     except Exception:  # malformed EXIF: score the pixels as stored
         return im
     return im if out is None else out
+
+
+def _quarter_turned(im: Image.Image) -> bool:
+    """Whether the EXIF orientation tag turns the image a quarter (width and height
+    swap as it is viewed)."""
+    try:
+        return im.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
+    except Exception:  # malformed EXIF: the pixels are used as stored
+        return False
 
 
 def _pil_to_rgb(im: Image.Image) -> Image.Image:

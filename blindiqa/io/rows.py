@@ -1,6 +1,8 @@
 """The result rows of ``blindiqa score``: CSV or JSON lines, written whole or appended.
 
-Columns: ``path, score, quality, error``. A file is written either atomically (a
+Columns: ``path, score, quality, error, width, height`` (:data:`COLUMNS`); files written
+before ``width`` and ``height`` existed (:data:`LEGACY_COLUMNS`) are still read, and
+appended to in their own columns. A file is written either atomically (a
 temporary file renamed into place at the end) or, for resumable runs, by appending one
 complete row per ``write`` system call, so that a process killed at any moment leaves
 whole rows followed by at most one partial row, which :func:`read_rows` drops (and
@@ -23,7 +25,9 @@ from typing import IO, TextIO
 from blindiqa.io.atomic import atomic_write
 
 #: The columns, in order.
-COLUMNS: tuple[str, ...] = ("path", "score", "quality", "error")
+COLUMNS: tuple[str, ...] = ("path", "score", "quality", "error", "width", "height")
+#: The columns of row files written before ``width`` and ``height`` (read and resumed).
+LEGACY_COLUMNS: tuple[str, ...] = COLUMNS[:4]
 #: The ``--out`` extensions of JSON lines (either of their usual names) ...
 JSONL_EXTENSIONS: tuple[str, ...] = (".jsonl", ".ndjson")
 #: ... and of every row file type (any other is refused).
@@ -44,12 +48,17 @@ class Row:
         score: the distance (lower is better), or None where it failed.
         quality: the 0-100 quality (higher is better), or None.
         error: why it failed, or None.
+        width: the image's width in pixels as viewed, or None (not decoded, or a row
+            file without the column).
+        height: its height, likewise.
     """
 
     path: str
     score: float | None = None
     quality: float | None = None
     error: str | None = None
+    width: int | None = None
+    height: int | None = None
 
 
 def is_jsonl(path: str | os.PathLike) -> bool:
@@ -80,23 +89,25 @@ def _quality_text(q: float | None) -> float | None:
     return None if q is None else round(q, 2)
 
 
-def format_header(jsonl: bool) -> str:
+def format_header(jsonl: bool, columns: tuple[str, ...] = COLUMNS) -> str:
     """The first line of a CSV row file (``""`` for JSON lines)."""
-    return "" if jsonl else ",".join(COLUMNS) + "\n"
+    return "" if jsonl else ",".join(columns) + "\n"
 
 
-def format_row(row: Row, jsonl: bool, encoding: str = "utf-8") -> str:
-    """One row as one line (with its newline)."""
+def format_row(row: Row, jsonl: bool, encoding: str = "utf-8",
+               columns: tuple[str, ...] = COLUMNS) -> str:
+    """One row as one line (with its newline), in ``columns`` (:data:`COLUMNS` or
+    :data:`LEGACY_COLUMNS`)."""
     name = safe_text(row.path, encoding)
     error = safe_text(row.error, encoding) if row.error else row.error
-    quality = _quality_text(row.quality)
+    values = {"path": name, "score": row.score, "quality": _quality_text(row.quality),
+              "error": error, "width": row.width, "height": row.height}
     if jsonl:
-        return json.dumps({"path": name, "score": row.score, "quality": quality,
-                           "error": error}) + "\n"
+        return json.dumps({c: values[c] for c in columns}) + "\n"
+    cells = {c: "" if values[c] is None else repr(values[c]) for c in columns}
+    cells["path"], cells["error"] = name, error or ""
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow(
-        [name, "" if row.score is None else repr(row.score),
-         "" if quality is None else repr(quality), error or ""])
+    csv.writer(buf, lineterminator="\n").writerow([cells[c] for c in columns])
     return buf.getvalue()
 
 
@@ -117,31 +128,47 @@ def _number(text: str, what: str, where: str) -> float | None:
         raise RowFileError(f"{where}: {what} {text!r} is not a number") from None
 
 
+def _pixels(text: str | None, what: str, where: str) -> int | None:
+    if text in ("", None):
+        return None
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise RowFileError(f"{where}: {what} {text!r} is not a whole number") from None
+    if value < 0:
+        raise RowFileError(f"{where}: {what} {value} is negative")
+    return value
+
+
 def _parse(lines: list[str], jsonl: bool, name: str) -> list[Row]:
     rows = []
     if jsonl:
         for n, line in enumerate(lines, 1):
+            where = f"{name}, line {n}"
             try:
                 d = json.loads(line)
                 rows.append(Row(str(d["path"]), d.get("score"), d.get("quality"),
-                                d.get("error")))
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise RowFileError(f"{name}, line {n}: not a result row ({exc})") from None
+                                d.get("error"), _pixels(d.get("width"), "width", where),
+                                _pixels(d.get("height"), "height", where)))
+            except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+                raise RowFileError(f"{where}: not a result row ({exc})") from None
         return rows
     if not lines:
         return rows
     reader = csv.reader(lines)
     header = tuple(next(reader))
-    if header != COLUMNS:
+    if header not in (COLUMNS, LEGACY_COLUMNS):
         raise RowFileError(f"{name}: the columns are {','.join(header)}, expected "
                            f"{','.join(COLUMNS)} (written by another blindiqa version?)")
     for n, fields in enumerate(reader, 2):
-        if len(fields) != len(COLUMNS):
+        if len(fields) != len(header):
             raise RowFileError(f"{name}, line {n}: {len(fields)} fields, expected "
-                               f"{len(COLUMNS)}")
+                               f"{len(header)}")
         where = f"{name}, line {n}"
+        size = ((_pixels(fields[4], "width", where), _pixels(fields[5], "height", where))
+                if len(header) == len(COLUMNS) else (None, None))
         rows.append(Row(fields[0], _number(fields[1], "score", where),
-                        _number(fields[2], "quality", where), fields[3] or None))
+                        _number(fields[2], "quality", where), fields[3] or None, *size))
     return rows
 
 
@@ -195,6 +222,37 @@ def read_rows(path: str | os.PathLike, allow_partial: bool = True) -> list[Row]:
     return _parse(lines, is_jsonl(p), str(p))
 
 
+def file_columns(path: str | os.PathLike) -> tuple[str, ...]:
+    """The columns an existing row file was written with: :data:`COLUMNS`, or
+    :data:`LEGACY_COLUMNS` for a file without ``width`` and ``height``; :data:`COLUMNS`
+    for a missing or empty file (or one holding only a partial row).
+
+    Raises:
+        RowFileError: the first line is not a row file's.
+    """
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            first = fh.readline()
+    except FileNotFoundError:
+        return COLUMNS
+    except OSError as exc:
+        raise RowFileError(f"cannot read {p}: {exc.strerror or exc}") from None
+    if not first.endswith(b"\n"):
+        return COLUMNS
+    try:
+        text = first.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RowFileError(f"{p}: not a UTF-8 row file ({exc})") from None
+    if is_jsonl(p):
+        _parse([text], True, str(p))  # a row, or the error saying why not
+        return COLUMNS if "width" in json.loads(text) else LEGACY_COLUMNS
+    header = tuple(next(csv.reader([text])))
+    if header not in (COLUMNS, LEGACY_COLUMNS):
+        _parse([text], False, str(p))  # raises: unknown columns
+    return header
+
+
 class RowWriter:
     """Rows to CSV or JSON lines: to stdout, atomically to a file, or appended.
 
@@ -205,6 +263,11 @@ class RowWriter:
             by :meth:`close` (the target appears only once every row is written).
         sort: keep the rows and write them best first at :meth:`close`.
         lower_better: the model's direction, for ``sort``.
+
+    Attributes:
+        columns: the columns written: :data:`COLUMNS`, or, appending to a file written
+            before ``width`` and ``height`` existed, that file's :data:`LEGACY_COLUMNS`
+            (so that every row of a file has the same columns).
     """
 
     def __init__(self, out: str | os.PathLike | None, *, append: bool = False,
@@ -212,6 +275,7 @@ class RowWriter:
         self.path = Path(out) if out is not None else None
         self.jsonl = self.path is not None and is_jsonl(self.path)
         self.sort, self.lower_better = sort, lower_better
+        self.columns = COLUMNS
         self._kept: list[Row] = []
         self._atomic: AbstractContextManager[IO[bytes]] | None = None
         self.tmp: str | None = None
@@ -241,11 +305,13 @@ class RowWriter:
             if end < size:  # a partial last row: drop it
                 os.truncate(self.path, end)
             fresh = end == 0
+            if not fresh:
+                self.columns = file_columns(self.path)
         else:
             fresh = True
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         if fresh:
-            self._emit(format_header(self.jsonl))
+            self._emit(format_header(self.jsonl, self.columns))
 
     def _emit(self, text: str) -> None:
         if not text:
@@ -268,7 +334,7 @@ class RowWriter:
         if self.sort:
             self._kept.append(row)
         else:
-            self._emit(format_row(row, self.jsonl, self.encoding))
+            self._emit(format_row(row, self.jsonl, self.encoding, self.columns))
 
     def close(self, keep: bool = True) -> None:
         """Finish: write kept rows, and put an atomic file in place (``keep``) or drop it."""
@@ -276,7 +342,7 @@ class RowWriter:
         try:
             if keep and self._kept:
                 for row in sort_rows(self._kept, self.lower_better):
-                    self._emit(format_row(row, self.jsonl, self.encoding))
+                    self._emit(format_row(row, self.jsonl, self.encoding, self.columns))
         except BaseException as exc:  # e.g. a full disk: drop the temporary file
             failure = exc
             raise

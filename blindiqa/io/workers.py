@@ -21,10 +21,11 @@ from typing import Any
 
 import torch
 
-from blindiqa.io.decode import decode_image
+from blindiqa.io.decode import decode_image, decode_image_sized
 
-#: A decoder: a file to ``(3, H, W)`` uint8 pixels, ``ValueError`` for a bad file.
-Decoder = Callable[[Path], torch.Tensor]
+#: A decoder: a file to ``(3, H, W)`` uint8 pixels, or to those pixels and the image's
+#: ``(width, height)`` as viewed; ``ValueError`` for a bad file.
+Decoder = Callable[[Path], torch.Tensor | tuple[torch.Tensor, tuple[int, int]]]
 
 #: Seconds a worker may spend on one file by default.
 DEFAULT_TIMEOUT = 120.0
@@ -37,23 +38,40 @@ def decode_uint8(path: Path, max_side: int = 0) -> torch.Tensor:
     return decode_image(path, as_uint8=True, max_side=max_side)
 
 
+def decode_uint8_sized(path: Path, max_side: int = 0) -> tuple[torch.Tensor, tuple[int, int]]:
+    """:func:`decode_uint8` with the image's full ``(width, height)`` as viewed (see
+    :func:`~blindiqa.io.decode.decode_image_sized`)."""
+    return decode_image_sized(path, as_uint8=True, max_side=max_side)
+
+
 @dataclass
 class Decoded:
-    """One input after decoding: the pixels, or why there are none."""
+    """One input after decoding: the pixels, or why there are none.
+
+    Attributes:
+        size: the image's ``(width, height)`` as viewed: as the decoder reports it, else
+            the pixels' own; None where it could not be decoded.
+    """
 
     index: int
     path: Path
     name: str
     pixels: torch.Tensor | None = None
     error: str | None = None
+    size: tuple[int, int] | None = None
 
 
 def decode_one(decode: Decoder, index: int, path: Path, name: str) -> Decoded:
     """Decode one file in this process; a ``ValueError`` becomes the error."""
     try:
-        return Decoded(index, Path(path), name, pixels=decode(Path(path)))
+        out = decode(Path(path))
     except ValueError as exc:
         return Decoded(index, Path(path), name, error=str(exc))
+    if isinstance(out, tuple):
+        pixels, size = out
+    else:
+        pixels, size = out, (int(out.shape[-1]), int(out.shape[-2]))
+    return Decoded(index, Path(path), name, pixels=pixels, size=size)
 
 
 def _worker_main(conn: Connection, decode: Decoder, parent_end: Connection | None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,9 @@ class QualityModel(nn.Module, ABC):
         self.name = name
         #: The 0-100 quality scale of this model's scores (None where it has none).
         self.quality_scale: QualityScale | None = None
+        #: The bundle (or parameter) file this model was loaded from, None where there
+        #: is none; its SHA-256 goes in the sidecar of the rows it scores.
+        self.bundle_path: Path | None = None
 
     # ----------------------------------------------------------------- to implement
     @property

@@ -32,6 +32,7 @@ def load_file(path: str | os.PathLike, **options: Any) -> QualityModel:
         loader = bundle_loader(kind)
         model = loader(tensors, metadata, name=Path(path).name, **options)
         model.quality_scale = QualityScale.from_bundle(tensors, metadata)
+        model.bundle_path = Path(path)
         return model
     except BundleError:
         raise

@@ -6,6 +6,7 @@ from PIL import Image
 from blindiqa.io.decode import (
     ImageDecodeError,
     decode_image,
+    decode_image_sized,
     draft_scale,
     to_tensor,
     to_tensor_list,
@@ -141,3 +142,23 @@ def test_a_camera_mpo_file_is_decoded_reduced_as_a_jpeg(tmp_path):
         assert im.format == "MPO"
     assert decode_image(p, max_side=600).shape == (3, 300, 650)
     assert decode_image(p).shape == (3, 600, 1300)
+
+
+def test_the_size_is_the_full_size_as_viewed_even_when_decoded_reduced(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90 degrees: viewed 600 wide, 1300 high
+    turned = _jpeg(tmp_path / "turned.jpg", 1300, 600, exif=exif)
+    pixels, size = decode_image_sized(turned, max_side=600)
+    assert pixels.shape == (3, 650, 300) and size == (600, 1300)
+    assert decode_image_sized(turned)[1] == (600, 1300)
+    plain = _jpeg(tmp_path / "plain.jpg", 1300, 600)
+    assert decode_image_sized(plain, as_uint8=True, max_side=600)[1] == (1300, 600)
+    assert torch.equal(decode_image_sized(plain, max_side=600)[0],
+                       decode_image(plain, max_side=600))
+
+
+def test_the_sized_decoder_refuses_what_the_decoder_refuses(tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not a jpeg")
+    with pytest.raises(ImageDecodeError, match="not an image"):
+        decode_image_sized(bad)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from blindiqa.io.workers import DecodePool, decode_uint8
+from blindiqa.io.workers import DecodePool, decode_one, decode_uint8, decode_uint8_sized
 from blindiqa.scoring import score_files
 
 
@@ -141,3 +141,26 @@ def test_a_full_window_with_nothing_in_flight_hands_out_more(photos):
         out = list(pool.imap(items))
     assert [d.name for d in out] == [n for _, n in items]
     assert all(d.error is None for d in out)
+
+
+def test_decoded_carries_the_size_from_either_kind_of_decoder(photos):
+    sized = decode_one(decode_uint8_sized, 0, photos[0], "a.png")
+    plain = decode_one(decode_uint8, 0, photos[0], "a.png")  # size from the pixels
+    assert sized.size == plain.size == (112, 100)
+    assert torch.equal(sized.pixels, plain.pixels)
+    broken = photos[0].parent / "broken.png"
+    broken.write_bytes(b"not a png")
+    failed = decode_one(decode_uint8_sized, 1, broken, "broken.png")
+    assert failed.size is None and failed.pixels is None and "not an image" in failed.error
+
+
+def test_score_files_records_the_size_in_workers_and_in_process(photos, small_model):
+    items = [(p, p.name) for p in photos if p.name in ("a.png", "die.png", "b.png")]
+    for workers in (0, 2):
+        recs = list(score_files(small_model, items, workers=workers,
+                                decode=_decode_or_die if workers else None))
+        for r in recs:
+            if r.name == "die.png" and workers:  # the worker died: nothing decoded
+                assert (r.width, r.height) == (None, None)
+            else:
+                assert (r.width, r.height) == (112, 100)

@@ -97,7 +97,7 @@ def test_fit_scale_command_and_quality_column(tmp_path, model_file, sample_folde
     assert main(["score", str(sample_folder), "--model", str(out), "--workers", "0",
                  "--quiet", "--out", str(rows_csv)]) == 0
     rows = read_rows(rows_csv)
-    assert rows_csv.read_text().splitlines()[0] == "path,score,quality,error"
+    assert rows_csv.read_text().splitlines()[0] == "path,score,quality,error,width,height"
     # the reference is the same photos: the best scores 100 x (n-1)/n, the worst 0
     qualities = sorted(r.quality for r in rows)
     assert qualities[0] == 0.0 and qualities[-1] == pytest.approx(100 * (len(rows) - 1)
