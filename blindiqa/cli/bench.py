@@ -11,6 +11,7 @@ from blindiqa.cli.common import (
     add_model_options,
     add_quiet_option,
     add_workers_option,
+    examples,
     fail,
     positive_int,
 )
@@ -42,7 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "afresh.",
         epilog="Dataset layouts are detected from ROOT: generic (images/ + mos.csv with "
                "image,mos[,mos_std]), clive (ChallengeDB_release), koniq, spaq, flive, "
-               "cid2013, biq2021 (their official layouts).")
+               "cid2013, biq2021 (their official layouts).\n" + examples(
+                   "blindiqa bench --model default --dataset clive=data/clive-dev --out bench/",
+                   "blindiqa bench --model default --model niqe --dataset clive=data/clive-dev "
+                   "--dataset biq=data/biq2021-dev --out bench/"))
     add_model_options(p, multiple=True)
     p.add_argument("--dataset", action="append", required=True, type=dataset_arg,
                    metavar="NAME=ROOT", help="a dataset folder and the name to report it "

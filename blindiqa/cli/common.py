@@ -15,12 +15,18 @@ if TYPE_CHECKING:
 
 class ExamplesHelpFormatter(argparse.HelpFormatter):
     """argparse's help layout, except that description and epilog lines indented by two
-    spaces are printed as written (command examples), the rest wrapped as usual."""
+    spaces are printed as written (command examples) under an ``examples:`` line of their
+    own, the rest wrapped as usual."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         out, prose = [], []
         for line in text.splitlines():
-            if line.startswith("  "):
+            if line == "examples:":  # a heading of its own, after a blank line
+                if prose:
+                    out.append(super()._fill_text(" ".join(prose), width, indent))
+                    prose = []
+                out += [""] * bool(out) + [indent + line]
+            elif line.startswith("  "):
                 if prose:
                     out.append(super()._fill_text(" ".join(prose), width, indent))
                     prose = []

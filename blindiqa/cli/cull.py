@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blindiqa.cli.common import fail, read_score_file
+from blindiqa.cli.common import examples, fail, read_score_file
 from blindiqa.cull import Rule, decide, parse_percent, relative_names
 from blindiqa.io.lock import OutputLockedError, output_lock
 from blindiqa.io.place import DestinationTakenError, place, same_content
@@ -50,7 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "run that was interrupted can be run again: photos already in place "
                     "count as done. Rows with an error or without a quality go to neither "
                     "folder. Exit code 0 when every row was placed, 1 when some were "
-                    "skipped, 2 on bad usage.")
+                    "skipped, 2 on bad usage.",
+        epilog=examples("blindiqa cull scores.csv --out culled --min-quality 40 --dry-run",
+                        "blindiqa cull scores.csv --out culled --keep-top 30%",
+                        "blindiqa cull scores.csv --out culled --reject-bottom 20% --move"))
     p.add_argument("scores", metavar="SCORES",
                    help=f"a score file from `blindiqa score --out` "
                         f"({', '.join(OUT_EXTENSIONS)})")

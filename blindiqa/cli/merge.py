@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections import Counter
 
-from blindiqa.cli.common import fail
+from blindiqa.cli.common import examples, fail
 from blindiqa.io.rows import OUT_EXTENSIONS, Row, RowFileError, RowWriter, read_rows
 from blindiqa.io.sidecar import (
     Provenance,
@@ -26,7 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "one, refusing a file that ends in a partial row, rows that appear twice, "
                     "(with --manifest) inputs that have no row, and parts whose sidecars "
                     "(PART.json) name another model, bundle, version or max_side. The "
-                    "merged file gets a sidecar too.")
+                    "merged file gets a sidecar too.",
+        epilog=examples("blindiqa merge part-*.csv --out scores.csv",
+                        "blindiqa merge part-*.csv --out scores.csv --manifest files.txt"))
     p.add_argument("parts", nargs="+", metavar="PART", help="row files (.csv, .jsonl)")
     p.add_argument("--out", required=True, metavar="FILE",
                    help="the merged file (.csv, .jsonl or .ndjson)")

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blindiqa.cli.common import fail, read_score_file
+from blindiqa.cli.common import examples, fail, read_score_file
 from blindiqa.io.rows import OUT_EXTENSIONS, Row
 from blindiqa.io.xmp import (
     SIDECAR_NAMINGS,
@@ -43,7 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "never modified; an existing sidecar keeps all its other fields. Rows "
                     "with an error or without a quality get no rating. Needs the extra "
                     "blindiqa[xmp] (pyexiv2). Exit code 0 when every row got a rating, 1 "
-                    "when some did not, 2 on bad usage.")
+                    "when some did not, 2 on bad usage.",
+        epilog=examples("blindiqa rate scores.csv",
+                        "blindiqa rate scores.csv --stars-at 30,50,70,90 --dry-run",
+                        "blindiqa rate scores.csv --sidecar-name stem"))
     p.add_argument("scores", metavar="SCORES",
                    help=f"a score file from `blindiqa score --out` "
                         f"({', '.join(OUT_EXTENSIONS)})")

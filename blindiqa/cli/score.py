@@ -16,6 +16,7 @@ from blindiqa.cli.common import (
     add_model_options,
     add_quiet_option,
     add_workers_option,
+    examples,
     fail,
     load_model,
     positive_int,
@@ -85,7 +86,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="score images (lower is better)",
                        description="Score image files and folders (folders recursively). "
                                    "Scores are distances to pristine quality: lower is "
-                                   "better; quality (0-100) is higher-is-better.")
+                                   "better; quality (0-100) is higher-is-better.",
+                       epilog=examples(
+                           "blindiqa score photo.jpg",
+                           "blindiqa score photos/ --out scores.csv --sort",
+                           "blindiqa score photos/ --model niqe --out niqe.jsonl",
+                           "blindiqa score --manifest files.txt --out scores.csv --resume",
+                           "blindiqa score photos/ --out part-0.csv --shard 0/4"))
     p.add_argument("paths", nargs="*", metavar="PATH", help="image files or folders")
     p.add_argument("--manifest", metavar="FILE",
                    help="also score the files and folders listed in FILE, one per line "

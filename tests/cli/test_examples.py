@@ -23,15 +23,16 @@ def _commands(parser: argparse.ArgumentParser):
 def _example_lines() -> list[tuple[str, str]]:
     found = []
     for name, sub in _commands(build_parser()):
-        epilog = sub.epilog or ""
-        if epilog.startswith("examples:"):
-            found += [(name, line.strip()) for line in epilog.splitlines()[1:]]
+        lines = (sub.epilog or "").splitlines()
+        if "examples:" in lines:
+            found += [(name, line.strip()) for line in lines[lines.index("examples:") + 1:]]
     return found
 
 
 def test_several_commands_show_examples():
-    assert {name for name, _ in _example_lines()} >= {"demo", "fit-pristine", "fit-scale",
-                                                      "models", "report", "completion"}
+    assert {name for name, _ in _example_lines()} >= {
+        "score", "merge", "rate", "cull", "bench", "demo", "fit-pristine", "fit-scale",
+        "models", "report", "completion"}
 
 
 @pytest.mark.parametrize(("command", "line"), _example_lines())
@@ -49,5 +50,9 @@ def test_examples_keep_their_lines_and_prose_is_wrapped():
                                      epilog=examples("x --one", "x --two  # two spaces"))
     text = parser.format_help()
     assert "examples:\n  x --one\n  x --two  # two spaces" in text
+    prose_then_examples = argparse.ArgumentParser(
+        prog="x", formatter_class=ExamplesHelpFormatter,
+        epilog="Some words.\n" + examples("x --one")).format_help()
+    assert "Some words.\n\nexamples:\n  x --one" in prose_then_examples
     prose = text.split("\n\n")[1].splitlines()
     assert len(prose) > 1 and all(len(line) <= 80 for line in prose)
