@@ -1,8 +1,9 @@
 """A static HTML report of scored photos (``blindiqa report``).
 
 The report folder holds ``index.html`` (self-contained: inline CSS, JS and SVG, no
-network), ``thumbs/`` (a small JPEG per image) and ``maps/`` (its quality map as JPEG),
-linked by relative paths so the page opens from disk (``file://``). Pictures are files
+network), ``scores.csv`` (the rows ``blindiqa score`` would write), ``thumbs/`` (a small
+JPEG per image) and ``maps/`` (its quality map as JPEG), linked by relative paths so the
+page opens from disk (``file://``); each card also links to its original file. Pictures are files
 rather than base64 in the page so that a report over thousands of photos stays a page the
 browser parses quickly, loading thumbnails lazily as they scroll into view.
 """
@@ -14,9 +15,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from blindiqa.io.atomic import write_text_atomic
+from blindiqa.io.rows import Row, format_header, format_row
 from blindiqa.models.quality_scale import QualityScale
 from blindiqa.report.collect import ReportRow, collect_rows
-from blindiqa.report.html import EXTREMES, render_page
+from blindiqa.report.html import EXTREMES, SCORES_CSV, render_page
 from blindiqa.scoring import ScoreRecord
 
 __all__ = ["ReportRow", "scale_note", "write_report"]
@@ -53,6 +55,10 @@ def write_report(records: Iterable[ScoreRecord], out_dir: str | os.PathLike, *,
         The rows, in input order.
     """
     rows = collect_rows(records, out_dir, scale=scale, thumb_side=thumb_side, on_row=on_row)
+    table = format_header(False) + "".join(
+        format_row(Row(r.name, r.score, r.quality, r.error, r.width, r.height), False)
+        for r in rows)
+    write_text_atomic(Path(out_dir) / SCORES_CSV, table)
     page = render_page(rows, model_name=model_name, scale_note=scale_note(scale), title=title,
                        n_extremes=n_extremes)
     write_text_atomic(Path(out_dir) / "index.html", page)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,9 @@ class ReportRow:
         error: why it failed, or None.
         thumb: the thumbnail, relative to the report folder (posix), or None.
         map: the quality-map picture, relative to the report folder (posix), or None.
+        original: a link to the original file from the report folder (a relative URL,
+            percent-encoded), or None where there is none.
+        width, height: the image's size in pixels as viewed, or None.
     """
 
     index: int
@@ -50,6 +54,9 @@ class ReportRow:
     error: str | None = None
     thumb: str | None = None
     map: str | None = None
+    original: str | None = None
+    width: int | None = None
+    height: int | None = None
 
 
 def display_name(text: str) -> str:
@@ -90,7 +97,22 @@ def make_row(rec: ScoreRecord, index: int, out_dir: Path, *, scale: QualityScale
             _save_jpeg(drawing, out_dir / qmap, quality=90)
     return ReportRow(index=index, name=display_name(rec.name), score=rec.score,
                      quality=rec.quality, error=None if rec.error is None
-                     else display_name(rec.error), thumb=thumb, map=qmap)
+                     else display_name(rec.error), thumb=thumb, map=qmap,
+                     original=original_link(rec.path, out_dir),
+                     width=rec.width, height=rec.height)
+
+
+def original_link(path: str | os.PathLike, out_dir: str | os.PathLike) -> str | None:
+    """A relative URL from the report folder to the original file (percent-encoded, so
+    a name with spaces, ``#`` or ``?`` links right), or None where there is none (e.g.
+    on another drive)."""
+    try:
+        rel = os.path.relpath(os.path.abspath(path), os.path.abspath(out_dir))
+    except ValueError:
+        return None
+    # the bytes of a name that is not UTF-8 (surrogate escapes) are percent-encoded as
+    # they are on disk, so the link still finds the file
+    return urllib.parse.quote(rel.replace(os.sep, "/"), safe="/", errors="surrogateescape")
 
 
 def collect_rows(records: Iterable[ScoreRecord], out_dir: str | os.PathLike, *,

@@ -49,6 +49,9 @@ def card(row: ReportRow) -> str:
     attrs = (f'data-i="{row.index}" data-name="{_esc(row.name)}" '
              f'data-score="{_num(row.score)}" data-quality="{_num(row.quality)}"')
     caption = f'<span class="name" title="{_esc(row.name)}">{_esc(name)}</span>'
+    if row.original is not None:
+        caption += (f'<a class="original" href="{_esc(row.original)}" target="_blank" '
+                    'rel="noopener">original</a>')
     if row.error is not None or row.thumb is None:
         error = row.error or "no picture"
         return (f'<figure class="card failed" {attrs}><div class="nothumb">not scored</div>'
@@ -67,15 +70,15 @@ def card(row: ReportRow) -> str:
 
 def extremes(rows: Sequence[ReportRow], n: int = EXTREMES,
              ) -> tuple[list[ReportRow], list[ReportRow]]:
-    """The ``n`` worst (worst first) and ``n`` best (best first) scored rows.
+    """The worst (worst first) and best (best first) scored rows: ``n`` of each, at most
+    a fifth of the scored rows each, so that in a small set the two lists stay the ends
+    of the collection and never repeat each other (none below 5 scored rows).
 
     Ranked by score (the quality is a monotone function of it); ties in input order.
-    Fewer than ``2 n`` scored rows are split in halves instead, so that the two lists do
-    not repeat each other (an odd middle one is in both).
     """
     scored = sorted((r for r in rows if r.score is not None), key=lambda r: (r.score, r.index))
     worst = sorted(scored, key=lambda r: (-r.score, r.index))
-    k = min(n, (len(scored) + 1) // 2)
+    k = min(n, len(scored) // 5)
     return worst[:k], scored[:k]
 
 
@@ -133,13 +136,23 @@ def _summary(rows: Sequence[ReportRow], model_name: str, scale_note: str | None)
     n_bad = sum(r.score is None for r in rows)
     scores = [r.score for r in rows if r.score is not None]
     median = f"{float(np.median(scores)):.4g}" if scores else "n/a"
-    quality = ("Quality: 0-100, the share of the model's reference photos that score "
-               f"worse ({_esc(scale_note)}); higher is better." if scale_note else
-               "This model has no quality scale: quality is n/a and the histogram shows "
-               "scores.")
-    return (f"<p>{len(rows)} image{'s' * (len(rows) != 1)}, {n_bad} not scored; median "
-            f"score {median}. Model: <b>{_esc(model_name)}</b>. Score: the distance to "
-            f"pristine quality; lower is better. {quality}</p>")
+    plural = "s" * (len(rows) != 1)
+    failed = (f" {n_bad} could not be scored; they are marked in the gallery." if n_bad
+              else "")
+    quality = ("Each photo has a <b>quality</b> from 0 to 100: higher is better. Quality "
+               "80 means the photo looks better to the model than 80 % of its reference "
+               f"photos, ordinary photos it was calibrated on. The reference: "
+               f"{_esc(scale_note)}." if scale_note else
+               "This model has no 0-100 quality scale, so the histogram shows scores.")
+    return (f"<p>{len(rows)} photo{plural}, scored by the model <b>{_esc(model_name)}</b>, "
+            f"which never saw anyone's ratings.{failed} {quality} Each photo also has a "
+            f"<b>score</b>: how far it is from sharp, clean photos; lower is better (median "
+            f"here: {median}). Click a photo to see which parts of it look worst. "
+            f'All scores: <a href="{SCORES_CSV}">{SCORES_CSV}</a>.</p>')
+
+
+#: The score table written beside the page.
+SCORES_CSV = "scores.csv"
 
 
 def render_page(rows: Sequence[ReportRow], *, model_name: str, scale_note: str | None = None,
@@ -160,12 +173,21 @@ def render_page(rows: Sequence[ReportRow], *, model_name: str, scale_note: str |
                  ("score", "score"), ("name", "name"))
     buttons = "".join(f'<button type="button" data-sort="{k}" aria-pressed="false">{label}'
                       '<span class="dir"></span></button>' for k, label in sort_keys)
+    n_scored = sum(r.score is not None for r in rows)
+    ends = "" if not worst else (
+        f'<section id="worst-section"><h2>Worst {len(worst)} of {n_scored}</h2>'
+        f'<div class="strip" id="worst">{"".join(card(r) for r in worst)}</div></section>'
+        f'<section id="best-section"><h2>Best {len(best)} of {n_scored}</h2>'
+        f'<div class="strip" id="best">{"".join(card(r) for r in best)}</div></section>')
+    slider = "" if not quality else (
+        '<div class="filter"><label for="min-quality">Show quality at least</label> '
+        '<input type="range" id="min-quality" min="0" max="100" step="1" value="0"> '
+        '<output id="min-quality-value" for="min-quality">0</output> '
+        f'<span id="shown" aria-live="polite">{len(rows)} of {len(rows)} shown</span></div>')
     return _PAGE.substitute(
         title=_esc(title), css=_CSS, js=_JS, summary=_summary(rows, model_name, scale_note),
         histogram_title="Quality of the collection" if quality else "Scores of the collection",
-        histogram=histogram_svg(rows, quality),
-        n_worst=len(worst), worst="".join(card(r) for r in worst),
-        n_best=len(best), best="".join(card(r) for r in best),
+        histogram=histogram_svg(rows, quality), extremes=ends, slider=slider,
         n_all=len(rows), buttons=buttons, gallery="".join(card(r) for r in rows))
 
 
@@ -181,13 +203,11 @@ _PAGE = Template("""<!DOCTYPE html>
 <body>
 <header><h1>$title</h1>$summary</header>
 <section id="histogram-section"><h2>$histogram_title</h2>$histogram</section>
-<section id="worst-section"><h2>Worst $n_worst</h2><div class="strip" id="worst">$worst</div>
-</section>
-<section id="best-section"><h2>Best $n_best</h2><div class="strip" id="best">$best</div>
-</section>
+$extremes
 <section id="all-section"><h2>All $n_all</h2>
 <div class="sort" role="group" aria-label="sort the gallery">Sort by: $buttons
 <span id="sort-state" aria-live="polite">input order</span></div>
+$slider
 <div class="gallery" id="gallery">$gallery</div></section>
 <div id="viewer" class="viewer" hidden role="dialog" aria-modal="true" aria-label="quality map">
 <div class="viewer-box"><button type="button" id="viewer-close" aria-label="close">&times;</button>
@@ -239,6 +259,11 @@ a.map-link { cursor: zoom-in; }
   border-radius: 4px; background: #fff; cursor: pointer; }
 .sort button[aria-pressed="true"] { background: var(--fg); color: #fff; }
 #sort-state { color: var(--muted); margin-left: 6px; }
+.filter { margin-bottom: 12px; display: flex; gap: 8px; align-items: center; }
+#min-quality { width: 220px; }
+#shown { color: var(--muted); }
+.card[hidden] { display: none; }
+a.original { font-size: 12px; margin-left: auto; }
 .viewer { position: fixed; inset: 0; background: rgba(10, 14, 20, .8); display: flex;
   align-items: center; justify-content: center; z-index: 10; }
 .viewer[hidden] { display: none; }
@@ -295,6 +320,26 @@ _JS = """
       sortGallery();
     });
   });
+
+  var slider = document.getElementById("min-quality");
+  if (slider) {
+    var shown = document.getElementById("shown");
+    var output = document.getElementById("min-quality-value");
+    var filterGallery = function () {
+      var min = Number(slider.value), cards = gallery.children, n = 0;
+      for (var i = 0; i < cards.length; i++) {
+        var q = cards[i].getAttribute("data-quality");
+        // photos without a quality (not scored) show only while nothing is filtered
+        var keep = q === null || q === "" ? min === 0 : Number(q) >= min;
+        cards[i].hidden = !keep;
+        n += keep ? 1 : 0;
+      }
+      output.textContent = String(min);
+      shown.textContent = n + " of " + cards.length + " shown";
+    };
+    slider.addEventListener("input", filterGallery);
+    filterGallery();
+  }
 
   var viewer = document.getElementById("viewer");
   var viewerImg = document.getElementById("viewer-img");

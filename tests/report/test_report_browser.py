@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import numpy as np
 import pytest
@@ -76,7 +78,7 @@ def _click(browser, selector: str) -> None:
     browser.find_element(By.CSS_SELECTOR, selector).click()
 
 
-def test_report_in_chromium(browser, report_page, tricky_name, tmp_path):
+def test_report_in_chromium(browser, report_page, report_photos, tricky_name, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -129,6 +131,31 @@ def test_report_in_chromium(browser, report_page, tricky_name, tmp_path):
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     _click(browser, "#viewer-close")
     assert not viewer.is_displayed()
+
+    # the quality slider hides the photos below it, and says how many are shown
+    shown = browser.find_element(By.ID, "shown")
+    assert shown.text == "6 of 6 shown"
+    qualities = sorted(_numbers(_gallery(browser, "quality")))
+    cut = qualities[2]  # keeps the three best (distinct qualities here)
+    browser.execute_script(
+        "const s = document.getElementById('min-quality'); s.value = arguments[0];"
+        "s.dispatchEvent(new Event('input'));", str(int(cut)))
+    visible = [c for c in browser.find_elements(By.CSS_SELECTOR, "#gallery .card")
+               if c.is_displayed()]
+    kept = [q for q in qualities if q >= int(cut)]
+    assert len(visible) == len(kept) and shown.text == f"{len(kept)} of 6 shown"
+    assert all(float(c.get_attribute("data-quality")) >= int(cut) for c in visible)
+    browser.execute_script(
+        "const s = document.getElementById('min-quality'); s.value = 0;"
+        "s.dispatchEvent(new Event('input'));")
+    assert shown.text == "6 of 6 shown"
+
+    # every card links to its original file, the name with markup and the corrupt one too
+    links = [a.get_attribute("href")
+             for a in browser.find_elements(By.CSS_SELECTOR, "#gallery a.original")]
+    assert len(links) == 6
+    files = sorted(Path(url2pathname(urlparse(u).path)).name for u in links)
+    assert files == sorted(p.name for p in report_photos.iterdir())
 
     errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
     assert errors == []

@@ -11,7 +11,7 @@ from PIL import Image
 from blindiqa.cli.main import main
 from blindiqa.models.quality_scale import QualityScale
 from blindiqa.report import write_report
-from blindiqa.report.collect import ReportRow, collect_rows, display_name
+from blindiqa.report.collect import ReportRow, collect_rows, display_name, original_link
 from blindiqa.report.html import extremes, histogram, histogram_svg, render_page
 from blindiqa.scoring import ScoreRecord
 
@@ -73,29 +73,36 @@ def test_cards_carry_sort_keys_and_failures_have_no_picture():
     assert [(c["data-i"], c["data-score"], c["data-quality"]) for c in gallery] == [
         ("0", "3.5", "40.0"), ("1", "", ""), ("2", "1.25", "90.0")]
     assert gallery[1]["class"] == "card failed"
-    assert page.count('src="thumbs/') == 2 + 1 + 1  # gallery, worst, best; failed: none
+    assert page.count('src="thumbs/') == 2  # the gallery (too few for worst and best)
     assert 'href="maps/000002.jpg"' in page and "000001" not in page
-    assert 'data-sort="quality"' in page and "quality 90" in page
+    assert 'data-sort="quality"' in page and "quality 90.0" in page
+    assert 'id="min-quality"' in page and "3 of 3 shown" in page  # the quality slider
 
 
 def test_without_a_quality_scale_quality_is_na_and_the_histogram_shows_scores():
     page = render_page([_row(0, 3.5), _row(1, 5.0)], model_name="m")
     assert 'data-sort="quality"' not in page and 'data-sort="score"' in page
-    assert "quality n/a" in page and "no quality scale" in page
+    assert "quality n/a" in page and "no 0-100 quality scale" in page
+    assert 'id="min-quality"' not in page  # nothing to filter by
     assert "Scores of the collection" in page and "score (lower is better)" in page
 
 
-def test_worst_and_best():
-    rows = [_row(i, s) for i, s in enumerate([5.0, 1.0, None, 3.0, 1.0, 9.0])]
+def test_worst_and_best_are_at_most_a_fifth_each_and_never_repeat():
+    scores = [5.0, 1.0, None, 3.0, 1.0, 9.0, 2.0, 8.0, 4.0, 7.0, 6.0, 0.5]
+    rows = [_row(i, s) for i, s in enumerate(scores)]  # 11 scored: 2 of each at most
     worst, best = extremes(rows, 3)
-    assert [r.index for r in worst] == [5, 0, 3]
-    assert [r.index for r in best] == [1, 4, 3]
-    sections = _cards(render_page(rows, model_name="m", n_extremes=2))
-    assert [c["data-i"] for c in sections["worst"]] == ["5", "0"]
-    assert [c["data-i"] for c in sections["best"]] == ["1", "4"]
-    assert len(sections["gallery"]) == 6
-    worst, best = extremes(rows[:4], 20)  # 3 scored: halves, the middle one in both
-    assert [r.index for r in worst] == [0, 3] and [r.index for r in best] == [1, 3]
+    assert [r.index for r in worst] == [5, 7] and [r.index for r in best] == [11, 1]
+    page = render_page(rows, model_name="m", n_extremes=1)
+    sections = _cards(page)
+    assert [c["data-i"] for c in sections["worst"]] == ["5"]
+    assert [c["data-i"] for c in sections["best"]] == ["11"]
+    assert len(sections["gallery"]) == 12 and "Worst 1 of 11" in page
+    forty = [_row(i, float(i)) for i in range(40)]  # a whole set would be 20 + 20
+    worst, best = extremes(forty, 20)
+    assert len(worst) == len(best) == 8 and not {r.index for r in worst} & {
+        r.index for r in best}
+    few = render_page(rows[:4], model_name="m")  # 3 scored: no such sections
+    assert "worst-section" not in few and set(_cards(few)) == {"gallery"}
 
 
 def test_histogram_counts():
@@ -130,7 +137,8 @@ def test_rows_write_pictures_and_remove_stale_ones(tmp_path):
                         thumb_side=64, on_row=seen.append)
     assert rows == seen
     assert rows[0].thumb == "thumbs/000000.jpg" and rows[0].map == "maps/000000.jpg"
-    assert rows[1] == ReportRow(index=1, name="b.png", error="cannot decode")
+    assert rows[1] == ReportRow(index=1, name="b.png", error="cannot decode",
+                                original=original_link("b.png", out))
     assert Image.open(out / rows[0].thumb).size == (64, 26)
     assert Image.open(out / rows[0].map).width > 300
     assert sorted(p.name for p in (out / "thumbs").iterdir()) == ["000000.jpg", "notes.txt"]
@@ -140,6 +148,9 @@ def test_write_report_writes_the_page(tmp_path):
     rows = write_report([_record("a.png")], tmp_path / "rep", model_name="m", title="T<1>")
     page = (tmp_path / "rep" / "index.html").read_text(encoding="utf-8")
     assert len(rows) == 1 and "<title>T&lt;1&gt;</title>" in page
+    table = (tmp_path / "rep" / "scores.csv").read_text(encoding="utf-8").splitlines()
+    assert table[0].startswith("path,score,quality,error") and table[1].startswith("a.png,")
+    assert 'href="scores.csv"' in page and "lower is better" in page
     assert "<script src" not in page and "http" not in page.replace("http-equiv", "")
 
 
@@ -204,3 +215,16 @@ def test_a_quality_below_100_never_reads_100_on_the_page():
 
     assert format_quality(99.56) == "99.5" and format_quality(100.0) == "100.0"
     assert format_quality(None) == "n/a"
+
+
+def test_each_card_links_to_its_original_percent_encoded(tmp_path):
+    photos = tmp_path / "my photos"
+    out = tmp_path / "report"
+    link = original_link(photos / "a #1?.jpg", out)
+    assert link == "../my%20photos/a%20%231%3F.jpg"
+    bad = original_link(os.fsdecode(b"x/caf\xe9.jpg"), "x/rep")
+    assert bad == "../caf%E9.jpg"  # the name's own bytes, not UTF-8
+    page = render_page([_row(0, 1.0, original=link), _row(1, None, error="x")],
+                       model_name="m")
+    assert page.count('class="original"') == 1
+    assert f'href="{link}"' in page and 'rel="noopener"' in page
