@@ -70,7 +70,9 @@ QUICK_SIZES = ((160, 128),)
 JPEG_QUALITY = 90
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 #: --spin: the OpenMP waiting settings of the measuring process ("short" is what the
-#: blindiqa command sets, blindiqa.runtime.SPIN_SETTINGS).
+#: blindiqa command sets, blindiqa.runtime.SPIN_SETTINGS, written out rather than
+#: imported: the measuring process may run an older commit's package (--compare), and
+#: a test checks the two agree).
 SPIN_ENV = {"short": {"GOMP_SPINCOUNT": "1000"}, "passive": {"OMP_WAIT_POLICY": "PASSIVE"},
             "default": {}}
 COLUMNS = ("model", "device", "size", "workers", "images", "images/s", "images/s per core",

@@ -200,6 +200,19 @@ def show_progress(args: argparse.Namespace) -> bool:
     return not getattr(args, "quiet", False)
 
 
+def add_score_file_options(p: argparse.ArgumentParser) -> None:
+    """``SCORES`` (a score file of ``blindiqa score``) and ``--root DIR``, the options of
+    the commands that read one (:func:`read_score_file`)."""
+    from blindiqa.io.rows import OUT_EXTENSIONS
+
+    p.add_argument("scores", metavar="SCORES",
+                   help=f"a score file from `blindiqa score --out` "
+                        f"({', '.join(OUT_EXTENSIONS)})")
+    p.add_argument("--root", metavar="DIR",
+                   help="find photos whose path in SCORES is relative under DIR (default: "
+                        "the current folder, as for the `blindiqa score` run that wrote it)")
+
+
 def read_score_file(scores: str, root: str | None) -> tuple[list[Row], Path]:
     """The rows of a score file from ``blindiqa score`` and the folder its relative photo
     paths are found from (``root``, or the current folder).

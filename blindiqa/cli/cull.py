@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blindiqa.cli.common import examples, fail, read_score_file
+from blindiqa.cli.common import add_score_file_options, examples, fail, read_score_file
 from blindiqa.cull import Rule, decide, parse_percent, relative_names
 from blindiqa.io.lock import OutputLockedError, output_lock
 from blindiqa.io.place import DestinationTakenError, place, same_content
-from blindiqa.io.rows import OUT_EXTENSIONS, Row
+from blindiqa.io.rows import Row
 
 #: How many skipped rows are named one by one before "... and N more".
 _SHOWN = 10
@@ -54,9 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=examples("blindiqa cull scores.csv --out culled --min-quality 40 --dry-run",
                         "blindiqa cull scores.csv --out culled --keep-top 30%",
                         "blindiqa cull scores.csv --out culled --reject-bottom 20% --move"))
-    p.add_argument("scores", metavar="SCORES",
-                   help=f"a score file from `blindiqa score --out` "
-                        f"({', '.join(OUT_EXTENSIONS)})")
+    add_score_file_options(p)
     p.add_argument("--out", required=True, metavar="DIR",
                    help="the folder that gets keep/ and reject/ (created when missing)")
     rule = p.add_mutually_exclusive_group(required=True)
@@ -73,9 +71,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="copy the photos (default: hard links, which take no space)")
     how.add_argument("--move", action="store_true",
                      help="move the photos out of their folders")
-    p.add_argument("--root", metavar="DIR",
-                   help="find photos whose path in SCORES is relative under DIR (default: "
-                        "the current folder, as for the `blindiqa score` run that wrote it)")
     p.add_argument("--dry-run", action="store_true",
                    help="print 'keep|reject,source,destination' for each photo and touch "
                         "nothing")

@@ -8,8 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blindiqa.cli.common import examples, fail, read_score_file
-from blindiqa.io.rows import OUT_EXTENSIONS, Row
+from blindiqa.cli.common import add_score_file_options, examples, fail, read_score_file
+from blindiqa.io.rows import Row
 from blindiqa.io.xmp import (
     SIDECAR_NAMINGS,
     MissingXmpExtraError,
@@ -47,9 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=examples("blindiqa rate scores.csv",
                         "blindiqa rate scores.csv --stars-at 30,50,70,90 --dry-run",
                         "blindiqa rate scores.csv --sidecar-name stem"))
-    p.add_argument("scores", metavar="SCORES",
-                   help=f"a score file from `blindiqa score --out` "
-                        f"({', '.join(OUT_EXTENSIONS)})")
+    add_score_file_options(p)
     p.add_argument("--stars-at", type=_thresholds, default=DEFAULT_THRESHOLDS,
                    metavar="T2,T3,T4,T5",
                    help="the qualities at which 2, 3, 4 and 5 stars start; below T2 is 1 "
@@ -58,9 +56,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="full: photo.jpg.xmp (darktable, digiKam); stem: photo.xmp "
                         "(Lightroom for raw files, Capture One, digiKam's 'compatible' "
                         "option) (default: %(default)s)")
-    p.add_argument("--root", metavar="DIR",
-                   help="find photos whose path in SCORES is relative under DIR (default: "
-                        "the current folder, as for the `blindiqa score` run that wrote it)")
     p.add_argument("--keep-rated", action="store_true",
                    help="leave sidecars that already have a rating (e.g. one given by hand) "
                         "as they are")
