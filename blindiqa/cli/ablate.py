@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from blindiqa.cli.common import examples
+
 #: Options passed on to every Stage-2 run (AuthenticConfig fields).
 _TRAIN_OPTIONS = ("epochs", "steps_per_epoch", "batch_images", "crop_size", "limit_images",
                   "lr", "predictor_lr", "q_lr", "q_weight_decay", "q_loglik_weight",
@@ -41,7 +43,16 @@ def register(subparsers: Any) -> None:
                     "+ authentic + MI (contrastive q). Each encoder is fitted on the "
                     "pristine images and benchmarked; writes results.md, results.json and "
                     "ablation.png (needs matplotlib) into OUT. Rerunning continues where "
-                    "it stopped.")
+                    "it stopped.",
+        epilog=examples(
+            "blindiqa ablate --init runs/s1 --pristine pristine/ --unlabeled unlabeled/ "
+            "--dataset clive=../shared/data/clive-dev --out ablation/ --budget-minutes 90",
+            "blindiqa ablate --init imagenet --pristine pristine/ --unlabeled unlabeled/ "
+            "--dataset clive=../shared/data/clive-dev --out ablation/quick --limit 100 "
+            "--variants authentic mi-contrastive",
+            "blindiqa ablate --init runs/s1 --pristine pristine/ "
+            "--dataset clive=../shared/data/clive-dev --out ablation/ "
+            "--run authentic=runs/s2   # reuse a finished Stage-2 run"))
     p.add_argument("--init", required=True, metavar="RUN_DIR|FILE|imagenet",
                    help="the Stage-1 encoder (a `train synthetic` run directory, its "
                         "checkpoint.pt / encoder.pt, or imagenet for a stand-in)")

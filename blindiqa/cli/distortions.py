@@ -11,6 +11,8 @@ import argparse
 import sys
 from typing import Any
 
+from blindiqa.cli.common import examples
+
 
 def register(subparsers: Any) -> None:
     """Add the ``distortions`` sub-command to ``subparsers`` (from ``add_subparsers``)."""
@@ -19,6 +21,10 @@ def register(subparsers: Any) -> None:
         help="the 25 KADID-10k distortion types x 5 levels",
         description="The 25 KADID-10k distortion types (Lin, Hosu, Saupe, QoMEX 2019), "
                     "5 levels each, as used for synthetic pre-training.",
+        epilog=examples("blindiqa distortions list",
+                        "blindiqa distortions sheet photo.jpg --out sheet.png",
+                        "blindiqa distortions sheet photo.jpg --size 128 --seed 1 "
+                        "--no-reference --out small.png"),
     )
     parser.set_defaults(func=run, distortions_action=None, _distortions_parser=parser)
     actions = parser.add_subparsers(dest="distortions_action", metavar="ACTION")
@@ -28,6 +34,9 @@ def register(subparsers: Any) -> None:
         help="draw every type at every level on one image (PNG contact sheet)",
         description="Draw every distortion type (rows) at levels 1..5 (columns) on IMAGE, "
                     "centre-cropped to 4:3 and resized to --size pixels wide.",
+        epilog=examples("blindiqa distortions sheet photo.jpg --out sheet.png",
+                        "blindiqa distortions sheet photo.jpg --size 128 --seed 1 "
+                        "--out small.png"),
     )
     sheet.add_argument("image", metavar="IMAGE", help="any image file Pillow can read")
     sheet.add_argument("--out", default="sheet.png", help="PNG to write (default: sheet.png)")

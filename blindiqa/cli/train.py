@@ -21,7 +21,7 @@ import argparse
 import sys
 from typing import Any
 
-from blindiqa.cli.common import CommandParser, SubCommands
+from blindiqa.cli.common import CommandParser, SubCommands, examples
 from blindiqa.cli.stages import add_run_options, run_stage
 
 
@@ -37,7 +37,15 @@ def register(subparsers: Any) -> None:
                     "pre-training on pristine images with on-the-fly KADID-10k "
                     "distortions) and authentic (Stage 2, fine-tuning on unlabeled "
                     "authentic photos with SimSiam and a CLUB mutual-information "
-                    "penalty).")
+                    "penalty).",
+        epilog=examples(
+            "blindiqa train synthetic --images pristine/ --encoder efficientnet_lite0 "
+            "--out runs/s1",
+            "blindiqa train authentic --images unlabeled/ --init runs/s1 --mi contrastive "
+            "--out runs/s2",
+            "blindiqa train authentic --out runs/s2 --resume   # after a kill",
+            "blindiqa train head-synthetic --images pristine/ --out runs/h1",
+            "blindiqa train synthetic --help                   # a stage's options"))
     parser.set_defaults(func=_usage, _train_parser=parser)
     stages = parser.add_subparsers(dest="train_stage", metavar="STAGE",
                                    parser_class=CommandParser, action=SubCommands)
@@ -63,6 +71,12 @@ def register_synthetic(stages: Any) -> None:
                     "config.json, log.csv, checkpoint.pt, encoder.pt and summary.json into "
                     "RUN_DIR. With --resume, settings not given again are taken from the "
                     "run (stopping rules excepted).",
+        epilog=examples(
+            "blindiqa train synthetic --images pristine/ --encoder efficientnet_lite0 "
+            "--out runs/s1",
+            "blindiqa train synthetic --images pristine/ --encoder resnet50 --init random "
+            "--out runs/s1",
+            "blindiqa train synthetic --out runs/s1 --resume   # after a kill"),
         populate=_synthetic_options)
 
 

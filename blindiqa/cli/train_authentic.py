@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from blindiqa.cli.common import examples
 from blindiqa.cli.stages import add_run_options, run_stage
 
 
@@ -31,6 +32,14 @@ def register_subcommand(stages: Any) -> None:
                     "rate is a setting with the MI estimate logged (the two defects of the "
                     "official code, fixed). Writes config.json, log.csv, checkpoint.pt, "
                     "encoder.pt and summary.json into RUN_DIR.",
+        epilog=examples(
+            "blindiqa train authentic --images unlabeled/ --init runs/s1 --mi contrastive "
+            "--out runs/s2",
+            "blindiqa train authentic --images unlabeled/ --init imagenet --mi none "
+            "--out runs/s2-no-mi",
+            "blindiqa train authentic --out runs/s2 --resume   # after a kill",
+            "blindiqa fit-pristine pristine/ --encoder efficientnet_lite0 "
+            "--encoder-checkpoint runs/s2/encoder.pt --out trained.safetensors"),
         populate=_options)
 
 

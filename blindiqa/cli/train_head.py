@@ -15,6 +15,7 @@ import argparse
 from functools import partial
 from typing import Any
 
+from blindiqa.cli.common import examples
 from blindiqa.cli.stages import add_run_options, run_stage
 
 _ABOUT = ("The shipped default's frozen EfficientNet-Lite2 window descriptors are computed "
@@ -66,6 +67,11 @@ def register_subcommands(stages: Any) -> None:
                     "intra-scene InfoNCE (windows of one version are positives, the same "
                     "windows in the other versions negatives), QualiCLIP-style level ranking "
                     "plus consistency, or both. " + _ABOUT,
+        epilog=examples(
+            "blindiqa train head-synthetic --images pristine/ --out runs/h1",
+            "blindiqa train head-synthetic --images pristine/ --types 8 --epochs 5 "
+            "--out runs/h1-small",
+            "blindiqa fit-pristine pristine/ --head runs/h1 --out my_head.safetensors"),
         populate=_synthetic_options)
     stages.add_parser(
         "head-authentic", help="train a quality head on unlabeled photos",
@@ -74,6 +80,11 @@ def register_subcommands(stages: Any) -> None:
                     "frozen classifier's softmax over the window; q trained by the "
                     "contrastive likelihood or the log-likelihood), and optional "
                     "self-training on the training-free distances. " + _ABOUT,
+        epilog=examples(
+            "blindiqa train head-authentic --images my_photos/ --init runs/h1 "
+            "--mi contrastive --out runs/h2",
+            "blindiqa train head-authentic --out runs/h2 --resume   # after a kill",
+            "blindiqa fit-pristine pristine/ --head runs/h2 --out my_head.safetensors"),
         populate=_authentic_options)
 
 

@@ -32,7 +32,8 @@ def _example_lines() -> list[tuple[str, str]]:
 def test_several_commands_show_examples():
     assert {name for name, _ in _example_lines()} >= {
         "score", "merge", "rate", "cull", "bench", "demo", "fit-pristine", "fit-scale",
-        "models", "report", "completion"}
+        "models", "report", "completion", "train", "synthetic", "authentic",
+        "head-synthetic", "head-authentic", "ablate", "distortions", "sheet"}
 
 
 @pytest.mark.parametrize(("command", "line"), _example_lines())
@@ -40,6 +41,11 @@ def test_every_example_parses(command, line):
     if not line.startswith("blindiqa "):
         return  # e.g. eval "$(blindiqa completion bash)": shell around a command
     argv = shlex.split(re.split(r"\s+(?:>|\||#)\s*", line)[0])[1:]
+    if "--help" in argv:
+        with pytest.raises(SystemExit) as stop:
+            build_parser().parse_args(argv)
+        assert stop.value.code == 0
+        return
     args = build_parser().parse_args(argv)
     assert callable(args.func)
 
