@@ -290,12 +290,37 @@ def burst_sizes(bursts: Sequence[int]) -> list[int]:
     return [counts[b] for b in bursts]
 
 
+def read_shot(path: str | os.PathLike, with_feature: bool = True, side: int = THUMB_SIDE,
+              ) -> tuple[bool, float | None, np.ndarray | None]:
+    """What grouping needs of one file, opened once: whether it can be read as an image,
+    its capture time (:func:`exif_time`) and its descriptor (:func:`thumbnail_feature`
+    after its EXIF orientation; None unless ``with_feature``)."""
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as image:
+            try:
+                when = exif_time(image.getexif())
+            except Exception:  # a broken EXIF block: the pixels may still be fine
+                when = None
+            feature = None
+            if with_feature:
+                image.draft("RGB", (4 * side, 4 * side))
+                feature = thumbnail_feature(ImageOps.exif_transpose(image), side)
+            else:
+                image.verify()
+            return True, when, feature
+    except Exception:  # not an image, truncated, missing ...
+        return False, None, None
+
+
 def group_files(paths: Sequence[str | os.PathLike], names: Sequence[str] | None = None, *,
                 seconds: float = DEFAULT_SECONDS, max_distance: float = DEFAULT_MAX_DISTANCE,
                 join_by: str = "either") -> list[int]:
-    """:func:`group_bursts` of image files: their capture times and descriptors read
-    from the files (a file that cannot be read has neither, and is a burst of its own
-    unless its neighbours' times join it).
+    """:func:`group_bursts` of image files, their capture times and descriptors read from
+    the files. A file that cannot be read as an image is a burst of its own, numbered
+    after all others, and does not count for the order (so one broken file does not turn
+    a shoot with capture times to the order of names).
 
     Args:
         paths: the files.
@@ -310,7 +335,17 @@ def group_files(paths: Sequence[str | os.PathLike], names: Sequence[str] | None 
     names = [os.fspath(p) for p in paths] if names is None else list(names)
     if len(names) != len(paths):
         raise ValueError(f"{len(paths)} paths but {len(names)} names")
-    times = [capture_time(p) for p in paths]  # the order, even when not joining by time
-    features = [file_feature(p) if join_by != "time" else None for p in paths]
-    return group_bursts(names, times, features, seconds=seconds, max_distance=max_distance,
-                        join_by=join_by)
+    shots = [read_shot(p, with_feature=join_by != "time") for p in paths]
+    ok = [i for i, (readable, _, _) in enumerate(shots) if readable]
+    found = group_bursts([names[i] for i in ok], [shots[i][1] for i in ok],
+                         [shots[i][2] for i in ok], seconds=seconds,
+                         max_distance=max_distance, join_by=join_by)
+    labels = [0] * len(paths)
+    for i, burst in zip(ok, found, strict=True):
+        labels[i] = burst
+    last = max(found, default=0)
+    for i in range(len(paths)):
+        if not labels[i]:
+            last += 1
+            labels[i] = last
+    return labels

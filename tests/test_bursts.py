@@ -205,3 +205,13 @@ def test_group_files_reads_times_and_content(tmp_path):
     assert group_files(paths, seconds=0.5) == [1, 1, 1, 2]
     with pytest.raises(ValueError, match="4 paths but 1 names"):
         group_files(paths, ["x"])
+
+
+def test_an_unreadable_file_is_a_burst_of_its_own_after_the_others(tmp_path):
+    # times give the order IMG_2, IMG_1; a broken file must not switch it to names
+    save_with_time(tmp_path / "IMG_1.jpg", Image.fromarray(scene(7)), "2026:05:01 12:00:30")
+    save_with_time(tmp_path / "IMG_2.jpg", Image.fromarray(scene(8)), "2026:05:01 12:00:00")
+    (tmp_path / "IMG_0.jpg").write_bytes(b"\xff\xd8 broken")
+    paths = [tmp_path / n for n in ("IMG_0.jpg", "IMG_1.jpg", "IMG_2.jpg")]
+    for by in ("either", "time", "features"):
+        assert group_files(paths, join_by=by) == [3, 2, 1]
