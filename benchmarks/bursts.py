@@ -274,6 +274,9 @@ def main() -> None:
             group_bursts(names, times, thumbs, seconds=seconds, join_by="time"))
     row("thumbnail only (no EXIF)", group_bursts(names, none, thumbs, join_by="features"))
     row("EXIF time or thumbnail", group_bursts(names, times, thumbs))
+    for d in (DEFAULT_MAX_DISTANCE, 0.4):
+        row(f"EXIF time and thumbnail ({d:g})",
+            group_bursts(names, times, thumbs, max_distance=d, join_by="both"))
     enc = best_ari["encoder pooled"][1]  # tuned on this very shoot: an upper bound
     row(f"encoder pooled only ({enc:g})",
         group_bursts(names, none, pooled, max_distance=enc, join_by="features"))

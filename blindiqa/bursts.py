@@ -36,11 +36,12 @@ if TYPE_CHECKING:
 #: Default largest gap between two capture times of one burst, in seconds.
 DEFAULT_SECONDS = 2.0
 #: Default largest cosine distance between the descriptors of two shots of one burst.
-DEFAULT_MAX_DISTANCE = 0.15
+DEFAULT_MAX_DISTANCE = 0.2
 #: The thumbnail's side in pixels (the descriptor has ``3 * side**2`` values).
 THUMB_SIDE = 16
-#: What joins two shots: ``time`` only, ``features`` only, or ``either``.
-JOIN_BY: tuple[str, ...] = ("either", "time", "features")
+#: What joins two consecutive shots: ``either`` their capture times or their content,
+#: ``both`` (content alone where a capture time is missing), ``time`` or ``features``.
+JOIN_BY: tuple[str, ...] = ("either", "both", "time", "features")
 
 #: EXIF tags: the Exif IFD and, in it, the capture time, its fraction and its UTC offset
 #: (DateTimeOriginal, SubSecTimeOriginal, OffsetTimeOriginal); DateTimeDigitized and its
@@ -213,6 +214,8 @@ def joined(dt: float | None, distance: float | None, *, seconds: float, max_dist
         return by_time
     if join_by == "features":
         return by_features
+    if join_by == "both":
+        return by_features and (dt is None or by_time)
     return by_time or by_features
 
 
@@ -230,7 +233,8 @@ def group_bursts(names: Sequence[str], times: Sequence[float | None],
         seconds: the largest gap between consecutive capture times of one burst.
         max_distance: the largest cosine distance between consecutive descriptors of
             one burst.
-        join_by: ``either`` (time or features), ``time`` or ``features`` only.
+        join_by: ``either`` (time or features), ``both`` (time and features; features
+            alone where a time is missing), ``time`` or ``features`` only.
 
     Returns:
         One burst number per shot, in the input's order.

@@ -164,6 +164,13 @@ def test_group_by_either_and_unknowns():
     assert group_bursts(names, times, feats, seconds=2, max_distance=0.1) == [1, 1, 1, 2]
     assert group_bursts(names, times, feats, join_by="time") == [1, 1, 2, 3]
     assert group_bursts(names, times, feats, join_by="features") == [1, 2, 2, 3]
+    # both: time and content; content alone where a time is missing
+    assert group_bursts(names, [0.0, 1.0, 2.0, 3.0], [a, a, b, b],
+                        join_by="both") == [1, 1, 2, 2]
+    assert group_bursts(names, [0.0, 1.0, 30.0, 31.0], [a, a, a, a],
+                        join_by="both") == [1, 1, 2, 2]
+    assert group_bursts(names, [0.0, None, 30.0, None], [a, a, a, b],
+                        join_by="both") == [1, 1, 1, 2]
     # a shot without time or descriptor stands alone unless a neighbour's time joins it
     assert group_bursts(names, [0.0, None, 1.0, None], [a, None, a, None]) == [1, 2, 3, 4]
     assert group_bursts([], [], []) == []
@@ -213,5 +220,5 @@ def test_an_unreadable_file_is_a_burst_of_its_own_after_the_others(tmp_path):
     save_with_time(tmp_path / "IMG_2.jpg", Image.fromarray(scene(8)), "2026:05:01 12:00:00")
     (tmp_path / "IMG_0.jpg").write_bytes(b"\xff\xd8 broken")
     paths = [tmp_path / n for n in ("IMG_0.jpg", "IMG_1.jpg", "IMG_2.jpg")]
-    for by in ("either", "time", "features"):
+    for by in ("either", "both", "time", "features"):
         assert group_files(paths, join_by=by) == [3, 2, 1]

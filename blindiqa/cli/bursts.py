@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 #: Copies of :mod:`blindiqa.bursts`' defaults (that module imports numpy lazily, but the
 #: parser should not import it at all); ``tests/cli/test_bursts_command.py`` checks them.
 DEFAULT_SECONDS = 2.0
-DEFAULT_MAX_DISTANCE = 0.15
-JOIN_BY = ("either", "time", "features")
+DEFAULT_MAX_DISTANCE = 0.2
+JOIN_BY = ("either", "both", "time", "features")
 #: The columns added to the score file's.
 BURST_COLUMNS = ("burst", "burst_size", "burst_best")
 
@@ -54,7 +54,8 @@ def add_burst_options(p: argparse.ArgumentParser) -> None:
                         "%(default)s)")
     p.add_argument("--burst-by", choices=JOIN_BY, default="either",
                    help="what joins two consecutive shots: their capture times or their "
-                        "content (either, the default), or only one of them")
+                        "content (either, the default); both (content alone where a "
+                        "capture time is missing); or only one of them")
 
 
 def burst_settings(args: argparse.Namespace) -> dict[str, object]:
