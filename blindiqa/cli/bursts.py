@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from blindiqa.cli.common import add_score_file_options, examples, fail, read_score_file
 
@@ -58,7 +58,7 @@ def add_burst_options(p: argparse.ArgumentParser) -> None:
                         "capture time is missing); or only one of them")
 
 
-def burst_settings(args: argparse.Namespace) -> dict[str, object]:
+def burst_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments of :func:`blindiqa.bursts.group_files` from the options."""
     return {"seconds": args.burst_seconds, "max_distance": args.burst_distance,
             "join_by": args.burst_by}

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from blindiqa.cli.bursts import add_burst_options, burst_settings, goodness
 from blindiqa.cli.common import add_score_file_options, examples, fail, read_score_file
@@ -97,7 +98,7 @@ def rule_of(args: argparse.Namespace) -> Rule | None:
 
 
 def keep_or_reject(found: list[tuple[Row, Path]], rule: Rule | None,
-                   bursts: dict[str, object] | None) -> list[bool]:
+                   bursts: dict[str, Any] | None) -> list[bool]:
     """Keep (True) or reject each candidate: by ``rule``; with ``bursts`` (the settings
     of :func:`blindiqa.bursts.group_files`) only the best shot of each burst, the rule
     then applied among those."""
@@ -108,7 +109,7 @@ def keep_or_reject(found: list[tuple[Row, Path]], rule: Rule | None,
     from blindiqa.bursts import best_of_bursts, group_files
 
     groups = group_files([photo for _, photo in found], [row.path for row, _ in found],
-                         **bursts)  # type: ignore[arg-type]
+                         **bursts)
     best = best_of_bursts(groups, goodness([row for row, _ in found]))
     if rule is None:
         return best
