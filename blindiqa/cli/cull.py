@@ -16,7 +16,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from blindiqa.cli.bursts import add_burst_options, burst_settings, goodness
 from blindiqa.cli.common import add_score_file_options, examples, fail, read_score_file
 from blindiqa.cull import Rule, decide, parse_percent, relative_names
 from blindiqa.io.lock import OutputLockedError, output_lock
@@ -49,15 +51,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "moved only with --move; nothing is ever deleted or overwritten. A "
                     "run that was interrupted can be run again: photos already in place "
                     "count as done. Rows with an error or without a quality go to neither "
-                    "folder. Exit code 0 when every row was placed, 1 when some were "
-                    "skipped, 2 on bad usage.",
+                    "folder. With --best-of-burst only the best shot of each burst (see "
+                    "`blindiqa bursts`) can be kept: the others are rejected, and the rule, "
+                    "if any, is applied to the best shots. Exit code 0 when every row was "
+                    "placed, 1 when some were skipped, 2 on bad usage.",
         epilog=examples("blindiqa cull scores.csv --out culled --min-quality 40 --dry-run",
                         "blindiqa cull scores.csv --out culled --keep-top 30%",
+                        "blindiqa cull scores.csv --out culled --best-of-burst",
+                        "blindiqa cull scores.csv --out culled --best-of-burst --min-quality 40",
                         "blindiqa cull scores.csv --out culled --reject-bottom 20% --move"))
     add_score_file_options(p)
     p.add_argument("--out", required=True, metavar="DIR",
                    help="the folder that gets keep/ and reject/ (created when missing)")
-    rule = p.add_mutually_exclusive_group(required=True)
+    rule = p.add_mutually_exclusive_group()
     rule.add_argument("--min-quality", type=_percent, metavar="Q",
                       help="keep photos with quality >= Q, reject the others")
     rule.add_argument("--keep-top", type=_percent, metavar="P%",
@@ -66,6 +72,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     rule.add_argument("--reject-bottom", type=_percent, metavar="P%",
                       help="reject the worst P %% of the photos with a quality, keep the "
                            "others")
+    p.add_argument("--best-of-burst", action="store_true",
+                   help="reject every shot of a burst but its best; with a rule, keep the "
+                        "best shots that pass it (a rule or this is needed)")
+    add_burst_options(p)
     how = p.add_mutually_exclusive_group()
     how.add_argument("--copy", action="store_true",
                      help="copy the photos (default: hard links, which take no space)")
@@ -78,13 +88,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run, parser=p)
 
 
-def rule_of(args: argparse.Namespace) -> Rule:
-    """The rule chosen on the command line."""
+def rule_of(args: argparse.Namespace) -> Rule | None:
+    """The rule chosen on the command line, or None (only with ``--best-of-burst``)."""
     for kind in ("min-quality", "keep-top", "reject-bottom"):
         value = getattr(args, kind.replace("-", "_"))
         if value is not None:
             return Rule(kind, value)
-    raise ValueError("no rule given")  # argparse requires one
+    return None
+
+
+def keep_or_reject(found: list[tuple[Row, Path]], rule: Rule | None,
+                   bursts: dict[str, Any] | None) -> list[bool]:
+    """Keep (True) or reject each candidate: by ``rule``; with ``bursts`` (the settings
+    of :func:`blindiqa.bursts.group_files`) only the best shot of each burst, the rule
+    then applied among those."""
+    qualities = [row.quality for row, _ in found]
+    if bursts is None:
+        assert rule is not None
+        return decide(qualities, rule)
+    from blindiqa.bursts import best_of_bursts, group_files
+
+    groups = group_files([photo for _, photo in found], [row.path for row, _ in found],
+                         **bursts)
+    best = best_of_bursts(groups, goodness([row for row, _ in found]))
+    if rule is None:
+        return best
+    chosen = [i for i, b in enumerate(best) if b]
+    passed = decide([qualities[i] for i in chosen], rule)
+    keep = {i for i, ok in zip(chosen, passed, strict=True) if ok}
+    return [i in keep for i in range(len(found))]
 
 
 @dataclass
@@ -193,6 +225,10 @@ def run(args: argparse.Namespace) -> int:
         rows, root = read_score_file(args.scores, args.root)
     except ValueError as exc:
         return fail(str(exc))
+    rule = rule_of(args)
+    if rule is None and not args.best_of_burst:
+        args.parser.error("one of the arguments --min-quality --keep-top --reject-bottom "
+                          "--best-of-burst is required")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         return fail(f"--out {args.out} is not a folder")
@@ -201,7 +237,11 @@ def run(args: argparse.Namespace) -> int:
     found = candidates(rows, root, out, tally)
     plan = []
     if found:
-        keeps = decide([row.quality for row, _ in found], rule_of(args))
+        try:
+            keeps = keep_or_reject(found, rule,
+                                   burst_settings(args) if args.best_of_burst else None)
+        except ValueError as exc:
+            return fail(str(exc))
         _, names = relative_names([photo for _, photo in found])
         for keep, (row, photo), name in zip(keeps, found, names, strict=True):
             plan.append((keep, row, photo, out / FOLDERS[keep] / name,

@@ -12,7 +12,7 @@ from blindiqa.runtime import limit_openmp_spinning
 #: Modules of blindiqa.cli providing ``register(subparsers)``; each adds one sub-command
 #: whose parser sets ``func(args) -> int`` (the exit code).
 COMMANDS = ("score", "merge", "report", "models", "fit", "fit_scale", "bench", "demo",
-            "distortions", "train", "ablate", "rate", "cull", "completion")
+            "distortions", "train", "ablate", "rate", "cull", "bursts", "completion")
 
 
 def build_parser() -> argparse.ArgumentParser:

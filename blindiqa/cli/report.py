@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from blindiqa.cli.bursts import add_burst_options, burst_settings
 from blindiqa.cli.common import (
     add_model_options,
     add_quiet_option,
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="write an HTML report: gallery, quality maps, histogram",
                        description=description,
                        epilog=examples("blindiqa report photos/ --out report/",
+                                       "blindiqa report photos/ --out report/ --bursts",
                                        "blindiqa report photos/ --model niqe --out report-niqe/"))
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     add_model_options(p)
@@ -40,6 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="how many worst and best images to list apart (default: %(default)s)")
     p.add_argument("--thumb-side", type=positive_int, default=256, metavar="PX",
                    help="the thumbnails' longer side (default: %(default)s)")
+    p.add_argument("--bursts", action="store_true",
+                   help="group near-duplicate shots into bursts (see `blindiqa bursts`): "
+                        "each card shows its burst, the best of each is marked, and the "
+                        "gallery can be sorted by burst")
+    add_burst_options(p)
     add_workers_option(p)
     add_quiet_option(p)
     p.set_defaults(func=run)
@@ -60,12 +67,22 @@ def run(args: argparse.Namespace) -> int:
         model = load_model(args.model, args)
     except (ValueError, OSError) as exc:
         return fail(str(exc))
+    bursts = None
+    if args.bursts:
+        from blindiqa.bursts import group_files
+
+        try:
+            bursts = group_files([path for path, _ in items], [name for _, name in items],
+                                 **burst_settings(args))
+        except ValueError as exc:
+            return fail(str(exc))
     records = score_files(model, items, workers=args.workers, with_maps=True)
     try:
         with Progress(len(items), "report", enabled=not args.quiet) as progress:
             rows = write_report(records, args.out, model_name=model.name,
                                 scale=model.quality_scale, title=args.title,
                                 n_extremes=args.extremes, thumb_side=args.thumb_side,
+                                bursts=bursts,
                                 on_row=lambda _row: progress.update())
     except OSError as exc:  # a full disk, a read-only folder ...
         return fail(f"cannot write {exc.filename or args.out}: {exc.strerror or exc}")

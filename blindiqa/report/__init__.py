@@ -10,10 +10,12 @@ browser parses quickly, loading thumbnails lazily as they scroll into view.
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from blindiqa.bursts import best_of_bursts, burst_sizes
 from blindiqa.io.atomic import write_text_atomic
 from blindiqa.io.rows import Row, format_header, format_row
 from blindiqa.models.quality_scale import QualityScale
@@ -21,7 +23,7 @@ from blindiqa.report.collect import ReportRow, collect_rows
 from blindiqa.report.html import EXTREMES, SCORES_CSV, render_page
 from blindiqa.scoring import ScoreRecord
 
-__all__ = ["ReportRow", "scale_note", "write_report"]
+__all__ = ["ReportRow", "scale_note", "with_bursts", "write_report"]
 
 
 def scale_note(scale: QualityScale | None) -> str | None:
@@ -34,7 +36,7 @@ def scale_note(scale: QualityScale | None) -> str | None:
 def write_report(records: Iterable[ScoreRecord], out_dir: str | os.PathLike, *,
                  model_name: str, scale: QualityScale | None = None,
                  title: str = "blindiqa report", n_extremes: int = EXTREMES,
-                 thumb_side: int = 256,
+                 thumb_side: int = 256, bursts: Sequence[int] | None = None,
                  on_row: Callable[[ReportRow], None] | None = None) -> list[ReportRow]:
     """Write the report of ``records`` into ``out_dir``.
 
@@ -49,12 +51,20 @@ def write_report(records: Iterable[ScoreRecord], out_dir: str | os.PathLike, *,
         title: the page's title.
         n_extremes: how many worst and best images to list apart.
         thumb_side: the thumbnails' longer side in pixels.
+        bursts: each record's burst (:func:`blindiqa.bursts.group_files`, in input
+            order), or None: the cards then show their burst, and the best of each
+            (highest quality, else lowest score) is marked.
         on_row: called after each image (progress).
 
     Returns:
         The rows, in input order.
+
+    Raises:
+        ValueError: ``bursts`` does not hold one burst per record.
     """
     rows = collect_rows(records, out_dir, scale=scale, thumb_side=thumb_side, on_row=on_row)
+    if bursts is not None:
+        rows = with_bursts(rows, bursts)
     table = format_header(False) + "".join(
         format_row(Row(r.name, r.score, r.quality, r.error, r.width, r.height), False)
         for r in rows)
@@ -63,3 +73,19 @@ def write_report(records: Iterable[ScoreRecord], out_dir: str | os.PathLike, *,
                        n_extremes=n_extremes)
     write_text_atomic(Path(out_dir) / "index.html", page)
     return rows
+
+
+def with_bursts(rows: Sequence[ReportRow], bursts: Sequence[int]) -> list[ReportRow]:
+    """The rows with their burst, its size and whether each is the best of it.
+
+    Raises:
+        ValueError: not one burst per row.
+    """
+    if len(bursts) != len(rows):
+        raise ValueError(f"{len(rows)} report rows but {len(bursts)} bursts")
+    has_quality = any(r.quality is not None for r in rows)
+    goodness = [r.quality if has_quality else (None if r.score is None else -r.score)
+                for r in rows]
+    best = best_of_bursts(bursts, goodness)
+    return [dataclasses.replace(r, burst=b, burst_size=n, burst_best=top)
+            for r, b, n, top in zip(rows, bursts, burst_sizes(bursts), best, strict=True)]

@@ -45,6 +45,10 @@ class ReportRow:
         original: a link to the original file from the report folder (a relative URL,
             percent-encoded), or None where there is none.
         width, height: the image's size in pixels as viewed, or None.
+        burst: the burst it belongs to (1, 2, ... in shooting order; see
+            :mod:`blindiqa.bursts`), or None where the report groups no bursts.
+        burst_size: how many shots that burst holds, or None.
+        burst_best: whether it is the best shot of its burst.
     """
 
     index: int
@@ -57,6 +61,9 @@ class ReportRow:
     original: str | None = None
     width: int | None = None
     height: int | None = None
+    burst: int | None = None
+    burst_size: int | None = None
+    burst_best: bool = False
 
 
 def display_name(text: str) -> str:

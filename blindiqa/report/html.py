@@ -49,6 +49,9 @@ def card(row: ReportRow) -> str:
     attrs = (f'data-i="{row.index}" data-name="{_esc(row.name)}" '
              f'data-score="{_num(row.score)}" data-quality="{_num(row.quality)}"')
     caption = f'<span class="name" title="{_esc(row.name)}">{_esc(name)}</span>'
+    if row.burst is not None:
+        attrs += f' data-burst="{row.burst}"'
+        caption += burst_badge(row)
     if row.original is not None:
         caption += (f'<a class="original" href="{_esc(row.original)}" target="_blank" '
                     'rel="noopener">original</a>')
@@ -66,6 +69,18 @@ def card(row: ReportRow) -> str:
             f"{format_quality(row.quality)}</span>"
             f'<span class="score">score {format_score(row.score)}</span>'
             f"</figcaption></figure>")
+
+
+def burst_badge(row: ReportRow) -> str:
+    """The burst of a card: ``best of burst 3`` (its best shot) or ``burst 3``, with the
+    burst's size in the title; nothing for a burst of one shot."""
+    if row.burst is None or (row.burst_size or 0) < 2:
+        return ""
+    title = f"burst {row.burst}: {row.burst_size} shots"
+    if row.burst_best:
+        return (f'<span class="burst best" title="{title}, the best of them">best of burst '
+                f"{row.burst}</span>")
+    return f'<span class="burst" title="{title}">burst {row.burst}</span>'
 
 
 def extremes(rows: Sequence[ReportRow], n: int = EXTREMES,
@@ -170,7 +185,8 @@ def render_page(rows: Sequence[ReportRow], *, model_name: str, scale_note: str |
     worst, best = extremes(rows, n_extremes)
     quality = scale_note is not None
     sort_keys = (("i", "input order"), *((("quality", "quality"),) if quality else ()),
-                 ("score", "score"), ("name", "name"))
+                 ("score", "score"), ("name", "name"),
+                 *((("burst", "burst"),) if any(r.burst is not None for r in rows) else ()))
     buttons = "".join(f'<button type="button" data-sort="{k}" aria-pressed="false">{label}'
                       '<span class="dir"></span></button>' for k, label in sort_keys)
     n_scored = sum(r.score is not None for r in rows)
@@ -264,6 +280,9 @@ a.map-link { cursor: zoom-in; }
 #shown { color: var(--muted); }
 .card[hidden] { display: none; }
 a.original { font-size: 12px; margin-left: auto; }
+.burst { font-size: 12px; color: var(--muted); }
+.burst.best { padding: 1px 6px; border-radius: 9px; color: #fff; background: #2f5d8a;
+  font-weight: 600; }
 .viewer { position: fixed; inset: 0; background: rgba(10, 14, 20, .8); display: flex;
   align-items: center; justify-content: center; z-index: 10; }
 .viewer[hidden] { display: none; }
