@@ -235,11 +235,13 @@ def _score(args: argparse.Namespace, items: list[tuple[Path, str]], console: Tex
 def _finish(args: argparse.Namespace, result: str | tuple[_Tally, list[Path]],
             log: Path | None) -> int:
     """Report the run's result; the exit status. ``log`` holds what Ray wrote to the
-    standard error (None with ``--verbose``): removed after a success, named after a
-    failure."""
+    standard error (None with ``--verbose``): removed after a success (or when empty),
+    named after a failure."""
     if isinstance(result, str):
         if log is not None and log.stat().st_size:
             result += f" (Ray's messages: {log})"
+        elif log is not None:
+            log.unlink()
         return fail(result)
     if log is not None:
         log.unlink(missing_ok=True)
