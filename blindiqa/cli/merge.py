@@ -8,6 +8,7 @@ import sys
 from collections import Counter
 
 from blindiqa.cli.common import examples, fail
+from blindiqa.io.parquet_rows import is_parquet, read_parquet_rows
 from blindiqa.io.rows import OUT_EXTENSIONS, Row, RowFileError, RowWriter, read_rows
 from blindiqa.io.sidecar import (
     Provenance,
@@ -22,14 +23,18 @@ from blindiqa.io.sidecar import (
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "merge", help="join the row files of sharded runs",
-        description="Join the CSV / JSON-lines files of `blindiqa score --shard i/N` runs into "
-                    "one, refusing a file that ends in a partial row, rows that appear twice, "
+        description="Join the CSV / JSON-lines files of `blindiqa score --shard i/N` runs, and "
+                    "the Parquet (or CSV) parts of `blindiqa score --engine ray`, into one, "
+                    "refusing a file that ends in a partial row, rows that appear twice, "
                     "(with --manifest) inputs that have no row, and parts whose sidecars "
                     "(PART.json) name another model, bundle, version or max_side. The "
                     "merged file gets a sidecar too.",
         epilog=examples("blindiqa merge part-*.csv --out scores.csv",
-                        "blindiqa merge part-*.csv --out scores.csv --manifest files.txt"))
-    p.add_argument("parts", nargs="+", metavar="PART", help="row files (.csv, .jsonl)")
+                        "blindiqa merge part-*.csv --out scores.csv --manifest files.txt",
+                        "blindiqa merge rayout/*.parquet --out scores.csv"))
+    p.add_argument("parts", nargs="+", metavar="PART",
+                   help="row files (.csv, .jsonl, .ndjson, or .parquet, which needs pyarrow: "
+                        'pip install "blindiqa[ray]")')
     p.add_argument("--out", required=True, metavar="FILE",
                    help="the merged file (.csv, .jsonl or .ndjson)")
     p.add_argument("--manifest", metavar="FILE",
@@ -87,6 +92,20 @@ def merge_rows(parts: list[list[Row]], expected: list[str] | None = None
     return sorted(rows, key=lambda r: order[r.path]), problems  # stable for repeats
 
 
+def read_part(path: str) -> list[Row]:
+    """The rows of one part: Parquet by its extension, else CSV or JSON lines (a partial
+    last row refused).
+
+    Raises:
+        RowFileError: the part cannot be read or is not a row file.
+        ImportError: a Parquet part without pyarrow installed (the message names the
+            extra).
+    """
+    if is_parquet(path):
+        return read_parquet_rows(path)
+    return read_rows(path, allow_partial=False)
+
+
 def part_provenance(parts: list[str]) -> tuple[Provenance | None, list[str], list[str]]:
     """The provenance of the merged rows, from the parts' sidecars.
 
@@ -120,10 +139,10 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not args.overwrite:
         return fail(f"--out {args.out} exists; give --overwrite to replace it")
     try:
-        parts = [read_rows(p, allow_partial=False) for p in args.parts]
+        parts = [read_part(p) for p in args.parts]
         expected = _expected(args.manifest) if args.manifest else None
         prov, disagree, unsigned = part_provenance(args.parts)
-    except (RowFileError, SidecarError) as exc:
+    except (RowFileError, SidecarError, ImportError) as exc:
         return fail(str(exc))
     except OSError as exc:
         return fail(f"cannot read --manifest {args.manifest}: {exc.strerror or exc}")

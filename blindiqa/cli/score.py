@@ -92,7 +92,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "blindiqa score photos/ --out scores.csv --sort",
                            "blindiqa score photos/ --model niqe --out niqe.jsonl",
                            "blindiqa score --manifest files.txt --out scores.csv --resume",
-                           "blindiqa score photos/ --out part-0.csv --shard 0/4"))
+                           "blindiqa score photos/ --out part-0.csv --shard 0/4",
+                           "blindiqa score photos/ --engine ray --concurrency 2 --out rayout/"))
     p.add_argument("paths", nargs="*", metavar="PATH", help="image files or folders")
     p.add_argument("--manifest", metavar="FILE",
                    help="also score the files and folders listed in FILE, one per line "

@@ -5,8 +5,11 @@ A Ray Data pipeline over the file list: :meth:`ray.data.Dataset.map_batches` wit
 of actors, each holding one model and decoding its files itself, so only paths travel
 to the workers and only result rows come back. Each image is scored by the same code as
 the local path (:func:`blindiqa.scoring.score_files`, decoding in the actor), so the
-scores, qualities and error texts are the local ones; nothing is resized beyond the
-model's own policy.
+scores, qualities, sizes and error texts are the local ones; nothing is resized beyond
+the model's own policy.
+
+Ray is quiet unless asked (:func:`connect` with ``verbose=False``): no worker logs, no
+dashboard, no Ray Data progress bars or execution plans, only errors.
 
 Ray is an optional dependency (``pip install "blindiqa[ray]"``); it is imported only
 when this module's functions run.
@@ -14,20 +17,29 @@ when this module's functions run.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from blindiqa.io.rows import COLUMNS, Row
+from blindiqa.io.sidecar import CHECKED, Provenance
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pyarrow
     import ray.data
 
-__all__ = ["DEFAULT_BATCH", "OUTPUT_COLUMNS", "RayScorer", "connect", "import_ray",
+__all__ = ["DEFAULT_BATCH", "OUTPUT_COLUMNS", "PROVENANCE_COLUMN", "RayScorer",
+           "batch_provenance", "batch_rows", "connect", "import_ray", "quiet_data",
            "read_parts", "score_with_ray"]
 
 #: The columns of every output row, as the local ``blindiqa score`` writes them.
-OUTPUT_COLUMNS = ("path", "score", "quality", "error")
+OUTPUT_COLUMNS: tuple[str, ...] = COLUMNS
+#: The extra column of ``score_with_ray(..., provenance=True)``: each actor's
+#: provenance (:class:`~blindiqa.io.sidecar.Provenance`) as JSON.
+PROVENANCE_COLUMN = "provenance"
 #: Files each actor scores per call (they are scored one by one inside).
 DEFAULT_BATCH = 8
 
@@ -42,11 +54,13 @@ def import_ray() -> Any:
     return ray
 
 
-def _schema() -> pyarrow.Schema:
+def _schema(provenance: bool = False) -> pyarrow.Schema:
     import pyarrow as pa
 
-    return pa.schema([("path", pa.string()), ("score", pa.float64()),
-                      ("quality", pa.float64()), ("error", pa.string())])
+    from blindiqa.io.parquet_rows import rows_schema
+
+    schema = rows_schema()
+    return schema.append(pa.field(PROVENANCE_COLUMN, pa.string())) if provenance else schema
 
 
 class RayScorer:
@@ -57,13 +71,17 @@ class RayScorer:
         device: ``"cpu"`` or ``"cuda"``.
         options: model options (``params=``, ``max_side=``), as for
             :func:`blindiqa.models.load.load`.
+        provenance: add the :data:`PROVENANCE_COLUMN` (what this actor loaded: model,
+            bundle hash, version, ``max_side``) to every row.
     """
 
     def __init__(self, model: str, device: str = "cpu",
-                 options: dict[str, Any] | None = None) -> None:
+                 options: dict[str, Any] | None = None, provenance: bool = False) -> None:
         from blindiqa.models.load import load
+        from blindiqa.models.provenance import provenance_of
 
         self.model = load(model, device=device, **(options or {}))
+        self.provenance = provenance_of(self.model).to_json() if provenance else None
 
     def __call__(self, batch: pyarrow.Table) -> pyarrow.Table:
         """Score a batch of ``file`` / ``path`` rows; one output row per input row."""
@@ -74,10 +92,14 @@ class RayScorer:
         items = zip((Path(f) for f in batch.column("file").to_pylist()),
                     batch.column("path").to_pylist(), strict=True)
         recs = list(score_files(self.model, items, workers=0))
-        columns = {"path": [r.name for r in recs], "score": [r.score for r in recs],
-                   "quality": [getattr(r, "quality", None) for r in recs],
-                   "error": [r.error for r in recs]}
-        return pa.Table.from_pydict(columns, schema=_schema())
+        columns: dict[str, list[Any]] = {
+            "path": [r.name for r in recs], "score": [r.score for r in recs],
+            "quality": [getattr(r, "quality", None) for r in recs],
+            "error": [r.error for r in recs], "width": [r.width for r in recs],
+            "height": [r.height for r in recs]}
+        if self.provenance is not None:
+            columns[PROVENANCE_COLUMN] = [self.provenance] * len(recs)
+        return pa.Table.from_pydict(columns, schema=_schema(self.provenance is not None))
 
 
 def _items(paths: Iterable[str | os.PathLike | tuple[str | os.PathLike, str]]
@@ -93,7 +115,7 @@ def score_with_ray(paths: Iterable[str | os.PathLike | tuple[str | os.PathLike, 
                    model: str = "default", *, concurrency: int = 1,
                    num_gpus_per_worker: float = 0, num_cpus_per_worker: float = 1,
                    device: str | None = None, batch_size: int = DEFAULT_BATCH,
-                   **options: Any) -> ray.data.Dataset:
+                   provenance: bool = False, **options: Any) -> ray.data.Dataset:
     """Score image files with a pool of Ray actors; lazy, like any Ray dataset.
 
     Ray must be initialised or initialisable: without a ``ray.init()`` beforehand, the
@@ -110,12 +132,14 @@ def score_with_ray(paths: Iterable[str | os.PathLike | tuple[str | os.PathLike, 
         num_cpus_per_worker: CPUs reserved per actor.
         device: ``"cpu"`` or ``"cuda"`` (default from ``num_gpus_per_worker``).
         batch_size: files per actor call.
+        provenance: add the :data:`PROVENANCE_COLUMN` (see :func:`batch_provenance`).
         **options: model options (``params=``, ``max_side=``).
 
     Returns:
-        A dataset of rows ``path, score, quality, error`` (the local CLI's columns;
-        ``score`` and ``quality`` null where scoring failed, ``quality`` also null for a
-        model without a quality scale, ``error`` null where it succeeded), in no
+        A dataset of rows ``path, score, quality, error, width, height`` (the local
+        CLI's columns; ``score`` and ``quality`` null where scoring failed, ``quality``
+        also null for a model without a quality scale, ``error`` null where it
+        succeeded, ``width`` and ``height`` null where the file was not decoded), in no
         particular order.
     """
     ray = import_ray()
@@ -130,38 +154,79 @@ def score_with_ray(paths: Iterable[str | os.PathLike | tuple[str | os.PathLike, 
     ds = ray.data.from_items(_items(paths))
     return ds.map_batches(
         RayScorer, fn_constructor_kwargs={"model": os.fspath(model), "device": dev,
-                                          "options": options},
+                                          "options": options, "provenance": provenance},
         batch_size=batch_size, batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(size=concurrency), **resources)
 
 
-def connect(address: str | None = None, **init_args: Any) -> None:
+def batch_rows(batch: pyarrow.Table) -> list[Row]:
+    """The result rows of one batch of :func:`score_with_ray`'s dataset."""
+    cols = {c: batch.column(c).to_pylist() for c in OUTPUT_COLUMNS}
+    return [Row(*(cols[c][k] for c in OUTPUT_COLUMNS)) for k in range(batch.num_rows)]
+
+
+def batch_provenance(batch: pyarrow.Table) -> list[Provenance]:
+    """The different provenances in a batch of ``score_with_ray(..., provenance=True)``
+    (one in practice; more where actors loaded different models)."""
+    out = []
+    for text in batch.column(PROVENANCE_COLUMN).unique().to_pylist():
+        data = json.loads(text)
+        prov = Provenance(**{k: data.get(k) for k in CHECKED})
+        if prov not in out:
+            out.append(prov)
+    return out
+
+
+def quiet_data(verbose: bool = False) -> None:
+    """Make Ray Data quiet in this process (``verbose`` restores its defaults): no
+    progress bars or progress log lines, no execution plan at the start, and only errors
+    on the console (its log files keep everything)."""
+    import_ray()
+    from ray.data import DataContext
+
+    ctx = DataContext.get_current()
+    ctx.enable_progress_bars = verbose
+    if hasattr(ctx, "print_on_execution_start"):  # newer Ray versions
+        ctx.print_on_execution_start = verbose
+    level = logging.INFO if verbose else logging.ERROR
+    for handler in logging.getLogger("ray.data").handlers:
+        if handler.get_name() == "console":
+            handler.setLevel(level)
+
+
+def connect(address: str | None = None, *, verbose: bool = False, **init_args: Any) -> None:
     """Start or join Ray (``ray.init``) unless this process already is connected.
 
     Args:
         address: ``"auto"``, ``"ray://head:10001"`` ...; None uses ``RAY_ADDRESS`` where
             set, else starts a local instance.
-        **init_args: more ``ray.init`` arguments (e.g. ``num_cpus`` locally).
+        verbose: Ray's own logs on the console (worker output, Ray Data progress and
+            plans, the dashboard); else only errors (:func:`quiet_data`).
+        **init_args: more ``ray.init`` arguments (e.g. ``num_cpus`` locally); they win
+            over the quiet settings.
     """
     ray = import_ray()
     if not ray.is_initialized():
+        if not verbose:
+            init_args = {"log_to_driver": False, "include_dashboard": False,
+                         "logging_level": logging.ERROR, **init_args}
         ray.init(address=address, ignore_reinit_error=True, **init_args)
+    quiet_data(verbose)
 
 
 def read_parts(folder: str | os.PathLike) -> list[dict[str, Any]]:
-    """The rows of the parts a Ray run wrote (Parquet or CSV), in no particular order."""
-    import pyarrow.csv as pcsv
-    import pyarrow.parquet as pq
+    """The rows of the parts a Ray run wrote (Parquet or CSV), in no particular order,
+    as dicts of :data:`OUTPUT_COLUMNS` (parts without ``width`` and ``height`` give
+    None for them)."""
+    from dataclasses import asdict
+
+    from blindiqa.io.parquet_rows import read_parquet_rows
+    from blindiqa.io.rows import read_rows
 
     rows: list[dict[str, Any]] = []
     for part in sorted(Path(folder).iterdir()):
         if part.suffix == ".parquet":
-            table = pq.read_table(part)
+            rows += [asdict(r) for r in read_parquet_rows(part)]
         elif part.suffix == ".csv":
-            table = pcsv.read_csv(part, convert_options=pcsv.ConvertOptions(
-                column_types=_schema(), strings_can_be_null=True))
-        else:
-            continue
-        rows += table.select(list(OUTPUT_COLUMNS)).to_pylist()
+            rows += [asdict(r) for r in read_rows(part, allow_partial=False)]
     return rows
-
