@@ -53,11 +53,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "count as done. Rows with an error or without a quality go to neither "
                     "folder. With --best-of-burst only the best shot of each burst (see "
                     "`blindiqa bursts`) can be kept: the others are rejected, and the rule, "
-                    "if any, is applied to the best shots. Exit code 0 when every row was "
-                    "placed, 1 when some were skipped, 2 on bad usage.",
+                    "if any, is applied to the best shots. A file written by `blindiqa "
+                    "bursts` is used as it was grouped there; the shots of a plain score "
+                    "file are grouped here, with the --burst-* options. Exit code 0 when "
+                    "every row was placed, 1 when some were skipped, 2 on bad usage.",
         epilog=examples("blindiqa cull scores.csv --out culled --min-quality 40 --dry-run",
                         "blindiqa cull scores.csv --out culled --keep-top 30%",
                         "blindiqa cull scores.csv --out culled --best-of-burst",
+                        "blindiqa cull grouped.csv --out culled --best-of-burst   # from "
+                        "`blindiqa bursts`",
                         "blindiqa cull scores.csv --out culled --best-of-burst --min-quality 40",
                         "blindiqa cull scores.csv --out culled --reject-bottom 20% --move"))
     add_score_file_options(p)
@@ -97,6 +101,22 @@ def rule_of(args: argparse.Namespace) -> Rule | None:
     return None
 
 
+def marked_best(rows: list[Row]) -> list[bool] | None:
+    """The ``burst_best`` column of a file from ``blindiqa bursts`` (1 = the best of its
+    burst), or None where a row lacks it (a plain score file: group the photos then).
+
+    Raises:
+        ValueError: a ``burst_best`` that is neither 0 nor 1.
+    """
+    marks = [row.get("burst_best") for row in rows]
+    if any(m is None for m in marks):
+        return None
+    bad = sorted({m for m in marks if m not in ("0", "1")})
+    if bad:
+        raise ValueError(f"burst_best must be 0 or 1, found {', '.join(map(repr, bad))}")
+    return [m == "1" for m in marks]
+
+
 def keep_or_reject(found: list[tuple[Row, Path]], rule: Rule | None,
                    bursts: dict[str, Any] | None) -> list[bool]:
     """Keep (True) or reject each candidate: by ``rule``; with ``bursts`` (the settings
@@ -106,11 +126,13 @@ def keep_or_reject(found: list[tuple[Row, Path]], rule: Rule | None,
     if bursts is None:
         assert rule is not None
         return decide(qualities, rule)
-    from blindiqa.bursts import best_of_bursts, group_files
+    best = marked_best([row for row, _ in found])
+    if best is None:
+        from blindiqa.bursts import best_of_bursts, group_files
 
-    groups = group_files([photo for _, photo in found], [row.path for row, _ in found],
-                         **bursts)
-    best = best_of_bursts(groups, goodness([row for row, _ in found]))
+        groups = group_files([photo for _, photo in found], [row.path for row, _ in found],
+                             **bursts)
+        best = best_of_bursts(groups, goodness([row for row, _ in found]))
     if rule is None:
         return best
     chosen = [i for i, b in enumerate(best) if b]

@@ -51,6 +51,10 @@ class Row:
         width: the image's width in pixels as viewed, or None (not decoded, or a row
             file without the column).
         height: its height, likewise.
+        extra: the further columns of a file that ``blindiqa bursts`` wrote (``burst``,
+            ``burst_size``, ``burst_best``) or any tool added after the standard ones,
+            as ``(name, text)`` pairs in file order; read, never written by
+            :func:`format_row`.
     """
 
     path: str
@@ -59,6 +63,11 @@ class Row:
     error: str | None = None
     width: int | None = None
     height: int | None = None
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def get(self, column: str) -> str | None:
+        """The text of an extra column, or None where the row has none."""
+        return dict(self.extra).get(column)
 
 
 def is_jsonl(path: str | os.PathLike) -> bool:
@@ -147,9 +156,11 @@ def _parse(lines: list[str], jsonl: bool, name: str) -> list[Row]:
             where = f"{name}, line {n}"
             try:
                 d = json.loads(line)
+                extra = tuple((k, "" if v is None else str(v)) for k, v in d.items()
+                              if k not in COLUMNS)
                 rows.append(Row(str(d["path"]), d.get("score"), d.get("quality"),
                                 d.get("error"), _pixels(d.get("width"), "width", where),
-                                _pixels(d.get("height"), "height", where)))
+                                _pixels(d.get("height"), "height", where), extra))
             except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
                 raise RowFileError(f"{where}: not a result row ({exc})") from None
         return rows
@@ -157,19 +168,35 @@ def _parse(lines: list[str], jsonl: bool, name: str) -> list[Row]:
         return rows
     reader = csv.reader(lines)
     header = tuple(next(reader))
-    if header not in (COLUMNS, LEGACY_COLUMNS):
+    standard = _standard_columns(header)
+    if standard is None:
         raise RowFileError(f"{name}: the columns are {','.join(header)}, expected "
                            f"{','.join(COLUMNS)} (written by another blindiqa version?)")
+    extra_names = header[len(standard):]
     for n, fields in enumerate(reader, 2):
         if len(fields) != len(header):
             raise RowFileError(f"{name}, line {n}: {len(fields)} fields, expected "
                                f"{len(header)}")
         where = f"{name}, line {n}"
         size = ((_pixels(fields[4], "width", where), _pixels(fields[5], "height", where))
-                if len(header) == len(COLUMNS) else (None, None))
+                if standard == COLUMNS else (None, None))
+        extra = tuple(zip(extra_names, fields[len(standard):], strict=True))
         rows.append(Row(fields[0], _number(fields[1], "score", where),
-                        _number(fields[2], "quality", where), fields[3] or None, *size))
+                        _number(fields[2], "quality", where), fields[3] or None, *size,
+                        extra))
     return rows
+
+
+def _standard_columns(header: tuple[str, ...]) -> tuple[str, ...] | None:
+    """:data:`COLUMNS` or :data:`LEGACY_COLUMNS` where ``header`` starts with them and any
+    further column has a new, distinct name (e.g. those ``blindiqa bursts`` adds); else
+    None."""
+    for standard in (COLUMNS, LEGACY_COLUMNS):
+        rest = header[len(standard):]
+        if header[:len(standard)] == standard and not set(rest) & set(COLUMNS) \
+                and len(set(rest)) == len(rest) and all(rest):
+            return standard
+    return None
 
 
 def _complete_lines(path: Path) -> tuple[list[str], int, bool]:
@@ -245,11 +272,17 @@ def file_columns(path: str | os.PathLike) -> tuple[str, ...]:
     except UnicodeDecodeError as exc:
         raise RowFileError(f"{p}: not a UTF-8 row file ({exc})") from None
     if is_jsonl(p):
-        _parse([text], True, str(p))  # a row, or the error saying why not
-        return COLUMNS if "width" in json.loads(text) else LEGACY_COLUMNS
-    header = tuple(next(csv.reader([text])))
-    if header not in (COLUMNS, LEGACY_COLUMNS):
+        row = _parse([text], True, str(p))[0]  # a row, or the error saying why not
+        header = COLUMNS if "width" in json.loads(text) else LEGACY_COLUMNS
+        header += tuple(name for name, _ in row.extra)
+    else:
+        header = tuple(next(csv.reader([text])))
         _parse([text], False, str(p))  # raises: unknown columns
+    if header not in (COLUMNS, LEGACY_COLUMNS):
+        further = header[len(_standard_columns(header) or ()):]
+        raise RowFileError(f"{p} has the further columns {','.join(further)} (written by "
+                           "`blindiqa bursts`?); rows are appended only to a file of "
+                           "`blindiqa score`'s own columns")
     return header
 
 

@@ -128,3 +128,27 @@ def test_cull_needs_a_rule_or_best_of_burst(shoot, capsys):
     assert exc.value.code == 2
     assert "--best-of-burst is required" in capsys.readouterr().err
     assert not (shoot / "out").exists()
+
+
+def test_cull_and_rate_read_a_grouped_file_as_it_was_grouped(shoot, capsys):
+    # grouped by time only with a 0 s gap, IMG_0003/0004 (same second) are one burst,
+    # IMG_0005 its own: cull follows the file, not its own (default) grouping
+    assert main(["bursts", "scores.csv", "--out", "grouped.csv", "--burst-by", "time",
+                 "--burst-seconds", "0", "--quiet"]) == 0
+    assert main(["cull", "grouped.csv", "--out", "out", "--best-of-burst", "--dry-run",
+                 "--quiet"]) == 1
+    plan = {Path(line.split(",")[1]).name: line.split(",")[0]
+            for line in capsys.readouterr().out.splitlines()}
+    assert plan == {"IMG_0001.jpg": "keep", "IMG_0002.jpg": "keep",
+                    "IMG_0003.jpg": "reject", "IMG_0004.jpg": "keep",
+                    "IMG_0005.jpg": "keep", "IMG_0006.jpg": "keep"}
+    assert main(["rate", "grouped.csv", "--dry-run"]) == 1  # the broken row gets none
+    assert len(capsys.readouterr().out.splitlines()) == 6
+
+
+def test_cull_refuses_a_bad_burst_best_column(shoot, capsys):
+    text = (shoot / "scores.csv").read_text().splitlines()
+    rows = [text[0] + ",burst_best"] + [line + ",2" for line in text[1:]]
+    (shoot / "g.csv").write_text("\n".join(rows) + "\n")
+    assert main(["cull", "g.csv", "--out", "out", "--best-of-burst", "--quiet"]) == 2
+    assert "burst_best must be 0 or 1, found '2'" in capsys.readouterr().err

@@ -103,3 +103,30 @@ def test_file_columns_refuses_a_file_that_is_no_row_file(tmp_path):
     jsonl.write_text("[1, 2]\n")
     with pytest.raises(RowFileError, match="not a result row"):
         file_columns(jsonl)
+
+
+@pytest.mark.parametrize("name", ["g.csv", "g.jsonl"])
+def test_further_columns_are_read_into_extra(tmp_path, name):
+    out = tmp_path / name
+    if name.endswith(".csv"):
+        out.write_text("path,score,quality,error,width,height,burst,burst_best\n"
+                       "a.png,1.5,80.0,,64,48,3,1\nb.png,,,broken,,,4,0\n")
+    else:
+        out.write_text(json.dumps({**dict.fromkeys(COLUMNS), "path": "a.png", "score": 1.5,
+                                   "burst": 3, "burst_best": 1}) + "\n")
+    first = read_rows(out)[0]
+    assert (first.path, first.score) == ("a.png", 1.5)
+    assert first.extra == (("burst", "3"), ("burst_best", "1"))
+    assert first.get("burst_best") == "1" and first.get("nothing") is None
+    with pytest.raises(RowFileError, match="further columns burst,burst_best"):
+        file_columns(out)  # such a file is never appended to (--resume)
+
+
+@pytest.mark.parametrize("header", ["path,score,quality,error,width,height,score",
+                                    "path,score,quality,error,width,height,x,x",
+                                    "path,score,quality,error,width,height,"])
+def test_further_columns_need_new_distinct_names(tmp_path, header):
+    out = tmp_path / "bad.csv"
+    out.write_text(header + "\n")
+    with pytest.raises(RowFileError, match="the columns are"):
+        read_rows(out)
