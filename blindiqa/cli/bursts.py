@@ -43,25 +43,37 @@ def _non_negative_float(text: str) -> float:
 
 def add_burst_options(p: argparse.ArgumentParser) -> None:
     """``--burst-seconds``, ``--burst-distance`` and ``--burst-by``."""
-    p.add_argument("--burst-seconds", type=_non_negative_float, default=DEFAULT_SECONDS,
-                   metavar="S",
+    p.add_argument("--burst-seconds", type=_non_negative_float, metavar="S",
                    help="shots whose EXIF capture times are at most S seconds apart belong "
-                        "to one burst (default: %(default)s)")
-    p.add_argument("--burst-distance", type=_non_negative_float,
-                   default=DEFAULT_MAX_DISTANCE, metavar="D",
+                        f"to one burst (default: {DEFAULT_SECONDS:g})")
+    p.add_argument("--burst-distance", type=_non_negative_float, metavar="D",
                    help="shots whose content descriptors (a 16x16 colour thumbnail) are at "
                         "most D apart (cosine distance, 0-2) belong to one burst (default: "
-                        "%(default)s)")
-    p.add_argument("--burst-by", choices=JOIN_BY, default="either",
+                        f"{DEFAULT_MAX_DISTANCE:g})")
+    p.add_argument("--burst-by", choices=JOIN_BY,
                    help="what joins two consecutive shots: their capture times or their "
                         "content (either, the default); both (content alone where a "
                         "capture time is missing); or only one of them")
 
 
 def burst_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The keyword arguments of :func:`blindiqa.bursts.group_files` from the options."""
-    return {"seconds": args.burst_seconds, "max_distance": args.burst_distance,
-            "join_by": args.burst_by}
+    """The keyword arguments of :func:`blindiqa.bursts.group_files` from the options
+    (their defaults where not given)."""
+    return {"seconds": _given(args.burst_seconds, DEFAULT_SECONDS),
+            "max_distance": _given(args.burst_distance, DEFAULT_MAX_DISTANCE),
+            "join_by": _given(args.burst_by, JOIN_BY[0])}
+
+
+def _given(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def given_burst_options(args: argparse.Namespace) -> list[str]:
+    """The ``--burst-*`` options given on the command line (for commands where they
+    only apply with another option: an error names them rather than ignoring them)."""
+    names = {"burst_seconds": "--burst-seconds", "burst_distance": "--burst-distance",
+             "burst_by": "--burst-by"}
+    return [flag for dest, flag in names.items() if getattr(args, dest) is not None]
 
 
 def goodness(rows: Sequence[Row]) -> list[float | None]:

@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from blindiqa.cli.bursts import add_burst_options, burst_settings, goodness
+from blindiqa.cli.bursts import (
+    add_burst_options,
+    burst_settings,
+    given_burst_options,
+    goodness,
+)
 from blindiqa.cli.common import add_score_file_options, examples, fail, read_score_file
 from blindiqa.cull import Rule, decide, parse_percent, relative_names
 from blindiqa.io.lock import OutputLockedError, output_lock
@@ -248,6 +253,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return fail(str(exc))
     rule = rule_of(args)
+    if given_burst_options(args) and not args.best_of_burst:
+        args.parser.error(f"{', '.join(given_burst_options(args))} apply only with "
+                          "--best-of-burst")
     if rule is None and not args.best_of_burst:
         args.parser.error("one of the arguments --min-quality --keep-top --reject-bottom "
                           "--best-of-burst is required")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from blindiqa.cli.bursts import add_burst_options, burst_settings
+from blindiqa.cli.bursts import add_burst_options, burst_settings, given_burst_options
 from blindiqa.cli.common import (
     add_model_options,
     add_quiet_option,
@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_burst_options(p)
     add_workers_option(p)
     add_quiet_option(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, parser=p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     problem = check_out_dir(Path(args.out), args.overwrite)
     if problem:
         return fail(problem)
+    if given_burst_options(args) and not args.bursts:
+        args.parser.error(f"{', '.join(given_burst_options(args))} apply only with --bursts")
     # listed first, so that the progress knows the total
     items = list(iter_inputs(args.paths, warn_empty=len(args.paths) > 1))
     if not items:

@@ -152,3 +152,17 @@ def test_cull_refuses_a_bad_burst_best_column(shoot, capsys):
     (shoot / "g.csv").write_text("\n".join(rows) + "\n")
     assert main(["cull", "g.csv", "--out", "out", "--best-of-burst", "--quiet"]) == 2
     assert "burst_best must be 0 or 1, found '2'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "needs"), [
+    (["cull", "scores.csv", "--out", "out", "--min-quality", "40", "--burst-seconds", "1"],
+     "--burst-seconds apply only with --best-of-burst"),
+    (["report", "photos", "--out", "rep", "--burst-by", "time", "--burst-distance", "0.3"],
+     "--burst-distance, --burst-by apply only with --bursts"),
+])
+def test_burst_options_without_bursts_are_refused_not_ignored(shoot, capsys, argv, needs):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert needs in capsys.readouterr().err
+    assert not (shoot / argv[3]).exists()
