@@ -20,7 +20,13 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from blindiqa.io.formats import has_heif_brand, heif_registered, is_raw, missing_extra
+from blindiqa.io.formats import (
+    has_heif_brand,
+    heif_registered,
+    import_rawpy,
+    is_raw,
+    missing_extra,
+)
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
 
@@ -180,7 +186,7 @@ def _decode_pillow(p: Path, max_side: int) -> tuple[Image.Image, tuple[int, int]
 
 def _decode_raw(p: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
     """A camera raw file rendered by :func:`blindiqa.io.raw.render_raw`."""
-    import rawpy
+    rawpy = import_rawpy()
 
     from blindiqa.io.raw import raw_mode, render_raw
 

@@ -17,6 +17,7 @@ import importlib
 import os
 import threading
 from pathlib import Path
+from types import ModuleType
 
 #: What to install for the formats of this module.
 INSTALL_HINT = "install blindiqa[formats] (pip install 'blindiqa[formats]')"
@@ -99,10 +100,19 @@ def pillow_reads_avif() -> bool:
         return False
 
 
+def import_rawpy() -> ModuleType:
+    """``rawpy`` (the one place that imports it, so that tests can hide it).
+
+    Raises:
+        ImportError: ``rawpy`` is not installed.
+    """
+    return importlib.import_module("rawpy")
+
+
 def rawpy_available() -> bool:
     """Whether ``rawpy`` can be imported."""
     try:
-        importlib.import_module("rawpy")
+        import_rawpy()
     except ImportError:
         return False
     return True

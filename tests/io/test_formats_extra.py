@@ -48,9 +48,17 @@ def _exif(orientation: int) -> bytes:
     return exif.tobytes()
 
 
+def _rawpy():
+    """``rawpy`` as blindiqa imports it, or a skip."""
+    try:
+        return formats.import_rawpy()
+    except ImportError:
+        pytest.skip("rawpy is not installed (pip install '.[test]')")
+
+
 @pytest.fixture(scope="module")
 def dng(load_benchmark):
-    pytest.importorskip("rawpy")
+    _rawpy()
     pytest.importorskip("pidng")
     return load_benchmark("decode_formats")
 
@@ -272,6 +280,50 @@ def test_raw_too_large_is_refused_from_the_header(dng, tmp_path, photo, monkeypa
         decode_image_sized(p)
 
 
+#: A process demosaics, then forks; the child demosaics. Without torch (LibRaw on the
+#: OpenMP runtime of rawpy's wheel), then as ``blindiqa score`` does it (torch used in
+#: the main process, which decodes a raw file itself, then a DecodePool worker).
+_FORK = {"rawpy's OpenMP": """\
+import os, sys
+from blindiqa.io.raw import render_raw
+assert "torch" not in sys.modules
+render_raw(sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    render_raw(sys.argv[1])
+    os._exit(0)
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+""", "a DecodePool worker": """\
+import sys, warnings
+from pathlib import Path
+import torch
+from blindiqa.io.workers import DecodePool, decode_uint8_sized
+warnings.simplefilter("error")  # rawpy's warning about fork would fail this
+x = torch.randn(1000, 1000)
+(x @ x).sum()
+decode_uint8_sized(Path(sys.argv[1]))
+with DecodePool(1, decode=decode_uint8_sized, timeout=50) as pool:
+    (got,) = pool.imap([(Path(sys.argv[1]), "x.dng")])
+assert got.error is None and got.size == (256, 192), got.error
+"""}
+
+
+@pytest.mark.parametrize("case", sorted(_FORK))
+def test_a_process_forked_after_a_demosaic_can_demosaic(dng, tmp_path, photo, case):
+    # GNU OpenMP hangs a child forked after the parent's OpenMP threads ran, unless
+    # LibRaw runs with one thread (raw.single_openmp_thread): a decoding worker would hang
+    import os
+    import subprocess
+
+    p = dng.write_dng(tmp_path / "x.dng", photo)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]),
+                                                      env.get("PYTHONPATH")]))
+    done = subprocess.run([sys.executable, "-c", _FORK[case], str(p)], env=env, timeout=60,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 # ------------------------------------------------- the choice of preview, on a fake raw
 class _FakeRaw:
     """A stand-in for ``rawpy.RawPy``: a stored size, a flip and a JPEG preview."""
@@ -288,7 +340,7 @@ class _FakeRaw:
         return False
 
     def extract_thumb(self):
-        import rawpy
+        rawpy = _rawpy()
 
         if self._preview is None:
             raise rawpy.LibRawNoThumbnailError("none")
@@ -306,7 +358,7 @@ class _FakeRaw:
 
 @pytest.mark.parametrize(("flip", "turn"), [(0, 0), (3, 2), (5, 1), (6, -1)])
 def test_jpeg_preview_is_turned_as_the_raw_says(monkeypatch, flip, turn):
-    rawpy = pytest.importorskip("rawpy")
+    rawpy = _rawpy()
     # a preview with a bright top-left corner, so that each turn shows
     arr = np.zeros((300, 400, 3), np.uint8)
     arr[:60, :60] = 255
@@ -321,7 +373,7 @@ def test_jpeg_preview_is_turned_as_the_raw_says(monkeypatch, flip, turn):
 
 
 def test_jpeg_preview_too_small_or_of_another_shape_is_not_used(monkeypatch):
-    rawpy = pytest.importorskip("rawpy")
+    rawpy = _rawpy()
     small = Image.new("RGB", (160, 120), (90, 90, 90))
     fake = _FakeRaw((4000, 3000), 0, small)
     monkeypatch.setattr(rawpy, "imread", lambda path: fake)
