@@ -7,9 +7,10 @@ Two renderings exist, and the choice is explicit (``BLINDIQA_RAW``):
   1024 px, or the raw's full size with ``max_side`` 0) and of the raw's shape. It is the
   camera's rendering (its white balance, tone curve, colour, sharpening and noise
   reduction), what the photographer saw on the camera's screen and what a browser or
-  Lightroom's first view shows, and it is fast (12 Mpixel, for 1024 px: 0.05 s against
-  0.13 s for a half-size and 0.9 s for a full demosaic; docs/formats.md). A raw with a
-  smaller preview, none, or a preview of another shape falls back to ``demosaic``.
+  Lightroom's first view shows, and it is fast (12 Mpixel, for 1024 px: 0.03-0.05 s
+  against 0.13-0.19 s for a half-size and 0.8-1.5 s for a full demosaic here;
+  docs/formats.md). A raw with a smaller preview, none, or a preview of another shape
+  falls back to ``demosaic``.
 * ``demosaic``: LibRaw's own rendering of the sensor data, with the camera's white
   balance (``use_camera_wb``), LibRaw's default AHD demosaic, sRGB primaries with the
   sRGB tone curve (:data:`SRGB_GAMMA`, as a camera's sRGB JPEG and a screen have it,
