@@ -20,6 +20,14 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from blindiqa.io.formats import (
+    has_heif_brand,
+    heif_registered,
+    import_rawpy,
+    is_raw,
+    missing_extra,
+)
+
 ImageLike = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
 
 #: Largest image (width x height) decoded from a file. A larger header is refused before
@@ -62,8 +70,13 @@ def decode_image_sized(path: str | os.PathLike, as_uint8: bool = False,
     applied (``ImageOps.exif_transpose``), so the image scored is the image as viewers
     show it.
 
+    HEIC/HEIF, AVIF and camera raw files need the ``[formats]`` extra
+    (:mod:`blindiqa.io.formats`); without it they get an :class:`ImageDecodeError` that
+    names it. A raw file is rendered by :func:`blindiqa.io.raw.render_raw`: the camera's
+    embedded preview where it is large enough, else LibRaw's demosaic (``$BLINDIQA_RAW``).
+
     Args:
-        path: path of any image file Pillow can read.
+        path: path of any image file Pillow can read, or a camera raw file.
         as_uint8: return the 8-bit pixels instead (a quarter of the size, e.g. to pass
             between processes); :func:`uint8_to_float` turns them into exactly what
             this function returns otherwise.
@@ -102,20 +115,18 @@ def decode_image_sized(path: str | os.PathLike, as_uint8: bool = False,
         raise ImageDecodeError(f"not a regular file (a device, FIFO or socket): {p}")
     if st.st_size == 0:
         raise ImageDecodeError(f"empty file: {p}")
+    missing = missing_extra(p)
+    if missing is not None:
+        raise ImageDecodeError(f"{missing}: {p}")
     try:
         with warnings.catch_warnings():
             # Pillow's notes on damaged files ("Corrupt EXIF data", "Tag data larger than
             # file", its bomb warning ...): a file either decodes or gets our error.
             warnings.filterwarnings("ignore", module="PIL")
-            with Image.open(p) as im:
-                _check_pixels(im.size)
-                full = im.size
-                if max_side > 0 and im.format in _DRAFT_FORMATS:
-                    _draft(im, max_side)
-                im.load()
-                rgb = _pil_to_rgb(_exif_transposed(im))
-                if _quarter_turned(im) and rgb.size == im.size[::-1]:
-                    full = full[::-1]
+            if is_raw(p):
+                rgb, full = _decode_raw(p, max_side)
+            else:
+                rgb, full = _decode_pillow(p, max_side)
     except ImageDecodeError as exc:
         raise ImageDecodeError(f"{exc}: {p}") from exc
     except FileNotFoundError as exc:  # removed since the stat
@@ -124,6 +135,11 @@ def decode_image_sized(path: str | os.PathLike, as_uint8: bool = False,
         raise ImageDecodeError(f"permission denied: {p}") from exc
     except UnidentifiedImageError as exc:
         raise ImageDecodeError(f"not an image Pillow can read: {p}") from exc
+    except _UnregisteredHeifError:  # a HEIF file by another name: read it after registering
+        missing = missing_extra(p, sniffed_heif=True)
+        if missing is not None:
+            raise ImageDecodeError(f"{missing}: {p}") from None
+        return decode_image_sized(p, as_uint8=as_uint8, max_side=max_side)
     except Image.DecompressionBombError as exc:  # Pillow's guard, at twice our limit
         found = re.search(r"\((\d+) pixels\)", str(exc))
         size = f"{int(found.group(1)) / 1e6:.0f} Mpixel" if found else "size unknown"
@@ -141,6 +157,52 @@ def decode_image_sized(path: str | os.PathLike, as_uint8: bool = False,
         ) from exc
     chw = torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1)  # a writable copy
     return (chw if as_uint8 else uint8_to_float(chw)), (int(full[0]), int(full[1]))
+
+
+class _UnregisteredHeifError(Exception):
+    """Pillow found no opener for a file that starts as a HEIF/AVIF file."""
+
+
+def _decode_pillow(p: Path, max_side: int) -> tuple[Image.Image, tuple[int, int]]:
+    """A file read by Pillow: its RGB pixels as viewed and its full size as viewed."""
+    try:
+        im = Image.open(p)
+    except UnidentifiedImageError:
+        with open(p, "rb") as fh:
+            if has_heif_brand(fh.read(12)) and not heif_registered():
+                raise _UnregisteredHeifError from None
+        raise
+    with im:
+        _check_pixels(im.size)
+        full = im.size
+        if max_side > 0 and im.format in _DRAFT_FORMATS:
+            _draft(im, max_side)
+        im.load()
+        rgb = _pil_to_rgb(_exif_transposed(im))
+        if _quarter_turned(im) and rgb.size == im.size[::-1]:
+            full = full[::-1]
+    return rgb, full
+
+
+def _decode_raw(p: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """A camera raw file rendered by :func:`blindiqa.io.raw.render_raw`."""
+    rawpy = import_rawpy()
+
+    from blindiqa.io.raw import raw_mode, render_raw
+
+    try:
+        mode = raw_mode()
+    except ValueError as exc:  # a bad $BLINDIQA_RAW: say so, not "corrupt"
+        raise ImageDecodeError(str(exc)) from exc
+    try:
+        out = render_raw(p, max_side=max_side, check_size=_check_pixels, mode=mode)
+    except rawpy.LibRawFileUnsupportedError as exc:
+        raise ImageDecodeError("not a camera raw file LibRaw can read") from exc
+    except rawpy.LibRawError as exc:
+        raise ImageDecodeError(
+            f"corrupt or unreadable raw file: LibRaw failed ({type(exc).__name__}: {exc})"
+        ) from exc
+    return out.pixels, out.size
 
 
 def uint8_to_float(image: torch.Tensor) -> torch.Tensor:

@@ -8,14 +8,18 @@ from pathlib import Path
 
 from PIL import Image
 
-#: File extensions Pillow can open (lower case, with the dot).
+from blindiqa.io.formats import EXTRA_EXTENSIONS
+
+#: File extensions of images (lower case, with the dot): those Pillow can open, and the
+#: HEIC/HEIF, AVIF and camera raw ones of the ``[formats]`` extra, found whether or not
+#: it is installed (without it, such a file gets an error row that names the extra).
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     ext.lower() for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN
-)
+) | EXTRA_EXTENSIONS
 
 
 def is_image_file(path: str | os.PathLike) -> bool:
-    """True where the extension is one that Pillow registers for reading."""
+    """True where the extension is one of :data:`IMAGE_EXTENSIONS`."""
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
