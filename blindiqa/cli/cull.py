@@ -29,6 +29,7 @@ from blindiqa.cull import Rule, decide, parse_percent, relative_names
 from blindiqa.io.lock import OutputLockedError, output_lock
 from blindiqa.io.place import DestinationTakenError, place, same_content
 from blindiqa.io.rows import Row
+from blindiqa.io.xmp import SIDECAR_NAMINGS, sidecar_path
 
 #: How many skipped rows are named one by one before "... and N more".
 _SHOWN = 10
@@ -153,6 +154,8 @@ class Tally:
     placed: dict[bool, Counter] = field(
         default_factory=lambda: {True: Counter(), False: Counter()})
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    sidecars: Counter = field(default_factory=Counter)
+    sidecar_problems: list[str] = field(default_factory=list)
 
     def skip(self, path: str, reason: str) -> None:
         self.skipped.append((path, reason))
@@ -171,6 +174,10 @@ class Tally:
             if done["done"]:
                 parts.append(f"{done['done']} already done by an earlier run")
             lines.append(f"{verb} {n} photo(s)" + (f" ({', '.join(parts)})" if parts else ""))
+        if self.sidecars:
+            lines.append("their XMP sidecars: " + ", ".join(
+                f"{n} {how}" for how, n in sorted(self.sidecars.items())))
+        lines += [f"  sidecar left where it is: {why}" for why in self.sidecar_problems]
         if self.skipped:
             reasons = Counter(reason.split(":")[0] for _, reason in self.skipped)
             lines.append(f"skipped {len(self.skipped)} row(s): "
@@ -225,8 +232,30 @@ def _stopper() -> Callable[[], None] | None:
     return on_written
 
 
+def carry_sidecars(src: Path, dst: Path, mode: str, tally: Tally) -> None:
+    """Take a photo's XMP sidecars (``x.jpg.xmp`` and ``x.xmp``, see
+    :func:`blindiqa.io.xmp.sidecar_path`) along to its new place, so that a photo manager
+    opening the keep folder finds its ratings, labels and edits: copied (a hard link
+    would let an edit of one change the other), moved with ``--move``. Crash-safe and
+    never overwriting, as photos are (:func:`blindiqa.io.place.place`)."""
+    how = "move" if mode == "move" else "copy"
+    for naming in SIDECAR_NAMINGS:
+        side, side_dst = sidecar_path(src, naming), sidecar_path(dst, naming)
+        if not (os.path.lexists(side) or (how == "move" and os.path.lexists(side_dst))):
+            continue
+        try:
+            tally.sidecars[place(side, side_dst, how)] += 1
+        except FileNotFoundError:
+            continue  # a stem sidecar that another photo of the same stem took along
+        except DestinationTakenError:
+            tally.sidecar_problems.append(f"{side}: {side_dst} holds another sidecar")
+        except OSError as exc:
+            tally.sidecar_problems.append(f"{side}: cannot {how}: {exc.strerror or exc}")
+
+
 def cull(plan: list[tuple[bool, Row, Path, Path, Path]], mode: str, tally: Tally) -> None:
-    """Place each photo: ``(keep, row, source, destination, the other folder's name)``."""
+    """Place each photo: ``(keep, row, source, destination, the other folder's name)``,
+    with its XMP sidecars (:func:`carry_sidecars`)."""
     on_written = _stopper()
     for keep, row, src, dst, other in plan:
         try:
@@ -245,6 +274,7 @@ def cull(plan: list[tuple[bool, Row, Path, Path, Path]], mode: str, tally: Tally
             tally.skip(row.path, f"cannot {mode}: {exc.strerror or exc}")
             continue
         tally.placed[keep][how] += 1
+        carry_sidecars(src, dst, mode, tally)
 
 
 def run(args: argparse.Namespace) -> int:

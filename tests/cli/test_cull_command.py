@@ -217,3 +217,32 @@ def test_a_run_killed_partway_finishes_on_rerun_without_doubling(tmp_path, mode)
                 / rel.removeprefix("photos/")).read_bytes() == data
         assert (tmp_path / rel).exists() == (mode != ["--move"])
     assert not list((tmp_path / "out").rglob(".*blindiqa-partial"))
+
+
+@pytest.mark.parametrize("mode", [[], ["--move"]])
+def test_xmp_sidecars_go_along_copied_or_moved(tmp_path, monkeypatch, capsys, mode):
+    monkeypatch.chdir(tmp_path)
+    scores, content = make_album(tmp_path, 4)
+    full = tmp_path / "photos/a/p000.jpg.xmp"  # darktable / digiKam naming
+    stem = tmp_path / "photos/b/p001.xmp"      # Lightroom naming
+    full.write_text("<x:xmpmeta>full</x:xmpmeta>")
+    stem.write_text("<x:xmpmeta>stem</x:xmpmeta>")
+    assert main(["cull", scores, "--out", "out", "--min-quality", "50", *mode]) == 1
+    # p000 (a, quality 0) and p001 (b, quality 50) as the photos go
+    got_full = tmp_path / "out/reject/a/p000.jpg.xmp"
+    got_stem = tmp_path / "out/keep/b/p001.xmp"
+    assert got_full.read_text() == "<x:xmpmeta>full</x:xmpmeta>"
+    assert got_stem.read_text() == "<x:xmpmeta>stem</x:xmpmeta>"
+    assert full.exists() == stem.exists() == (mode == [])
+    if not mode:  # a copy, never a link: editing one sidecar leaves the other alone
+        assert not os.path.samefile(full, got_full)
+    err = capsys.readouterr().err
+    assert f"their XMP sidecars: 2 {'moved' if mode else 'copied'}" in err
+    # a rerun finds them done; another sidecar at a destination is never overwritten
+    got_full.write_text("edited in darktable")
+    if not mode:
+        assert main(["cull", scores, "--out", "out", "--min-quality", "50"]) == 1
+        err = capsys.readouterr().err
+        assert "their XMP sidecars: 1 done" in err
+        assert f"sidecar left where it is: {Path('photos/a/p000.jpg.xmp')}" in err
+        assert got_full.read_text() == "edited in darktable"
