@@ -301,6 +301,12 @@ def read_shot(path: str | os.PathLike, with_feature: bool = True, side: int = TH
     after its EXIF orientation; None unless ``with_feature``)."""
     from PIL import Image, ImageOps
 
+    from blindiqa.io import formats
+
+    if formats.is_raw(path):
+        return _read_raw_shot(path, with_feature, side)
+    if formats.is_heif_family(path):
+        formats.register_heif()  # HEIC/AVIF through pillow-heif, where installed
     try:
         with Image.open(path) as image:
             try:
@@ -316,6 +322,31 @@ def read_shot(path: str | os.PathLike, with_feature: bool = True, side: int = TH
             return True, when, feature
     except Exception:  # not an image, truncated, missing ...
         return False, None, None
+
+
+def _read_raw_shot(path: str | os.PathLike, with_feature: bool, side: int,
+                   ) -> tuple[bool, float | None, np.ndarray | None]:
+    """:func:`read_shot` of a camera raw file: the capture time from its EXIF where
+    Pillow reads the file's TIFF structure (DNG, NEF, CR2, ARW ...), the descriptor from
+    the camera's rendering as scoring sees it (:func:`blindiqa.io.raw.render_raw`, the
+    embedded preview where large enough; needs the ``[formats]`` extra)."""
+    from PIL import Image
+
+    from blindiqa.io.raw import render_raw
+
+    when = None
+    try:
+        with Image.open(path) as image:
+            when = exif_time(image.getexif())
+    except Exception:  # not TIFF-based (CR3, RAF ...), or no EXIF Pillow can read
+        pass
+    try:
+        rendered = render_raw(path, max_side=4 * side)
+    except Exception:  # no rawpy, or LibRaw cannot read it
+        return False, None, None
+    feature = thumbnail_feature(Image.fromarray(rendered.pixels), side) if with_feature \
+        else None
+    return True, when, feature
 
 
 def group_files(paths: Sequence[str | os.PathLike], names: Sequence[str] | None = None, *,

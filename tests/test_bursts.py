@@ -222,3 +222,39 @@ def test_an_unreadable_file_is_a_burst_of_its_own_after_the_others(tmp_path):
     paths = [tmp_path / n for n in ("IMG_0.jpg", "IMG_1.jpg", "IMG_2.jpg")]
     for by in ("either", "both", "time", "features"):
         assert group_files(paths, join_by=by) == [3, 2, 1]
+
+
+def test_heic_shots_join_their_burst(tmp_path):
+    pytest.importorskip("pillow_heif")
+    from blindiqa.io import formats
+
+    assert formats.register_heif()
+    a, b = scene(0), scene(5)
+    save_with_time(tmp_path / "IMG_0001.JPG", Image.fromarray(a), "2026:05:01 12:00:00")
+    exif = Image.Exif()
+    exif.get_ifd(EXIF_IFD)[0x9003] = "2026:05:01 12:00:01"
+    Image.fromarray(a).save(tmp_path / "IMG_0002.HEIC", format="HEIF", quality=90, exif=exif)
+    save_with_time(tmp_path / "IMG_0003.JPG", Image.fromarray(b), "2026:05:01 12:01:00")
+    paths = sorted(tmp_path.iterdir())
+    assert capture_time(paths[1]) == pytest.approx(T0 + 1)
+    assert group_files(paths, join_by="time") == [1, 1, 2]
+    assert group_files(paths, join_by="features") == [1, 1, 2]
+
+
+def test_a_raw_shot_is_read_from_its_rendering(tmp_path, load_benchmark):
+    pytest.importorskip("rawpy")
+    pytest.importorskip("tifffile")
+    dng = load_benchmark("decode_formats")
+    a = scene(0, size=(192, 128))
+    raw = dng.write_dng_with_preview(tmp_path / "IMG_0002.DNG", a, a)
+    Image.fromarray(a).save(tmp_path / "IMG_0001.PNG")
+    Image.fromarray(scene(5, size=(192, 128))).save(tmp_path / "IMG_0003.PNG")
+    feature = file_feature(tmp_path / "IMG_0001.PNG")
+    from blindiqa.bursts import read_shot
+
+    ok, when, got = read_shot(raw)
+    assert ok and when is None  # this DNG carries no capture time
+    assert cosine_distance(feature, got) < 0.01
+    paths = sorted(tmp_path.iterdir())
+    assert group_files(paths, join_by="features") == [1, 1, 2]
+    assert read_shot(tmp_path / "nothing.NEF") == (False, None, None)
