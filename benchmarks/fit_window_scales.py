@@ -50,12 +50,12 @@ def window_maps(name: str, reference: Path, cache: Path | None) -> tuple[np.ndar
     import torch
 
     import blindiqa
-    from blindiqa.cli.score import iter_inputs
+    from blindiqa.io.files import iter_image_files
     from blindiqa.scoring import score_files
 
     torch.set_num_threads(1)
     model = blindiqa.load(name)
-    items = list(iter_inputs([str(reference)]))
+    items = list(iter_image_files([str(reference)], full_names=True))
     names, scores, maps = [], [], []
     for rec in score_files(model, items, workers=1, with_maps=True):
         if rec.score is None:

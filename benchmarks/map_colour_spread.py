@@ -62,9 +62,9 @@ class Spread:
 def pick(folder: Path, every: int = 1, count: int | None = None) -> list[str]:
     """Image files under ``folder`` in name order: every ``every``-th, or ``count`` evenly
     spaced ones."""
-    from blindiqa.cli.score import iter_inputs
+    from blindiqa.io.files import iter_image_files
 
-    items = sorted(str(path) for path, _ in iter_inputs([str(folder)]))
+    items = sorted(str(path) for path, _ in iter_image_files([str(folder)], full_names=True))
     if count is not None:
         every = max(1, len(items) // count)
         return items[::every][:count]
@@ -74,7 +74,7 @@ def pick(folder: Path, every: int = 1, count: int | None = None) -> list[str]:
 def measure(name: str, sets: dict[str, list[str]], pairs: Path | None) -> list[list[str]]:
     """Table rows of one model: one per set."""
     import blindiqa
-    from blindiqa.cli.score import iter_inputs
+    from blindiqa.io.files import iter_image_files
     from blindiqa.scoring import score_files
 
     model = blindiqa.load(name)
@@ -84,8 +84,8 @@ def measure(name: str, sets: dict[str, list[str]], pairs: Path | None) -> list[l
     rows = []
     for label, files in sets.items():
         old, new = Spread(), Spread()
-        for i, rec in enumerate(score_files(model, list(iter_inputs(files)), workers=1,
-                                            with_maps=True)):
+        items = list(iter_image_files(files, full_names=True))
+        for i, rec in enumerate(score_files(model, items, workers=1, with_maps=True)):
             if rec.score is None:
                 print(f"{name}: {rec.name} failed: {rec.error}", file=sys.stderr)
                 continue
