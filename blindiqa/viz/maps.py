@@ -10,7 +10,8 @@ every map drawn on that scale:
   (100 x the share of the model's reference *photos* whose score is worse than the
   window's distance; windows spread wider than photo scores, so many land at 0 or 100);
 * with ``map_range=(lo, hi)``: by distance on that range (values outside are clipped);
-* with neither: by distance from the image's own smallest to its largest value; the
+  it wins over both scales;
+* with none of them: by distance from the image's own smallest to its largest value; the
   legend then says that colours cannot be compared between maps.
 
 The colour map runs from dark blue (best) through teal and yellow to red (worst) in
