@@ -53,7 +53,7 @@ from blindiqa.gaussian.share import FitShare
 from blindiqa.gaussian.stats import GaussianStats
 from blindiqa.models.base import ModelInfo, QualityModel
 from blindiqa.models.bundle import save_bundle
-from blindiqa.models.quality_scale import read_quality_scale
+from blindiqa.models.quality_scale import read_scales
 from blindiqa.models.registry import ModelEntry
 from blindiqa.version import __version__
 
@@ -351,7 +351,7 @@ def create_ilniqe(params: str | os.PathLike | None = None) -> ILNIQE:
         "benchmarks/fit_shipped_ilniqe.py or pass params=")
     template, _ = load_template(path)
     model = ILNIQE(template, name="ilniqe", weights=weights)
-    model.quality_scale = read_quality_scale(path)
+    model.quality_scale, model.window_scale = read_scales(path)
     model.bundle_path = Path(path)
     return model
 

@@ -64,7 +64,7 @@ from blindiqa.gaussian.nanstats import NanGaussianStats
 from blindiqa.gaussian.share import FitShare
 from blindiqa.models.base import ModelInfo, QualityModel
 from blindiqa.models.bundle import save_bundle
-from blindiqa.models.quality_scale import read_quality_scale
+from blindiqa.models.quality_scale import read_scales
 from blindiqa.models.registry import ModelEntry
 from blindiqa.version import __version__
 
@@ -451,7 +451,7 @@ def create_niqe(params: str | os.PathLike | None = None) -> NIQE:
     mu, cov, meta = load_niqe_params(path)
     model = NIQE(mu, cov, name="niqe", weights=weights,
                  block_size=int(meta.get("block_size", BLOCK_SIZE)))
-    model.quality_scale = read_quality_scale(path)
+    model.quality_scale, model.window_scale = read_scales(path)
     model.bundle_path = Path(path)
     return model
 

@@ -169,6 +169,25 @@ def add_model_options(parser: argparse.ArgumentParser, multiple: bool = False) -
                              "the model's own setting, see `blindiqa models`)")
 
 
+def map_opacity(text: str) -> float:
+    """argparse type: a map's opacity over its photo, 0 to 1 (``--map-opacity``)."""
+    from blindiqa.viz.checks import check_map_opacity
+
+    try:
+        return check_map_opacity(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_map_opacity_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--map-opacity A``: how strongly the quality map covers the photo in ``what``."""
+    from blindiqa.viz.checks import MAP_OPACITY
+
+    parser.add_argument("--map-opacity", type=map_opacity, default=MAP_OPACITY, metavar="A",
+                        help=f"opacity of {what} over the photo, from 0 (photo only) to 1 "
+                             "(map only; default: %(default)s)")
+
+
 def add_workers_option(parser: argparse.ArgumentParser) -> None:
     """``--workers N``: decoding processes, crash-isolated (see :mod:`blindiqa.io.workers`)."""
     parser.add_argument("--workers", type=non_negative_int, default=1, metavar="N",

@@ -1,8 +1,9 @@
-"""``blindiqa fit-scale``: give a model bundle its 0-100 quality scale.
+"""``blindiqa fit-scale``: give a model bundle its 0-100 quality scales.
 
 The model scores a reference corpus of ordinary photos (no opinion scores); the sorted
 distances go into a copy of the bundle, and ``quality`` then says which share of those
-photos score worse (see :mod:`blindiqa.models.quality_scale`).
+photos score worse (see :mod:`blindiqa.models.quality_scale`). The windows of the same
+photos' quality maps give the window scale that colours the maps.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from blindiqa.progress import Progress
 
 def register(sub: argparse._SubParsersAction) -> None:
     description = ("Write a copy of MODEL_FILE whose `quality` is 100 x the share of the "
-                   "REFERENCE photos (ordinary ones, no labels) it scores worse. Scores do "
-                   "not change.")
+                   "REFERENCE photos (ordinary ones, no labels) it scores worse, and whose "
+                   "quality maps are coloured by the share of the photos' windows that are "
+                   "worse. Scores do not change.")
     p = sub.add_parser("fit-scale", help="add a 0-100 quality scale to a model file",
                        description=description,
                        epilog=examples("blindiqa fit-scale my_model.safetensors photos/ "
@@ -39,10 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    import numpy as np
+    import torch
+
     from blindiqa.cli.score import iter_inputs
     from blindiqa.models.bundle import BundleError
     from blindiqa.models.load import load_file
-    from blindiqa.models.quality_scale import QualityScale, with_quality_scale
+    from blindiqa.models.quality_scale import QualityScale, WindowScale, with_quality_scale
     from blindiqa.scoring import score_files
 
     if Path(args.out).exists() and not args.overwrite:
@@ -54,26 +59,37 @@ def run(args: argparse.Namespace) -> int:
     items = list(iter_inputs(args.reference))
     if not items:
         return fail("no images found in " + ", ".join(args.reference), code=1)
-    scores, failed = [], 0
+    scores, maps, failed = [], [], 0
     with Progress(len(items), "reference", enabled=not args.quiet) as bar:
-        for rec in score_files(model, items, workers=args.workers):
+        for rec in score_files(model, items, workers=args.workers, with_maps=True):
             if rec.score is None:
                 failed += 1
             else:
-                scores.append(rec.score)
+                # the photo scale holds the scores `blindiqa score` gives (without maps),
+                # which may differ from the map pass's in the last bits
+                with torch.inference_mode():
+                    scores.append(float(model.score_tensor(rec.image)))
+                maps.append(rec.quality_map)
             bar.update()
     if not scores:
         return fail("no reference photo could be scored", code=1)
     corpus = args.corpus or f"{', '.join(args.reference)} ({len(scores)} photos)"
     scale = QualityScale.fit(scores, corpus, lower_better=model.lower_better)
     try:
-        with_quality_scale(args.model, scale, args.out)
+        windows = WindowScale.from_maps(maps, corpus, lower_better=model.lower_better)
+    except ValueError as exc:  # no finite window distance
+        return fail(f"no window scale: {exc}", code=1)
+    try:
+        with_quality_scale(args.model, scale, args.out, windows=windows)
     except (BundleError, OSError) as exc:
         return fail(f"cannot write {args.out}: {exc}")
     if not args.quiet:
-        q = scale.reference
+        q, w = scale.reference, windows.reference
         print(f"quality scale of {len(scores)} reference photos ({failed} failed) written "
               f"to {args.out}; distances: median {q[len(q) // 2]:.4g}, "
-              f"5%-95% {q[int(0.05 * (len(q) - 1))]:.4g}-{q[int(0.95 * (len(q) - 1))]:.4g}",
+              f"5%-95% {q[int(0.05 * (len(q) - 1))]:.4g}-{q[int(0.95 * (len(q) - 1))]:.4g}; "
+              f"window scale of {windows.windows} windows: median "
+              f"{np.quantile(w, 0.5):.4g}, 5%-95% {np.quantile(w, 0.05):.4g}-"
+              f"{np.quantile(w, 0.95):.4g}",
               file=sys.stderr)
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from blindiqa.cli.bursts import add_burst_options, burst_settings, given_burst_options
 from blindiqa.cli.common import (
+    add_map_opacity_option,
     add_model_options,
     add_quiet_option,
     add_workers_option,
@@ -25,13 +26,14 @@ from blindiqa.progress import Progress
 def register(sub: argparse._SubParsersAction) -> None:
     description = ("Score image files and folders (recursively) and write DIR/index.html, "
                    "a page that opens from disk: a sortable gallery with score, quality and "
-                   "error, each image's quality map on click, a histogram of the quality, "
-                   "the worst and best images (pictures in DIR/thumbs and DIR/maps).")
+                   "error, each photo beside its quality map on click, a histogram of the "
+                   "quality, the worst and best images (pictures in DIR/thumbs and DIR/maps).")
     p = sub.add_parser("report", help="write an HTML report: gallery, quality maps, histogram",
                        description=description,
                        epilog=examples("blindiqa report photos/ --out report/",
                                        "blindiqa report photos/ --out report/ --bursts",
-                                       "blindiqa report photos/ --model niqe --out report-niqe/"))
+                                       "blindiqa report photos/ --model niqe --out report-niqe/",
+                                       "blindiqa report photos/ --out report/ --map-opacity 0.7"))
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     add_model_options(p)
     p.add_argument("--out", required=True, metavar="DIR", help="the report folder")
@@ -40,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--title", default="blindiqa report", help="the page's title")
     p.add_argument("--extremes", type=non_negative_int, default=20, metavar="N",
                    help="how many worst and best images to list apart (default: %(default)s)")
+    add_map_opacity_option(p, "each quality map (drawn beside the plain photo)")
     p.add_argument("--thumb-side", type=positive_int, default=256, metavar="PX",
                    help="the thumbnails' longer side (default: %(default)s)")
     p.add_argument("--bursts", action="store_true",
@@ -82,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with Progress(len(items), "report", enabled=not args.quiet) as progress:
             rows = write_report(records, args.out, model_name=model.name,
-                                scale=model.quality_scale, title=args.title,
+                                scale=model.quality_scale, window_scale=model.window_scale,
+                                map_opacity=args.map_opacity, title=args.title,
                                 n_extremes=args.extremes, thumb_side=args.thumb_side,
                                 bursts=bursts,
                                 on_row=lambda _row: progress.update())

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from blindiqa.cli.choices import DECODE_TIMEOUT as DEFAULT_TIMEOUT
 from blindiqa.cli.common import (
+    add_map_opacity_option,
     add_model_options,
     add_quiet_option,
     add_workers_option,
@@ -74,7 +75,7 @@ def positive_float(text: str) -> float:
 
 def _map_range(text: str) -> tuple[float, float]:
     """argparse type: ``LO,HI`` for ``--map-range``."""
-    from blindiqa.viz import parse_map_range
+    from blindiqa.viz.checks import parse_map_range
 
     try:
         return parse_map_range(text)
@@ -93,7 +94,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "blindiqa score photos/ --model niqe --out niqe.jsonl",
                            "blindiqa score --manifest files.txt --out scores.csv --resume",
                            "blindiqa score photos/ --out part-0.csv --shard 0/4",
-                           "blindiqa score photos/ --engine ray --concurrency 2 --out rayout/"))
+                           "blindiqa score photos/ --engine ray --concurrency 2 --out rayout/",
+                           "blindiqa score photos/ --out scores.csv --maps maps/ "
+                           "--map-opacity 0.35 --map-beside"))
     p.add_argument("paths", nargs="*", metavar="PATH", help="image files or folders")
     p.add_argument("--manifest", metavar="FILE",
                    help="also score the files and folders listed in FILE, one per line "
@@ -120,7 +123,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                  "(photos/a/x.jpg -> DIR/a/x.jpg.png)")
     p.add_argument("--map-range", type=_map_range, metavar="LO,HI",
                    help="colour --maps by distance on this fixed range (default: by the "
-                        "model's 0-100 quality scale where it has one; see docs/maps.md)")
+                        "model's 0-100 local quality scale where it has one; see "
+                        "docs/maps.md)")
+    add_map_opacity_option(p, "the --maps colours")
+    p.add_argument("--map-beside", action="store_true",
+                   help="draw each --maps picture as the plain photo with its map beside "
+                        "it, instead of the map over the photo alone")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing --out FILE and write into a non-empty --maps "
                         "DIR (refused otherwise, exit code 2)")
@@ -485,8 +493,9 @@ def _run_locked(args: argparse.Namespace) -> int:
                 target = _map_path(maps_dir, rec, base)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 _save_png_atomic(render_quality_map(
-                    rec.image, rec.quality_map, score=rec.score,
-                    scale=model.quality_scale, map_range=args.map_range), target)
+                    rec.image, rec.quality_map, score=rec.score, alpha=args.map_opacity,
+                    scale=model.quality_scale, map_range=args.map_range,
+                    window_scale=model.window_scale, beside=args.map_beside), target)
         ok = True
     except BrokenPipeError:
         if writer.path is not None:

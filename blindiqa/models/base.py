@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from blindiqa.io.decode import to_tensor, to_tensor_list
-from blindiqa.models.quality_scale import QualityScale
+from blindiqa.models.quality_scale import QualityScale, WindowScale
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,10 @@ class QualityModel(nn.Module, ABC):
         self.name = name
         #: The 0-100 quality scale of this model's scores (None where it has none).
         self.quality_scale: QualityScale | None = None
+        #: The 0-100 scale of this model's local values (the cells of
+        #: :meth:`quality_map`), fitted on the windows of the same corpus; None where it
+        #: has none. Quality maps are coloured by it.
+        self.window_scale: WindowScale | None = None
         #: The bundle (or parameter) file this model was loaded from, None where there
         #: is none; its SHA-256 goes in the sidecar of the rows it scores.
         self.bundle_path: Path | None = None

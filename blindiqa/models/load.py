@@ -10,7 +10,7 @@ import torch
 
 from blindiqa.models.base import QualityModel
 from blindiqa.models.bundle import BundleError, load_bundle, one_line
-from blindiqa.models.quality_scale import QualityScale
+from blindiqa.models.quality_scale import QualityScale, WindowScale
 from blindiqa.models.registry import bundle_loader, get_entry, is_model, unknown_model_error
 from blindiqa.runtime import keep_freed_memory
 
@@ -32,6 +32,7 @@ def load_file(path: str | os.PathLike, **options: Any) -> QualityModel:
         loader = bundle_loader(kind)
         model = loader(tensors, metadata, name=Path(path).name, **options)
         model.quality_scale = QualityScale.from_bundle(tensors, metadata)
+        model.window_scale = WindowScale.from_bundle(tensors, metadata)
         model.bundle_path = Path(path)
         return model
     except BundleError:

@@ -17,12 +17,17 @@ is one reference photo (100 / count).
 The corpus's sorted distances are stored in the model bundle (tensor
 ``quality_scale.reference``, metadata ``quality_scale``), so the scale travels with
 the model it belongs to.
+
+A window's distance (a cell of ``model.quality_map``) is not a photo's distance, so local
+values get a scale of their own, the :class:`WindowScale`: the same rule over the windows
+of the same corpus (tensor ``quality_scale.windows``: evenly spaced quantiles of all the
+corpus's window distances; metadata ``window_scale``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,12 @@ import torch
 TENSOR = "quality_scale.reference"
 #: Bundle metadata key describing the reference corpus.
 META = "quality_scale"
+#: Bundle tensor holding the quantiles of the reference corpus's window distances.
+WINDOW_TENSOR = "quality_scale.windows"
+#: Bundle metadata key describing the window scale.
+WINDOW_META = "window_scale"
+#: How many evenly spaced quantiles (0 %, 0.1 %, ..., 100 %) a window scale keeps.
+QUANTILES = 1001
 
 
 @dataclass(frozen=True)
@@ -128,6 +139,101 @@ class QualityScale:
         return cls(ref, corpus, lower_better, extra=meta)
 
 
+@dataclass(frozen=True)
+class WindowScale(QualityScale):
+    """The window distances of a reference corpus, as a 0-100 scale for local values.
+
+    ``quality(d) = 100 x`` the share of the corpus's windows (cells of
+    ``model.quality_map``) whose distance is worse than ``d``. Instead of every window
+    (hundreds of thousands) it keeps ``QUANTILES`` evenly spaced quantiles of them, so
+    the share is exact to 100 / (quantiles - 1) (0.1 with the default 1001).
+
+    Attributes:
+        reference: the quantiles of the window distances, sorted ascending.
+        corpus: what the reference corpus is.
+        lower_better: the model's direction.
+        windows: how many window distances the quantiles summarise.
+        photos: how many photos those windows came from.
+    """
+
+    windows: int = 0
+    photos: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.photos < 1 or self.windows < max(self.photos, 1):
+            raise ValueError(f"a window scale needs at least one photo and at least as many "
+                             f"windows as photos, got {self.windows} windows of "
+                             f"{self.photos} photos")
+
+    @classmethod
+    def from_maps(cls, maps: Iterable[Any], corpus: str, lower_better: bool = True,
+                  quantiles: int = QUANTILES) -> WindowScale:
+        """The scale of the windows of the given quality maps (one per reference photo).
+
+        Non-finite cells are left out. With at most ``quantiles`` windows in all, every
+        window distance is kept.
+
+        Args:
+            maps: each reference photo's quality map (array or tensor, any shape).
+            corpus: what the reference corpus is.
+            lower_better: the model's direction.
+            quantiles: how many evenly spaced quantiles to keep (at least 2).
+
+        Raises:
+            ValueError: no finite window distance, or ``quantiles < 2``.
+        """
+        if quantiles < 2:
+            raise ValueError(f"a window scale keeps at least 2 quantiles, got {quantiles}")
+        parts, photos = [], 0
+        for qmap in maps:
+            d = np.asarray(qmap.detach().cpu() if isinstance(qmap, torch.Tensor) else qmap,
+                           dtype=np.float64).reshape(-1)
+            parts.append(d[np.isfinite(d)])
+            photos += 1
+        values = np.concatenate(parts) if parts else np.zeros(0)
+        if values.size == 0:
+            raise ValueError("a window scale needs at least one finite window distance")
+        ref = values if values.size <= quantiles else np.quantile(
+            values, np.linspace(0.0, 1.0, quantiles))
+        return cls(ref, corpus, lower_better, windows=int(values.size), photos=photos)
+
+    @property
+    def count(self) -> int:
+        """The number of stored quantiles (see :attr:`windows` for the windows)."""
+        return int(self.reference.size)
+
+    def to_bundle(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The tensors and the metadata entry that store this scale in a bundle."""
+        meta = {"corpus": self.corpus, "quantiles": self.count, "windows": self.windows,
+                "photos": self.photos, "lower_better": self.lower_better, **self.extra}
+        return {WINDOW_TENSOR: torch.from_numpy(self.reference.copy())}, {WINDOW_META: meta}
+
+    @classmethod
+    def from_bundle(cls, tensors: Mapping[str, torch.Tensor],
+                    metadata: Mapping[str, Any]) -> WindowScale | None:
+        """The window scale stored in a bundle, or None where it has none.
+
+        Raises:
+            ValueError: the stored scale is inconsistent.
+        """
+        if WINDOW_TENSOR not in tensors:
+            return None
+        meta = dict(metadata.get(WINDOW_META) or {})
+        ref = tensors[WINDOW_TENSOR].detach().cpu().double().numpy()
+        if meta.pop("quantiles", ref.size) != ref.size:
+            raise ValueError(f"window scale: {ref.size} quantiles stored, the metadata "
+                             f"says {metadata[WINDOW_META].get('quantiles')}")
+        try:
+            windows, photos = int(meta.pop("windows")), int(meta.pop("photos"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError("window scale: the metadata lacks the numbers of windows and "
+                             "photos") from exc
+        corpus = str(meta.pop("corpus", "unknown corpus"))
+        lower_better = bool(meta.pop("lower_better", True))
+        return cls(ref, corpus, lower_better, extra=meta, windows=windows, photos=photos)
+
+
 def read_quality_scale(path: str | os.PathLike) -> QualityScale | None:
     """The scale stored in a model bundle file (None for another kind of file, e.g. an
     official ``.mat`` parameter file, or a bundle without one)."""
@@ -138,10 +244,25 @@ def read_quality_scale(path: str | os.PathLike) -> QualityScale | None:
     return QualityScale.from_bundle(*load_bundle(path))
 
 
+def read_scales(path: str | os.PathLike) -> tuple[QualityScale | None, WindowScale | None]:
+    """The photo and window scales stored in a model bundle file (reading it once; None
+    for another kind of file, e.g. an official ``.mat`` parameter file, or a bundle
+    without that scale)."""
+    from blindiqa.models.bundle import load_bundle
+
+    if Path(path).suffix.lower() != ".safetensors":
+        return None, None
+    tensors, metadata = load_bundle(path)
+    return (QualityScale.from_bundle(tensors, metadata),
+            WindowScale.from_bundle(tensors, metadata))
+
+
 def with_quality_scale(src: str | os.PathLike, scale: QualityScale,
-                       out: str | os.PathLike) -> None:
-    """Write a copy of the bundle ``src`` that carries ``scale`` (replacing any scale it
-    had); every other tensor and metadata entry is kept as it is, so scores do not change.
+                       out: str | os.PathLike, windows: WindowScale | None = None) -> None:
+    """Write a copy of the bundle ``src`` that carries ``scale`` and ``windows`` (replacing
+    any scales it had; without ``windows`` a window scale it had is dropped, since it
+    belonged to another fit); every other tensor and metadata entry is kept as it is, so
+    scores do not change.
 
     Raises:
         BundleError: ``src`` is not a valid bundle.
@@ -149,5 +270,11 @@ def with_quality_scale(src: str | os.PathLike, scale: QualityScale,
     from blindiqa.models.bundle import load_bundle, save_bundle
 
     tensors, metadata = load_bundle(src)
+    tensors.pop(WINDOW_TENSOR, None)
+    metadata.pop(WINDOW_META, None)
     extra_tensors, extra_meta = scale.to_bundle()
+    if windows is not None:
+        window_tensors, window_meta = windows.to_bundle()
+        extra_tensors, extra_meta = {**extra_tensors, **window_tensors}, {**extra_meta,
+                                                                          **window_meta}
     save_bundle(out, {**tensors, **extra_tensors}, {**metadata, **extra_meta})

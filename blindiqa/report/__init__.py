@@ -18,10 +18,11 @@ from pathlib import Path
 from blindiqa.bursts import best_of_bursts, burst_sizes
 from blindiqa.io.atomic import write_text_atomic
 from blindiqa.io.rows import Row, format_header, format_row
-from blindiqa.models.quality_scale import QualityScale
+from blindiqa.models.quality_scale import QualityScale, WindowScale
 from blindiqa.report.collect import ReportRow, collect_rows
 from blindiqa.report.html import EXTREMES, SCORES_CSV, render_page
 from blindiqa.scoring import ScoreRecord
+from blindiqa.viz.checks import MAP_OPACITY, check_map_opacity
 
 __all__ = ["ReportRow", "scale_note", "with_bursts", "write_report"]
 
@@ -35,6 +36,7 @@ def scale_note(scale: QualityScale | None) -> str | None:
 
 def write_report(records: Iterable[ScoreRecord], out_dir: str | os.PathLike, *,
                  model_name: str, scale: QualityScale | None = None,
+                 window_scale: WindowScale | None = None, map_opacity: float = MAP_OPACITY,
                  title: str = "blindiqa report", n_extremes: int = EXTREMES,
                  thumb_side: int = 256, bursts: Sequence[int] | None = None,
                  on_row: Callable[[ReportRow], None] | None = None) -> list[ReportRow]:
@@ -48,6 +50,9 @@ def write_report(records: Iterable[ScoreRecord], out_dir: str | os.PathLike, *,
         out_dir: the report folder (created when missing).
         model_name: the model that scored them (shown on the page).
         scale: the model's quality scale, or None.
+        window_scale: the model's window scale (the maps' colours), or None.
+        map_opacity: the maps' opacity over the photo (0 to 1); each map is drawn beside
+            its plain photo.
         title: the page's title.
         n_extremes: how many worst and best images to list apart.
         thumb_side: the thumbnails' longer side in pixels.
@@ -62,7 +67,9 @@ def write_report(records: Iterable[ScoreRecord], out_dir: str | os.PathLike, *,
     Raises:
         ValueError: ``bursts`` does not hold one burst per record.
     """
-    rows = collect_rows(records, out_dir, scale=scale, thumb_side=thumb_side, on_row=on_row)
+    check_map_opacity(map_opacity)  # before any picture is written
+    rows = collect_rows(records, out_dir, scale=scale, window_scale=window_scale,
+                        map_opacity=map_opacity, thumb_side=thumb_side, on_row=on_row)
     if bursts is not None:
         rows = with_bursts(rows, bursts)
     table = format_header(False) + "".join(

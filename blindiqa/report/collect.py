@@ -20,8 +20,9 @@ from PIL import Image
 
 from blindiqa.io.atomic import write_bytes_atomic
 from blindiqa.io.rows import safe_text
-from blindiqa.models.quality_scale import QualityScale
+from blindiqa.models.quality_scale import QualityScale, WindowScale
 from blindiqa.scoring import ScoreRecord
+from blindiqa.viz.checks import MAP_OPACITY
 
 #: Sub-folders of the report folder holding the pictures.
 THUMBS, MAPS = "thumbs", "maps"
@@ -41,7 +42,8 @@ class ReportRow:
             model has no quality scale.
         error: why it failed, or None.
         thumb: the thumbnail, relative to the report folder (posix), or None.
-        map: the quality-map picture, relative to the report folder (posix), or None.
+        map: the quality-map picture (the photo with its map beside it), relative to the
+            report folder (posix), or None.
         original: a link to the original file from the report folder (a relative URL,
             percent-encoded), or None where there is none.
         width, height: the image's size in pixels as viewed, or None.
@@ -79,14 +81,21 @@ def _save_jpeg(image: Image.Image, target: Path, quality: int) -> None:
 
 
 def make_row(rec: ScoreRecord, index: int, out_dir: Path, *, scale: QualityScale | None = None,
+             window_scale: WindowScale | None = None, map_opacity: float = MAP_OPACITY,
              thumb_side: int = 256) -> ReportRow:
     """The row of one record, writing its thumbnail and quality map into ``out_dir``.
+
+    The map picture shows the plain photo on the left and the map over it on the right,
+    so the map never hides the photo.
 
     Args:
         rec: a record from :func:`blindiqa.scoring.score_files` with ``with_maps=True``.
         index: its position in input order (names its pictures).
         out_dir: the report folder.
-        scale: the model's quality scale (for the map's colours), if any.
+        scale: the model's quality scale (the title's quality; the map's colours where
+            there is no window scale), if any.
+        window_scale: the model's window scale (the map's colours), if any.
+        map_opacity: the map's opacity over the photo, 0 to 1.
         thumb_side: the thumbnail's longer side in pixels.
     """
     thumb = qmap = None
@@ -100,7 +109,8 @@ def make_row(rec: ScoreRecord, index: int, out_dir: Path, *, scale: QualityScale
         if rec.quality_map is not None:
             qmap = f"{MAPS}/{index:06d}.jpg"
             drawing = render_quality_map(rec.image, rec.quality_map, score=rec.score,
-                                         scale=scale)
+                                         alpha=map_opacity, scale=scale,
+                                         window_scale=window_scale, beside=True)
             _save_jpeg(drawing, out_dir / qmap, quality=90)
     return ReportRow(index=index, name=display_name(rec.name), score=rec.score,
                      quality=rec.quality, error=None if rec.error is None
@@ -123,7 +133,8 @@ def original_link(path: str | os.PathLike, out_dir: str | os.PathLike) -> str | 
 
 
 def collect_rows(records: Iterable[ScoreRecord], out_dir: str | os.PathLike, *,
-                 scale: QualityScale | None = None, thumb_side: int = 256,
+                 scale: QualityScale | None = None, window_scale: WindowScale | None = None,
+                 map_opacity: float = MAP_OPACITY, thumb_side: int = 256,
                  on_row: Callable[[ReportRow], None] | None = None) -> list[ReportRow]:
     """Rows of all records in input order, writing the pictures as the records stream.
 
@@ -134,6 +145,8 @@ def collect_rows(records: Iterable[ScoreRecord], out_dir: str | os.PathLike, *,
         records: scored records (with maps), consumed lazily.
         out_dir: the report folder (created when missing).
         scale: the model's quality scale, if any.
+        window_scale: the model's window scale (the maps' colours), if any.
+        map_opacity: the maps' opacity over the photo, 0 to 1.
         thumb_side: the thumbnail's longer side in pixels.
         on_row: called after each row (progress).
     """
@@ -142,7 +155,8 @@ def collect_rows(records: Iterable[ScoreRecord], out_dir: str | os.PathLike, *,
         (out / sub).mkdir(parents=True, exist_ok=True)
     rows: list[ReportRow] = []
     for index, rec in enumerate(records):
-        row = make_row(rec, index, out, scale=scale, thumb_side=thumb_side)
+        row = make_row(rec, index, out, scale=scale, window_scale=window_scale,
+                       map_opacity=map_opacity, thumb_side=thumb_side)
         rows.append(row)
         if on_row is not None:
             on_row(row)

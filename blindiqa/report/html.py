@@ -4,7 +4,8 @@ network), linking the thumbnails and maps beside it by relative paths.
 The cards are written into the page in Python, every text through :func:`html.escape`, so
 the page shows everything without script and no file name reaches the page as markup.
 The script only reorders the cards (reading their ``data-*`` attributes) and shows a
-card's quality map in an overlay, setting text with ``textContent``.
+card's map picture (the plain photo with its quality map beside it) in an overlay, setting
+text with ``textContent``.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def card(row: ReportRow) -> str:
                 f"</figcaption></figure>")
     img = f'<img src="{_esc(row.thumb)}" alt="" loading="lazy">'
     if row.map is not None:
-        img = f'<a class="map-link" href="{_esc(row.map)}" title="show the quality map">{img}</a>'
+        img = (f'<a class="map-link" href="{_esc(row.map)}" '
+               f'title="show the photo beside its quality map">{img}</a>')
     hue = "" if row.quality is None else f' style="--q:{row.quality:.1f}"'
     return (f'<figure class="card" {attrs}>{img}<figcaption>{caption}'
             f'<span class="quality{"" if hue else " na"}"{hue}>quality '
@@ -225,9 +227,11 @@ $extremes
 <span id="sort-state" aria-live="polite">input order</span></div>
 $slider
 <div class="gallery" id="gallery">$gallery</div></section>
-<div id="viewer" class="viewer" hidden role="dialog" aria-modal="true" aria-label="quality map">
+<div id="viewer" class="viewer" hidden role="dialog" aria-modal="true"
+ aria-label="the photo beside its quality map">
 <div class="viewer-box"><button type="button" id="viewer-close" aria-label="close">&times;</button>
-<img id="viewer-img" alt="quality map"><p id="viewer-caption"></p></div></div>
+<img id="viewer-img" alt="the photo (left) and its quality map (right)">
+<p id="viewer-caption"></p></div></div>
 <script>$js</script>
 </body>
 </html>

@@ -1,16 +1,52 @@
-"""Pictures: quality maps over images and contact sheets."""
+"""Pictures: quality maps over images and contact sheets.
 
-from blindiqa.viz.maps import (
-    QUALITY_LEGEND,
-    cell_colours,
-    check_map_range,
-    colormap,
-    load_font,
-    map_legend,
-    parse_map_range,
-    render_quality_map,
-    tensor_to_pil,
-)
+The names below are imported on first access (PEP 562): :mod:`blindiqa.viz.maps` imports
+torch, while :mod:`blindiqa.viz.checks` (which the command-line parsers use to check
+``--map-range`` and ``--map-opacity``) must not pull it in.
+"""
 
-__all__ = ["QUALITY_LEGEND", "cell_colours", "check_map_range", "colormap", "load_font",
-           "map_legend", "parse_map_range", "render_quality_map", "tensor_to_pil"]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from blindiqa.viz.checks import (
+        MAP_OPACITY,
+        check_map_opacity,
+        check_map_range,
+        parse_map_range,
+    )
+    from blindiqa.viz.maps import (
+        QUALITY_LEGEND,
+        WINDOW_LEGEND,
+        cell_colours,
+        colormap,
+        load_font,
+        map_legend,
+        render_quality_map,
+        tensor_to_pil,
+    )
+
+__all__ = ["MAP_OPACITY", "QUALITY_LEGEND", "WINDOW_LEGEND", "cell_colours",
+           "check_map_opacity", "check_map_range", "colormap", "load_font", "map_legend",
+           "parse_map_range", "render_quality_map", "tensor_to_pil"]
+
+_CHECKS = ("MAP_OPACITY", "check_map_opacity", "check_map_range", "parse_map_range")
+#: name -> the module that defines it, imported on first access.
+_LAZY = {name: "blindiqa.viz.checks" if name in _CHECKS else "blindiqa.viz.maps"
+         for name in __all__}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the exported names on first access (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

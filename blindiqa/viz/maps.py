@@ -3,15 +3,21 @@
 A map is coloured on a *fixed* scale, so the same local value gets the same colour in
 every map drawn on that scale:
 
-* with a :class:`~blindiqa.models.quality_scale.QualityScale`: by local quality, 0-100
-  (100 x the share of the model's reference photos whose score is worse than the
-  window's distance; 100 = best);
+* with a :class:`~blindiqa.models.quality_scale.WindowScale` (``model.window_scale``):
+  by local quality, 0-100 (100 x the share of the reference corpus's *windows* whose
+  distance is worse than the window's; 100 = best);
+* with a :class:`~blindiqa.models.quality_scale.QualityScale` only: by the photo scale
+  (100 x the share of the model's reference *photos* whose score is worse than the
+  window's distance; windows spread wider than photo scores, so many land at 0 or 100);
 * with ``map_range=(lo, hi)``: by distance on that range (values outside are clipped);
-* with neither: by distance from the image's own smallest to its largest value; the
+  it wins over both scales;
+* with none of them: by distance from the image's own smallest to its largest value; the
   legend then says that colours cannot be compared between maps.
 
 The colour map runs from dark blue (best) through teal and yellow to red (worst) in
-every mode. The legend under the map says what the colour means.
+every mode. The legend under the map says what the colour means. The map is laid over
+the photo at an opacity of the caller's choice, or drawn beside the plain photo
+(``beside=True``) so that it never hides it.
 """
 
 from __future__ import annotations
@@ -25,8 +31,15 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from blindiqa.viz.checks import (  # noqa: F401 (re-exported: their old home)
+    MAP_OPACITY,
+    check_map_opacity,
+    check_map_range,
+    parse_map_range,
+)
+
 if TYPE_CHECKING:
-    from blindiqa.models.quality_scale import QualityScale
+    from blindiqa.models.quality_scale import QualityScale, WindowScale
 
 # Anchor colours of a dark-to-bright sequential map (good = dark blue, bad = yellow/red).
 _ANCHORS = np.array([
@@ -39,8 +52,13 @@ _ANCHORS = np.array([
 
 #: Legend of a map coloured on a quality scale.
 QUALITY_LEGEND = "local quality (0-100, share of reference photos scoring worse; 100 = best)"
+#: Legend of a map coloured on a window scale.
+WINDOW_LEGEND = ("local quality (0-100, share of the reference corpus's windows that are "
+                 "worse; 100 = best)")
 _COLOURS = "dark blue = best, red = worst"
 _NAN_GREY = (128, 128, 128)
+#: White pixels between the photo and its map when drawn side by side.
+_GAP = 8
 
 
 def colormap(values: np.ndarray) -> np.ndarray:
@@ -73,41 +91,6 @@ def tensor_to_pil(image: torch.Tensor) -> Image.Image:
     return Image.fromarray(arr)
 
 
-def check_map_range(map_range: Sequence[float]) -> tuple[float, float]:
-    """Validate a fixed distance range for map colours.
-
-    Args:
-        map_range: ``(lo, hi)``, both finite, ``lo < hi``.
-
-    Returns:
-        ``(lo, hi)`` as floats.
-
-    Raises:
-        ValueError: not two numbers, not finite, or ``lo >= hi``.
-    """
-    try:
-        lo, hi = (float(v) for v in map_range)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"a map range is two numbers LO,HI, got {map_range!r}") from exc
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError(f"a map range must be finite, got {lo:g},{hi:g}")
-    if lo >= hi:
-        raise ValueError(f"a map range needs LO < HI, got {lo:g},{hi:g}")
-    return lo, hi
-
-
-def parse_map_range(text: str) -> tuple[float, float]:
-    """``"LO,HI"`` (e.g. a ``--map-range`` argument) as a validated range.
-
-    Raises:
-        ValueError: not two comma-separated finite numbers with ``LO < HI``.
-    """
-    parts = str(text).split(",")
-    if len(parts) != 2:
-        raise ValueError(f"a map range is two numbers LO,HI, got {text!r}")
-    return check_map_range(parts)
-
-
 @dataclass(frozen=True)
 class MapColouring:
     """How a map's values become colours.
@@ -128,13 +111,18 @@ class MapColouring:
 
 
 def map_legend(scale: QualityScale | None = None,
-               map_range: Sequence[float] | None = None) -> str:
-    """The legend of a map coloured with ``scale`` / ``map_range`` (see
-    :func:`map_colouring`)."""
+               map_range: Sequence[float] | None = None,
+               window_scale: WindowScale | None = None) -> str:
+    """The legend of a map coloured with ``scale`` / ``map_range`` / ``window_scale``
+    (see :func:`map_colouring`)."""
     if map_range is not None:
         lo, hi = check_map_range(map_range)
         return (f"local distance to pristine, fixed range {lo:.4g} to {hi:.4g} (lower is "
                 f"better; values outside are clipped); {_COLOURS}")
+    if window_scale is not None:
+        return (f"{WINDOW_LEGEND}; {_COLOURS}\n"
+                f"scale: {window_scale.windows:,} windows of {window_scale.photos} "
+                f"reference photos ({window_scale.corpus})")
     if scale is not None:
         return (f"{QUALITY_LEGEND}; {_COLOURS}\n"
                 f"scale: {scale.count} reference photos ({scale.corpus})")
@@ -153,25 +141,31 @@ def _as_array(qmap: Any) -> np.ndarray:
 
 
 def map_colouring(qmap: Any, *, scale: QualityScale | None = None,
-                  map_range: Sequence[float] | None = None) -> MapColouring:
+                  map_range: Sequence[float] | None = None,
+                  window_scale: WindowScale | None = None) -> MapColouring:
     """Colour positions of a map's values on a fixed scale.
 
-    ``map_range`` wins over ``scale``; with neither, the image's own range is used.
+    ``map_range`` wins over ``window_scale``, which wins over ``scale``; with none of
+    them, the image's own range is used.
 
     Args:
         qmap: ``(rows, cols)`` distances (array or tensor), NaN where undefined.
-        scale: the model's quality scale: colour by local quality 0-100.
+        scale: the model's photo quality scale: colour by the quality a *photo* at each
+            window's distance would get (used where there is no ``window_scale``).
         map_range: ``(lo, hi)``: colour by distance on this fixed range.
+        window_scale: the model's window scale: colour by local quality 0-100 among the
+            reference corpus's windows.
 
     Raises:
         ValueError: ``qmap`` is not a 2-D grid, or ``map_range`` is invalid.
     """
     d = _as_array(qmap)
-    legend = map_legend(scale, map_range)
+    legend = map_legend(scale, map_range, window_scale)
+    local = window_scale if window_scale is not None else scale
     if map_range is not None:
         lo, hi = check_map_range(map_range)
-    elif scale is not None:
-        quality = np.asarray(scale(d), dtype=np.float64)
+    elif local is not None:
+        quality = np.asarray(local(d), dtype=np.float64)
         ticks = [(q / 100, f"{q:.0f}" + {0: " worst", 100: " best"}.get(q, ""))
                  for q in (0, 25, 50, 75, 100)]
         return MapColouring(1.0 - quality / 100.0, legend, ticks, worst_at_top=False)
@@ -187,10 +181,12 @@ def map_colouring(qmap: Any, *, scale: QualityScale | None = None,
 
 
 def cell_colours(qmap: Any, *, scale: QualityScale | None = None,
-                 map_range: Sequence[float] | None = None) -> np.ndarray:
+                 map_range: Sequence[float] | None = None,
+                 window_scale: WindowScale | None = None) -> np.ndarray:
     """The RGB colour (uint8, ``(rows, cols, 3)``) of each map cell, as
     :func:`render_quality_map` draws it at the cell centre; undefined cells are grey."""
-    badness = map_colouring(qmap, scale=scale, map_range=map_range).badness
+    badness = map_colouring(qmap, scale=scale, map_range=map_range,
+                            window_scale=window_scale).badness
     rgb = colormap(badness)
     rgb[np.isnan(badness)] = _NAN_GREY
     return rgb
@@ -213,32 +209,39 @@ def quality_text(quality: float) -> str:
 
 
 def render_quality_map(image: torch.Tensor, qmap: Any, score: float | None = None,
-                       max_side: int = 768, alpha: float = 0.5, *,
+                       max_side: int = 768, alpha: float = MAP_OPACITY, *,
                        scale: QualityScale | None = None,
-                       map_range: tuple[float, float] | None = None) -> Image.Image:
+                       map_range: tuple[float, float] | None = None,
+                       window_scale: WindowScale | None = None,
+                       beside: bool = False) -> Image.Image:
     """The image with its local distances laid over it, a colour bar and a legend.
 
     The map's cells are spread evenly over the image and interpolated between cell
     centres, so the colour at a pixel is the quality of the windows around it. Colours
-    are on a fixed scale (see :mod:`blindiqa.viz.maps`): by local quality where
-    ``scale`` is given, by distance on ``map_range`` where that is given (it wins over
-    ``scale``), else on the image's own range (old behaviour; the legend says so).
-    Cells with no value (NaN) are grey.
+    are on a fixed scale (see :mod:`blindiqa.viz.maps`): by distance on ``map_range``
+    where that is given, else by local quality on ``window_scale`` (the corpus's
+    windows), else on ``scale`` (the corpus's photos), else on the image's own range
+    (old behaviour; the legend says so). Cells with no value (NaN) are grey.
 
     Args:
         image: ``(3, H, W)`` in [0, 1].
         qmap: ``(rows, cols)`` distances on the window grid (array or tensor).
         score: the image's score, written in the title (with its quality where
             ``scale`` is given).
-        max_side: the drawing is scaled so that its longer side is at most this.
-        alpha: opacity of the map.
+        max_side: the photo (and the map) is scaled so that its longer side is at most
+            this.
+        alpha: opacity of the map over the photo, 0 (photo only) to 1 (map only).
         scale: the model's quality scale (``model.quality_scale``), or None.
         map_range: ``(lo, hi)``, a fixed distance range for the colours, or None.
+        window_scale: the model's window scale (``model.window_scale``), or None.
+        beside: draw the plain photo on the left and the map (over the photo at
+            ``alpha``) on the right, instead of the map over the photo alone.
 
     Raises:
-        ValueError: ``map_range`` is invalid or ``qmap`` is not a 2-D grid.
+        ValueError: ``map_range`` or ``alpha`` is invalid or ``qmap`` is not a 2-D grid.
     """
-    col = map_colouring(qmap, scale=scale, map_range=map_range)
+    alpha = check_map_opacity(alpha)
+    col = map_colouring(qmap, scale=scale, map_range=map_range, window_scale=window_scale)
     base = tensor_to_pil(image)
     w, h = base.size
     shrink = min(1.0, max_side / max(w, h))
@@ -252,14 +255,21 @@ def render_quality_map(image: torch.Tensor, qmap: Any, score: float | None = Non
     if missing.any():
         mask = Image.fromarray((missing * 255).astype(np.uint8)).resize((w, h), Image.NEAREST)
         overlay.paste(_NAN_GREY, mask=mask)
-    title = "local distance to pristine" if scale is None or map_range is not None \
-        else "local quality"
+    local = map_range is None and (scale is not None or window_scale is not None)
+    title = "local quality" if local else "local distance to pristine"
     if score is not None:
         head = f"score {score:.4g} (lower is better)"
         if scale is not None and math.isfinite(score):
             head += f", quality {quality_text(float(scale(score)))}/100"
         title = f"{head} - {title}"
-    return _with_bar_and_legend(Image.blend(base, overlay, alpha), col, title)
+    drawn = Image.blend(base, overlay, alpha)
+    if beside:
+        pair = Image.new("RGB", (2 * w + _GAP, h), "white")
+        pair.paste(base, (0, 0))
+        pair.paste(drawn, (w + _GAP, 0))
+        drawn = pair
+        title = f"{title} (left: the photo, right: its map)"
+    return _with_bar_and_legend(drawn, col, title)
 
 
 def _with_bar_and_legend(img: Image.Image, col: MapColouring, title: str) -> Image.Image:

@@ -61,7 +61,10 @@ def test_command_help_without_torch(command):
 
 
 @pytest.mark.parametrize("argv", [["score", "--bogus"], ["fit-pristine", "d", "--out", "x",
-                                                         "--encoder", "nope"], ["nope"]])
+                                                         "--encoder", "nope"], ["nope"],
+                                  ["score", "d", "--maps", "m", "--map-opacity", "2"],
+                                  ["score", "d", "--map-range", "3,1"],
+                                  ["report", "d", "--out", "r", "--map-opacity", "-1"]])
 def test_usage_error_without_torch(argv):
     got = run_cli(argv)
     assert got["code"] == 2 and got["heavy"] == []

@@ -93,6 +93,8 @@ def test_fit_scale_command_and_quality_column(tmp_path, model_file, sample_folde
     assert main(["fit-scale", model_file, str(sample_folder), "--out", str(out),
                  "--workers", "0", "--quiet"]) == 0
     assert main(["fit-scale", model_file, str(sample_folder), "--out", str(out)]) == 2
+    windows = blindiqa.load(out).window_scale  # the maps' scale, from the same photos
+    assert windows is not None and windows.photos == 5 and windows.windows > 5
     rows_csv = tmp_path / "rows.csv"
     assert main(["score", str(sample_folder), "--model", str(out), "--workers", "0",
                  "--quiet", "--out", str(rows_csv)]) == 0

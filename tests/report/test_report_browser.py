@@ -127,6 +127,10 @@ def test_report_in_chromium(browser, report_page, report_photos, tricky_name, tm
         "const i = document.getElementById('viewer-img');"
         "return i.complete && i.naturalWidth > 0;"))
     assert "score" in browser.find_element(By.ID, "viewer-caption").text
+    # the picture shows the plain photo beside its map: twice as wide as the thumbnail
+    thumb_width = link.find_element(By.TAG_NAME, "img").get_attribute("naturalWidth")
+    assert int(image.get_attribute("naturalWidth")) >= 2 * int(thumb_width)
+    assert image.get_attribute("alt") == "the photo (left) and its quality map (right)"
     shot = tmp_path / "report.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     _click(browser, "#viewer-close")
