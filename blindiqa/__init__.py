@@ -3,9 +3,11 @@
 >>> import blindiqa
 >>> model = blindiqa.load("default")
 >>> scores = model.score(["a.jpg", "b.jpg"])   # lower is better
+>>> metric = blindiqa.create_metric("default")  # an nn.Module over (B, 3, H, W) tensors
 
 ``import blindiqa`` is cheap: it imports no torch, scipy or model. The names that need
-them (``load``, ``QualityModel``, ``ModelInfo``) are imported on first access (PEP 562),
+them (``load``, ``QualityModel``, ``ModelInfo``, ``create_metric``, ``list_metrics``,
+``QualityMetric``) are imported on first access (PEP 562),
 and the built-in scorers are registered on the registry's first lookup (see
 :mod:`blindiqa.models.registry`).
 """
@@ -20,17 +22,21 @@ from blindiqa.models.registry import create_model, is_model, list_models
 from blindiqa.version import __version__
 
 if TYPE_CHECKING:
+    from blindiqa.metric import QualityMetric, create_metric, list_metrics
     from blindiqa.models.base import ModelInfo, QualityModel
     from blindiqa.models.load import load
 
-__all__ = ["ModelInfo", "QualityModel", "__version__", "create_model", "is_model",
-           "list_models", "load"]
+__all__ = ["ModelInfo", "QualityMetric", "QualityModel", "__version__", "create_metric",
+           "create_model", "is_model", "list_metrics", "list_models", "load"]
 
 #: name -> the module that defines it, imported on first access.
 _LAZY = {
     "ModelInfo": "blindiqa.models.base",
     "QualityModel": "blindiqa.models.base",
     "load": "blindiqa.models.load",
+    "QualityMetric": "blindiqa.metric",
+    "create_metric": "blindiqa.metric",
+    "list_metrics": "blindiqa.metric",
 }
 
 

@@ -11,7 +11,7 @@ feature maps brought to one grid.
 
 from blindiqa.engine.config import PAD_MULTIPLE, EngineConfig
 from blindiqa.engine.dense import DenseEncoder, build_dense_encoder, limit_side, limited_size
-from blindiqa.engine.distance import score_windows
+from blindiqa.engine.distance import score_windows, score_windows_tensor
 from blindiqa.engine.windows import Windows, pixel_cells, select_pristine, windows
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "limited_size",
     "pixel_cells",
     "score_windows",
+    "score_windows_tensor",
     "select_pristine",
     "windows",
 ]

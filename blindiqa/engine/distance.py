@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from blindiqa.engine.windows import Windows, activity_weights
-from blindiqa.gaussian import GaussianStats, gaussian_distance, patch_distances
+from blindiqa.gaussian import GaussianStats, gaussian_distance_tensor, patch_distances
 
 
 def image_cov(features: torch.Tensor) -> torch.Tensor:
@@ -17,7 +17,18 @@ def image_cov(features: torch.Tensor) -> torch.Tensor:
 
 def score_windows(wins: Windows, mean: torch.Tensor, cov: torch.Tensor, distance: str,
                   ridge: float, with_map: bool = False) -> tuple[float, torch.Tensor | None]:
-    """The score of one image from its windows, and optionally the per-window distances.
+    """The score of one image from its windows (a Python float), and optionally the
+    per-window distances; see :func:`score_windows_tensor`."""
+    score, dist = score_windows_tensor(wins, mean, cov, distance, ridge, with_map)
+    return float(score), dist
+
+
+def score_windows_tensor(wins: Windows, mean: torch.Tensor, cov: torch.Tensor, distance: str,
+                         ridge: float, with_map: bool = False
+                         ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The score of one image from its windows as a 0-d float64 tensor, differentiable
+    with respect to the windows' features and activity, and optionally the per-window
+    distances.
 
     Args:
         wins: the image's windows.
@@ -36,7 +47,7 @@ def score_windows(wins: Windows, mean: torch.Tensor, cov: torch.Tensor, distance
         dist = patch_distances(feats, mean, cov, cov_t, ridge)
     if distance == "patch":
         w = activity_weights(wins.activity.to(dist))
-        score = float((w * dist).sum() / w.sum())
+        score = (w * dist).sum() / w.sum()
     else:
-        score = gaussian_distance(mean, cov, feats.mean(0), cov_t, ridge)
+        score = gaussian_distance_tensor(mean, cov, feats.mean(0), cov_t, ridge)
     return score, dist

@@ -48,15 +48,28 @@ def group_l2(features: torch.Tensor, dims: list[int]) -> torch.Tensor:
     return torch.cat([p / p.norm(dim=1, keepdim=True).clamp_min(1e-12) for p in parts], dim=1)
 
 
+def safe_sqrt(x: torch.Tensor) -> torch.Tensor:
+    """``sqrt(max(x, 0))`` whose gradient is zero, not infinite, where ``x <= 0`` (a
+    channel that is zero over a whole window: ReLU6 maps often are); the values equal
+    ``x.clamp_min(0).sqrt()``."""
+    pos = x > 0
+    return torch.where(pos, torch.where(pos, x, torch.ones_like(x)).sqrt(),
+                       torch.zeros_like(x))
+
+
 def windows(grid: torch.Tensor, config: EngineConfig, dims: list[int]) -> Windows:
-    """The window descriptors of grid features ``(D, rows, cols)``."""
+    """The window descriptors of grid features ``(D, rows, cols)`` (float32, or float64
+    where the grid is: a float64 encoder, as the gradient check runs it).
+
+    Differentiable with respect to ``grid``; the window side and grid are fixed by the
+    grid's size, so nothing here is piecewise constant in the pixels."""
     d, rows, cols = grid.shape
     side = window_side(config, rows, cols)
     step, shape = config.window_stride, config.window_shape
-    x = grid[None].float()
+    x = grid[None] if grid.dtype == torch.float64 else grid[None].float()
     mean = window_mean(x, side, step, shape)[0]  # D, r, c
     second = window_mean(x * x, side, step, shape)[0]
-    std = (second - mean * mean).clamp_min(0).sqrt()
+    std = safe_sqrt(second - mean * mean)
     r, c = mean.shape[-2:]
     feats = mean.reshape(d, -1).T.double()
     if config.group_norm == "l2":
@@ -68,7 +81,7 @@ def windows(grid: torch.Tensor, config: EngineConfig, dims: list[int]) -> Window
 def activity_weights(activity: torch.Tensor) -> torch.Tensor:
     """Pooling weights: a sigmoid of the z-scored activity (flat windows count less)."""
     sd = activity.std() if activity.numel() > 1 else activity.new_zeros(())
-    if not float(sd) > 0:
+    if not float(sd.detach()) > 0:
         return torch.ones_like(activity)
     return torch.sigmoid((activity - activity.mean()) / sd)
 

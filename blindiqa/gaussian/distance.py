@@ -32,6 +32,15 @@ def _mahalanobis_sq(pooled: torch.Tensor, diff: torch.Tensor) -> torch.Tensor:
     return (diff * torch.linalg.solve(pooled, diff)).sum(0)
 
 
+def gaussian_distance_tensor(mu_p: torch.Tensor, cov_p: torch.Tensor, mu_t: torch.Tensor,
+                             cov_t: torch.Tensor, ridge: float = DEFAULT_RIDGE
+                             ) -> torch.Tensor:
+    """:func:`gaussian_distance` as a 0-d float64 tensor, differentiable with respect to
+    every input (Cholesky factor and triangular solve are autograd operations)."""
+    diff = (mu_p.double() - mu_t.double())[:, None]
+    return _mahalanobis_sq(_pooled(cov_p, cov_t, ridge), diff).sum().clamp_min(0).sqrt()
+
+
 def gaussian_distance(mu_p: torch.Tensor, cov_p: torch.Tensor, mu_t: torch.Tensor,
                       cov_t: torch.Tensor, ridge: float = DEFAULT_RIDGE) -> float:
     """Mahalanobis-like distance between two Gaussians with the pooled covariance.
@@ -41,8 +50,7 @@ def gaussian_distance(mu_p: torch.Tensor, cov_p: torch.Tensor, mu_t: torch.Tenso
         mu_t, cov_t: the test image's.
         ridge: added to the diagonal of the pooled covariance.
     """
-    diff = (mu_p.double() - mu_t.double())[:, None]
-    return float(_mahalanobis_sq(_pooled(cov_p, cov_t, ridge), diff).sum().clamp_min(0).sqrt())
+    return float(gaussian_distance_tensor(mu_p, cov_p, mu_t, cov_t, ridge))
 
 
 def patch_distances(features: torch.Tensor, mu_p: torch.Tensor, cov_p: torch.Tensor,

@@ -361,6 +361,32 @@ def _tensor_to_tensor(t: torch.Tensor) -> torch.Tensor:
     return t.contiguous()
 
 
+def check_image_batch(images: Any) -> None:
+    """Check a batch for :func:`blindiqa.create_metric`: a float tensor ``(B, 3, H, W)``
+    with finite values in [0, 1], on any device (it is not copied; the range check
+    reads it without recording it for autograd).
+
+    Raises:
+        ValueError: not a tensor, another shape, an empty batch, a dtype other than
+            float, values outside [0, 1] or not finite, or a tensor with no values (the
+            ``meta`` device).
+    """
+    if not isinstance(images, torch.Tensor):
+        raise ValueError(f"an image batch must be a torch tensor (B, 3, H, W), got "
+                         f"{type(images).__name__}")
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"an image batch must be (B, 3, H, W), got shape "
+                         f"{tuple(images.shape)}")
+    if images.shape[0] == 0:
+        raise ValueError("no images given")
+    if not images.is_floating_point():
+        raise ValueError(f"unsupported tensor dtype {images.dtype}: an image batch must be "
+                         "float in [0, 1]")
+    if images.is_meta:
+        raise ValueError("the image batch is on the 'meta' device and holds no values")
+    _check_range(images.detach(), "image batch")
+
+
 def to_tensor(image: Any, max_side: int = 0) -> torch.Tensor:
     """Convert one image of any supported kind to a ``(3, H, W)`` float tensor in [0, 1].
 

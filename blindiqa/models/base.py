@@ -48,6 +48,10 @@ class QualityModel(nn.Module, ABC):
     #: the registry's ``ModelEntry`` read it from here.
     lower_better: bool = True
 
+    #: True where :meth:`score_loss_tensor` gives a score autograd differentiates with
+    #: respect to the pixels (``blindiqa.create_metric(..., as_loss=True)``).
+    differentiable: bool = False
+
     @property
     def higher_is_better(self) -> bool:
         """True where a larger score means better quality: ``not lower_better``."""
@@ -84,6 +88,15 @@ class QualityModel(nn.Module, ABC):
         """Score and quality map of one canonical image; subclasses that can compute both
         from one pass override this."""
         return self.score_tensor(image), self.quality_map_tensor(image)
+
+    def score_loss_tensor(self, image: torch.Tensor) -> torch.Tensor:
+        """The score of one ``(3, H, W)`` image as a 0-d tensor differentiable with
+        respect to ``image``; only scorers whose :attr:`differentiable` is True have one.
+
+        Raises:
+            ValueError: this scorer is not differentiable.
+        """
+        raise ValueError(f"model {self.name} is not differentiable")
 
     @abstractmethod
     def info(self) -> ModelInfo:

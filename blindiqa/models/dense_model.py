@@ -17,6 +17,7 @@ from blindiqa.engine import (
     limit_side,
     limited_size,
     score_windows,
+    score_windows_tensor,
     windows,
 )
 from blindiqa.head import HeadConfig, QualityHead
@@ -83,9 +84,16 @@ class DenseGaussianModel(QualityModel):
                 f"{self.min_size}x{self.min_size} pixels"
             )
 
+    #: the score is differentiable with respect to the pixels (:meth:`score_loss_tensor`)
+    differentiable = True
+
     @torch.inference_mode()
     def windows(self, image: torch.Tensor) -> Windows:
         """The window descriptors of one canonical image (after ``max_side``)."""
+        return self._windows(image)
+
+    def _windows(self, image: torch.Tensor) -> Windows:
+        """:meth:`windows` under the caller's autograd mode."""
         image = limit_side(image, self.config.max_side)
         grid = self.encoder(image)
         wins = windows(grid, self.config, self.encoder.dims)
@@ -97,6 +105,19 @@ class DenseGaussianModel(QualityModel):
     def score_tensor(self, image: torch.Tensor) -> float:
         score, _ = score_windows(self.windows(image), self.pristine_mean, self.pristine_cov,
                                  self.config.distance, self.config.ridge)
+        return score
+
+    def score_loss_tensor(self, image: torch.Tensor) -> torch.Tensor:
+        """The score of one ``(3, H, W)`` image in [0, 1] as a 0-d float64 tensor that
+        autograd differentiates with respect to ``image``: encoder, window descriptors,
+        activity weights and the Mahalanobis distance in float64 are all torch
+        operations. The value equals :meth:`score_tensor`'s to float rounding. The
+        image's dtype is that of the encoder (float32, or float64 for a gradient check).
+        """
+        self.check_size(image)
+        score, _ = score_windows_tensor(self._windows(image), self.pristine_mean,
+                                        self.pristine_cov, self.config.distance,
+                                        self.config.ridge)
         return score
 
     def quality_map_tensor(self, image: torch.Tensor) -> np.ndarray:

@@ -39,6 +39,9 @@ class ModelEntry:
         paper: the paper to cite.
         fit: optional ``fit(dirs, out, **options)`` building this kind of model from
             pristine images (``blindiqa fit-pristine --model NAME``).
+        options: the options its factory takes.
+        differentiable: its score is differentiable with respect to the pixels
+            (``blindiqa.create_metric(NAME, as_loss=True)`` works).
     """
 
     name: str
@@ -49,6 +52,7 @@ class ModelEntry:
     paper: str = ""
     fit: Callable[..., Any] | None = None
     options: tuple[str, ...] = field(default_factory=tuple)
+    differentiable: bool = False
 
     @property
     def lower_better(self) -> bool:

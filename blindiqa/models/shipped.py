@@ -9,6 +9,7 @@ from pathlib import Path
 from safetensors import safe_open
 
 from blindiqa.models.base import QualityModel
+from blindiqa.models.dense_model import BUNDLE_KIND as DENSE_KIND
 from blindiqa.models.load import load_file
 from blindiqa.models.registry import ModelEntry, register_model
 
@@ -36,9 +37,13 @@ def _feature_dim(path: Path) -> int:
         return int(f.get_slice("pristine.mean").get_shape()[0])
 
 
-def _describe(path: Path) -> str:
+def _metadata(path: Path) -> dict:
     with safe_open(str(path), framework="pt") as f:
-        meta = json.loads((f.metadata() or {}).get("metadata", "{}"))
+        return json.loads((f.metadata() or {}).get("metadata", "{}"))
+
+
+def _describe(path: Path) -> str:
+    meta = _metadata(path)
     cfg = meta.get("config", {})
     layers = cfg.get("layers") or cfg.get("taps") or []
     if "taps" in cfg:  # one-pass engine: say how large photos are treated
@@ -64,4 +69,5 @@ for _name, (_file, _desc) in SHIPPED.items():
     if _path.is_file():
         register_model(ModelEntry(name=_name, factory=_factory(_name, _file),
                                   feature_dim=_feature_dim(_path), weights=_describe(_path),
-                                  description=_desc))
+                                  description=_desc,
+                                  differentiable=_metadata(_path).get("kind") == DENSE_KIND))
