@@ -165,13 +165,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--attack-steps", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
 
     metric = blindiqa.create_metric("default")
     loss_fn = blindiqa.create_metric("default", as_loss=True)
     clean = centre_crop(decode_image(args.photo), args.size)
-    noisy = (clean + args.sigma * torch.randn_like(clean)).clamp(0.0, 1.0)
+    gen = torch.Generator().manual_seed(args.seed)
+    noise = torch.randn(clean.shape, generator=gen, dtype=clean.dtype)
+    noisy = (clean + args.sigma * noise).clamp(0.0, 1.0)
 
     t0 = time.perf_counter()
     filtered, kernel, filter_trace = restoration_filter(loss_fn, noisy, args.steps, args.lr)
@@ -203,6 +204,10 @@ def main(argv: list[str] | None = None) -> None:
         "pixels_trace": trace,
     }
     figure(list(images.values()), args.out / "loss_demo.png")
+    # the top-left quarter of each, twice as large (nearest neighbour): the noise shows
+    q = args.size // 2
+    figure([p[:, :q, :q].repeat_interleave(2, 1).repeat_interleave(2, 2)
+            for p in images.values()], args.out / "loss_demo_zoom.png")
     # what each changed in the noisy image, amplified (grey: no change)
     figure([(filtered - noisy) * 2 + 0.5, (restored - noisy) * 2 + 0.5,
             (gamed - noisy) / (2 * args.eps) + 0.5], args.out / "loss_demo_diff.png")
