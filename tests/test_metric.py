@@ -159,3 +159,12 @@ def test_bad_options(metric):
         QualityMetric(metric.model, as_loss=True, loss_weight=float("nan"))
     with pytest.raises(ValueError, match="'niqe' is not differentiable.*works with: default"):
         blindiqa.create_metric("niqe", as_loss=True)
+
+
+def test_front_door_exports():
+    from blindiqa import metric as metric_module
+
+    assert blindiqa.create_metric is metric_module.create_metric
+    assert blindiqa.list_metrics is metric_module.list_metrics
+    assert blindiqa.QualityMetric is QualityMetric
+    assert {"create_metric", "list_metrics", "QualityMetric"} <= set(dir(blindiqa))
