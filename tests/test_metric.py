@@ -101,6 +101,17 @@ def test_loss_gradient_reaches_the_pixels(loss_none):
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
 
 
+def test_loss_through_the_downscaling_of_a_wide_image(metric, loss_none):
+    """An image wider than max_side (1024) is scaled down inside the model; the loss
+    equals the score and the gradient reaches every pixel."""
+    x = torch.rand(1, 3, 300, 1100, generator=torch.Generator().manual_seed(0))
+    xg = x.clone().requires_grad_(True)
+    loss = loss_none(xg)
+    loss.sum().backward()
+    assert float(loss.detach()) == pytest.approx(float(metric(x)), rel=1e-9)
+    assert torch.isfinite(xg.grad).all() and (xg.grad != 0).float().mean() > 0.9
+
+
 def test_gradcheck_float64():
     """Autograd's gradient equals finite differences through encoder and distance (the
     model cast to float64; fast mode: random directions, a few passes)."""
