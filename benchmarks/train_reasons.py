@@ -96,7 +96,7 @@ def main() -> None:
     p.add_argument("--hidden", type=int, default=64)
     p.add_argument("--epochs", type=int, default=1500)
     p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--weight-decay", type=float, default=1e-2)
+    p.add_argument("--weight-decay", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache", type=Path, default=Path("/tmp/blindiqa-reasons/set.pt"))
     p.add_argument("--out", type=Path, default=ROOT / "blindiqa/weights/reasons.safetensors")
