@@ -1,9 +1,11 @@
 """What ``--reasons`` costs: images per second of the default model with and without
 the reasons, on the same photos in the same process, runs interleaved.
 
-    nice -n 10 python benchmarks/reasons_cost.py [--count 50] [--repeats 3] [--threads 2]
+    nice -n 10 python benchmarks/reasons_cost.py [--count 50] [--repeats 5] [--threads 2]
+        [--folders bsd100 ...]
 
-Photos: the first ``--count`` pristine photos (sorted by path). Decoding happens in this
+Photos: the first ``--count`` pristine photos (sorted by path) of the ``--folders`` of
+the pristine corpus (default: all four). Decoding happens in this
 process (``workers=0``), as ``blindiqa score --workers 0`` does; the numbers are the
 median over ``--repeats`` runs of each setting.
 """
@@ -28,11 +30,12 @@ PRISTINE = ROOT.parent / "shared" / "data" / "pristine"
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--count", type=int, default=50)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--folders", nargs="+", default=["bsd100", "kodak24", "live1", "mcmaster"])
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    files = list(iter_image_files([PRISTINE]))[: args.count]
+    files = list(iter_image_files([PRISTINE / f for f in args.folders]))[: args.count]
     model = load("default")
     list(score_files(model, files[:2], with_reasons=True))  # warm up, read the probe
     times: dict[bool, list[float]] = {False: [], True: []}
@@ -43,7 +46,9 @@ def main() -> None:
             times[reasons].append(time.perf_counter() - t0)
             assert all(r.error is None for r in recs)
     plain, with_r = (statistics.median(times[k]) for k in (False, True))
-    print(f"{len(files)} photos, {args.threads} threads, median of {args.repeats}:")
+    sizes = sorted({(r.width, r.height) for r in recs})
+    print(f"{len(files)} photos ({', '.join(args.folders)}; sizes {sizes[:3]}...), "
+          f"{args.threads} threads, median of {args.repeats}:")
     print(f"  without --reasons: {plain:.2f} s = {len(files) / plain:.2f} images/s")
     print(f"  with --reasons:    {with_r:.2f} s = {len(files) / with_r:.2f} images/s")
     print(f"  ratio (time with / without): {with_r / plain:.3f}; "

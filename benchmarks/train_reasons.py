@@ -8,8 +8,10 @@ accuracy on held-out scenes.
    photo in training): *corpus*: train on BSD100 + McMaster, test on Kodak + LIVE1
    (LIVE1's references include Kodak scenes, so the two are held out together);
    *5-fold*: photos of all four corpora in 5 seeded folds. Per family: presence AUC
-   (present = level >= 1), accuracy of "present" at a predicted strength >= 0.5, level
-   MAE and Spearman of predicted vs true level over all test versions.
+   (present = level >= 1), accuracy of "present" at a predicted strength >= 0.5 and at
+   >= 1 (the report cards' threshold; with its recall and false-alarm rate, and the
+   share of versions without the family, what always saying "absent" scores), level MAE
+   and Spearman of predicted vs true level over all test versions.
 3. The shipped probe: fitted on all 171 photos, written to ``--out``; the numbers go
    to ``--json``.
 
@@ -73,6 +75,10 @@ def family_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, dict[str, fl
         present = t >= 1
         out[fam] = {"auc": auc(p, present),
                     "accuracy": float(((p >= 0.5) == present).mean()),
+                    "accuracy_at_1": float(((p >= 1.0) == present).mean()),
+                    "recall_at_1": float((p[present] >= 1.0).mean()),
+                    "false_alarms_at_1": float((p[~present] >= 1.0).mean()),
+                    "absent_share": float((~present).mean()),
                     "mae": float(np.abs(p - t).mean()),
                     "mae_present": float(np.abs(p - t)[present].mean()),
                     "spearman": spearman(p, t),
@@ -151,10 +157,13 @@ def main() -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=1))
     for split in ("corpus", "five_fold"):
-        print(f"\n{split}: family  AUC  acc  MAE  MAE(present)  Spearman")
+        print(f"\n{split}: family  AUC  acc  acc@1 recall@1 false@1 absent  MAE  "
+              "MAE(present)  Spearman")
         for fam, m in results[split]["families"].items():
-            print(f"  {fam:12s} {m['auc']:.3f} {m['accuracy']:.3f} {m['mae']:.2f} "
-                  f"{m['mae_present']:.2f} {m['spearman']:.3f}")
+            print(f"  {fam:12s} {m['auc']:.3f} {m['accuracy']:.3f} {m['accuracy_at_1']:.3f} "
+                  f"{m['recall_at_1']:.3f} {m['false_alarms_at_1']:.3f} "
+                  f"{m['absent_share']:.3f} {m['mae']:.2f} {m['mae_present']:.2f} "
+                  f"{m['spearman']:.3f}")
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
 
 
