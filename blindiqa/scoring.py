@@ -39,6 +39,7 @@ class ScoreRecord:
         width: the image's width in pixels as viewed (after its EXIF orientation, at its
             full size in the file), or None where it could not be decoded.
         height: its height, likewise.
+        reasons: each family's estimated distortion strength (0-5) when asked for.
         quality_map: the per-patch distances when asked for.
         image: the decoded image when asked for (for drawing maps).
     """
@@ -50,6 +51,7 @@ class ScoreRecord:
     error: str | None = None
     width: int | None = None
     height: int | None = None
+    reasons: dict[str, float] | None = None
     quality_map: np.ndarray | None = None
     image: torch.Tensor | None = None
 
@@ -65,7 +67,8 @@ def _decoded(items: Iterable[tuple[Path, str]], workers: int, prefetch: int,
 
 
 def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, workers: int = 0,
-                with_maps: bool = False, prefetch: int = 4, decode: Decoder | None = None,
+                with_maps: bool = False, with_reasons: bool = False, prefetch: int = 4,
+                decode: Decoder | None = None,
                 decode_timeout: float = DEFAULT_TIMEOUT) -> Iterator[ScoreRecord]:
     """Score files one by one, in input order.
 
@@ -78,6 +81,9 @@ def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, worke
             ``decode_timeout`` seconds on a file gives that file an error and is
             replaced; with 0 workers a crash stops the run and nothing is timed.
         with_maps: also compute each image's quality map and keep the decoded image.
+        with_reasons: also estimate each family's distortion strength (from the same
+            encoder pass; the model must have a reasons probe, see
+            :attr:`~blindiqa.models.base.QualityModel.has_reasons`).
         prefetch: images decoded ahead.
         decode: the decoder (a file to ``(3, H, W)`` uint8 pixels; ``ValueError`` for a
             bad file), or to the pixels and the image's ``(width, height)``; default
@@ -104,7 +110,12 @@ def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, worke
             try:
                 with torch.inference_mode():
                     model.check_size(img)
-                    if with_maps:
+                    if with_reasons:
+                        score, qmap, rec.reasons = model.analyse_tensor(
+                            img, with_map=with_maps, with_reasons=True)
+                        if with_maps:
+                            rec.quality_map, rec.image = qmap, img
+                    elif with_maps:
                         score, qmap = model.score_and_map_tensor(img)
                         rec.quality_map, rec.image = qmap, img
                     else:
@@ -122,5 +133,5 @@ def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, worke
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 rec.error = f"the model failed on this image ({type(exc).__name__}: {first})"
             if rec.error is not None:
-                rec.quality_map = rec.image = None
+                rec.quality_map = rec.image = rec.reasons = None
         yield rec

@@ -9,7 +9,14 @@ from collections import Counter
 
 from blindiqa.cli.common import examples, fail
 from blindiqa.io.parquet_rows import is_parquet, read_parquet_rows
-from blindiqa.io.rows import OUT_EXTENSIONS, Row, RowFileError, RowWriter, read_rows
+from blindiqa.io.rows import (
+    OUT_EXTENSIONS,
+    REASON_COLUMNS,
+    Row,
+    RowFileError,
+    RowWriter,
+    read_rows,
+)
 from blindiqa.io.sidecar import (
     Provenance,
     SidecarError,
@@ -28,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "refusing a file that ends in a partial row, rows that appear twice, "
                     "(with --manifest) inputs that have no row, and parts whose sidecars "
                     "(PART.json) name another model, bundle, version or max_side. The "
-                    "merged file gets a sidecar too.",
+                    "merged file gets a sidecar too, and the reason_* columns where every "
+                    "part has them (`blindiqa score --reasons`).",
         epilog=examples("blindiqa merge part-*.csv --out scores.csv",
                         "blindiqa merge part-*.csv --out scores.csv --manifest files.txt",
                         "blindiqa merge rayout/*.parquet --out scores.csv"))
@@ -90,6 +98,11 @@ def merge_rows(parts: list[list[Row]], expected: list[str] | None = None
     for k, name in enumerate(expected):
         order.setdefault(name, k)
     return sorted(rows, key=lambda r: order[r.path]), problems  # stable for repeats
+
+
+def has_reasons(part: list[Row]) -> bool:
+    """Whether a part's rows carry the reason_* columns (``blindiqa score --reasons``)."""
+    return bool(part) and all(set(REASON_COLUMNS) <= {c for c, _ in r.extra} for r in part)
 
 
 def read_part(path: str) -> list[Row]:
@@ -162,7 +175,11 @@ def run(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"blindiqa: error: {problem}", file=sys.stderr)
         return 1
-    writer = RowWriter(out, sort=args.sort)
+    reasons = [has_reasons(part) for part in parts if part]
+    if any(reasons) and not all(reasons):
+        print("blindiqa: warning: only some parts have the reason_* columns (scored with "
+              "--reasons); the merged file has none", file=sys.stderr)
+    writer = RowWriter(out, sort=args.sort, reasons=bool(reasons) and all(reasons))
     ok = False
     try:
         for row in rows:

@@ -32,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=description,
                        epilog=examples("blindiqa report photos/ --out report/",
                                        "blindiqa report photos/ --out report/ --bursts",
+                                       "blindiqa report photos/ --out report/ --reasons",
                                        "blindiqa report photos/ --model niqe --out report-niqe/",
                                        "blindiqa report photos/ --out report/ --map-opacity 0.7"))
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
@@ -50,6 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "each card shows its burst, the best of each is marked, and the "
                         "gallery can be sorted by burst")
     add_burst_options(p)
+    p.add_argument("--reasons", action="store_true",
+                   help="show on each card which families of distortion (blur, noise, "
+                        "compression, exposure, colour, spatial) seem present and how "
+                        "strongly, and add the reason_* columns to scores.csv (default "
+                        "model only; see docs/reasons.md)")
     add_workers_option(p)
     add_quiet_option(p)
     p.set_defaults(func=run, parser=p)
@@ -72,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         model = load_model(args.model, args)
     except (ValueError, OSError) as exc:
         return fail(str(exc))
+    if args.reasons and model.reasons_problem() is not None:
+        return fail(f"--reasons: {model.reasons_problem()}")
     bursts = None
     if args.bursts:
         from blindiqa.bursts import group_files
@@ -81,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
                                  **burst_settings(args))
         except ValueError as exc:
             return fail(str(exc))
-    records = score_files(model, items, workers=args.workers, with_maps=True)
+    records = score_files(model, items, workers=args.workers, with_maps=True,
+                          with_reasons=args.reasons)
     try:
         with Progress(len(items), "report", enabled=not args.quiet) as progress:
             rows = write_report(records, args.out, model_name=model.name,

@@ -27,6 +27,7 @@ from blindiqa.io.atomic import atomic_write
 from blindiqa.io.lock import OutputLockedError, acquire, release
 from blindiqa.io.rows import (
     OUT_EXTENSIONS,
+    REASON_COLUMNS,
     Row,
     RowFileError,
     RowWriter,
@@ -96,7 +97,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "blindiqa score photos/ --out part-0.csv --shard 0/4",
                            "blindiqa score photos/ --engine ray --concurrency 2 --out rayout/",
                            "blindiqa score photos/ --out scores.csv --maps maps/ "
-                           "--map-opacity 0.35 --map-beside"))
+                           "--map-opacity 0.35 --map-beside",
+                           "blindiqa score photos/ --reasons --out scores.csv"))
     p.add_argument("paths", nargs="*", metavar="PATH", help="image files or folders")
     p.add_argument("--manifest", metavar="FILE",
                    help="also score the files and folders listed in FILE, one per line "
@@ -117,6 +119,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sort", action="store_true",
                    help="write the rows best first (failed ones last) instead of in input "
                         "order; keeps every row in memory until the end")
+    p.add_argument("--reasons", action="store_true",
+                   help="add the columns reason_blur, reason_noise, reason_compression, "
+                        "reason_exposure, reason_colour and reason_spatial: how strongly "
+                        "each family of distortion seems present, 0 (absent) to 5 (strong), "
+                        "by a probe trained on synthetic distortions, from the same encoder "
+                        "pass (default model only; see docs/reasons.md for its accuracy)")
     p.add_argument("--maps", metavar="DIR", help="write a PNG of each image's local quality "
                                                  "map to DIR, laid out as the images are "
                                                  "below the folder all inputs share "
@@ -148,7 +156,15 @@ class _Writer(RowWriter):
     """:class:`~blindiqa.io.rows.RowWriter` taking score records."""
 
     def write(self, rec: ScoreRecord) -> None:  # type: ignore[override]
-        super().write(Row(rec.name, rec.score, rec.quality, rec.error, rec.width, rec.height))
+        super().write(Row(rec.name, rec.score, rec.quality, rec.error, rec.width, rec.height,
+                          reason_cells(rec.reasons)))
+
+
+def reason_cells(reasons: dict[str, float] | None) -> tuple[tuple[str, str], ...]:
+    """A record's reasons as the ``(column, text)`` pairs of a row (none without)."""
+    if reasons is None:
+        return ()
+    return tuple((c, f"{reasons[c.removeprefix('reason_')]:.2f}") for c in REASON_COLUMNS)
 
 
 def _save_png_atomic(image, target: Path) -> None:
@@ -201,6 +217,8 @@ def check_options(args: argparse.Namespace) -> str | None:
         return "--resume needs --out FILE (the file to append to)"
     if args.resume and args.overwrite:
         return "--resume and --overwrite contradict each other; give one"
+    if args.reasons and args.engine == "ray":
+        return "--reasons is not available with --engine ray; score with the local engine"
     if args.resume and args.sort:
         return ("--sort cannot be combined with --resume (rows are appended as they come); "
                 "sort when merging: blindiqa merge PART... --sort --out FILE")
@@ -355,7 +373,8 @@ def score_files(*args, **kwargs) -> Iterator[ScoreRecord]:
 def _records(args: argparse.Namespace, model, skip: Counter | None = None,
              ) -> Iterator[ScoreRecord]:
     yield from score_files(model, _selected(args, skip), workers=args.workers,
-                           with_maps=bool(args.maps), prefetch=args.batch_size,
+                           with_maps=bool(args.maps), with_reasons=args.reasons,
+                           prefetch=args.batch_size,
                            decode_timeout=args.decode_timeout)
 
 
@@ -423,7 +442,7 @@ def _run_ray(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if not args.paths and not args.manifest:  # argparse's usage error, as for no argument
         args.parser.error("the following arguments are required: PATH (or --manifest)")
-    if args.engine == "ray":
+    if args.engine == "ray" and not args.reasons:
         return _run_ray(args)
     problem = check_options(args)
     if problem:
@@ -455,6 +474,8 @@ def _run_locked(args: argparse.Namespace) -> int:
         model = load_model(args.model, args)
     except (ValueError, OSError) as exc:
         return fail(str(exc))
+    if args.reasons and model.reasons_problem() is not None:
+        return fail(f"--reasons: {model.reasons_problem()}")
     prov = None
     if args.out:
         from blindiqa.models.provenance import provenance_of
@@ -468,11 +489,13 @@ def _run_locked(args: argparse.Namespace) -> int:
             return fail(f"cannot resume: {problem}")
     try:
         writer = _Writer(args.out, append=args.resume, sort=args.sort,
-                         lower_better=model.lower_better)
+                         lower_better=model.lower_better, reasons=args.reasons)
         if prov is not None and args.resume:  # now: a run killed later leaves it too
             write_sidecar(args.out, prov)
-    except (OSError, RowFileError) as exc:
-        return fail(f"cannot write {args.out}: {getattr(exc, 'strerror', None) or exc}")
+    except RowFileError as exc:
+        return fail(f"cannot resume: {exc}")
+    except OSError as exc:
+        return fail(f"cannot write {args.out}: {exc.strerror or exc}")
     maps_dir = Path(args.maps) if args.maps else None
     base = maps_base(input_args(args.paths, args.manifest)) if maps_dir is not None else ""
     tally = _Tally()

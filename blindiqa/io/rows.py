@@ -1,12 +1,14 @@
 """The result rows of ``blindiqa score``: CSV or JSON lines, written whole or appended.
 
-Columns: ``path, score, quality, error, width, height`` (:data:`COLUMNS`); files written
-before ``width`` and ``height`` existed (:data:`LEGACY_COLUMNS`) are still read, and
-appended to in their own columns. A file is written either atomically (a
-temporary file renamed into place at the end) or, for resumable runs, by appending one
-complete row per ``write`` system call, so that a process killed at any moment leaves
-whole rows followed by at most one partial row, which :func:`read_rows` drops (and
-:class:`RowWriter` truncates before it appends again).
+Columns: ``path, score, quality, error, width, height`` (:data:`COLUMNS`), followed by
+the six ``reason_*`` columns (:data:`REASON_COLUMNS`) in a file of ``blindiqa score
+--reasons``; files written before ``width`` and ``height`` existed
+(:data:`LEGACY_COLUMNS`) are still read, and appended to in their own columns. A file
+is written either atomically (a temporary file renamed into place at the end) or, for
+resumable runs, by appending one complete row per ``write`` system call, so that a
+process killed at any moment leaves whole rows followed by at most one partial row,
+which :func:`read_rows` drops (and :class:`RowWriter` truncates before it appends
+again).
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ from blindiqa.io.atomic import atomic_write
 COLUMNS: tuple[str, ...] = ("path", "score", "quality", "error", "width", "height")
 #: The columns of row files written before ``width`` and ``height`` (read and resumed).
 LEGACY_COLUMNS: tuple[str, ...] = COLUMNS[:4]
+#: The further columns of ``blindiqa score --reasons``: each family's estimated strength
+#: (0-5) in the order of :data:`blindiqa.reasons.FAMILIES`.
+REASON_COLUMNS: tuple[str, ...] = ("reason_blur", "reason_noise", "reason_compression",
+                                   "reason_exposure", "reason_colour", "reason_spatial")
+#: The columns of a ``blindiqa score --reasons`` file.
+REASONS_FILE_COLUMNS: tuple[str, ...] = COLUMNS + REASON_COLUMNS
 #: The ``--out`` extensions of JSON lines (either of their usual names) ...
 JSONL_EXTENSIONS: tuple[str, ...] = (".jsonl", ".ndjson")
 #: ... and of every row file type (any other is refused).
@@ -51,10 +59,11 @@ class Row:
         width: the image's width in pixels as viewed, or None (not decoded, or a row
             file without the column).
         height: its height, likewise.
-        extra: the further columns of a file that ``blindiqa bursts`` wrote (``burst``,
-            ``burst_size``, ``burst_best``) or any tool added after the standard ones,
-            as ``(name, text)`` pairs in file order; read, never written by
-            :func:`format_row`.
+        extra: the further columns after the standard ones, as ``(name, text)`` pairs in
+            file order: the ``reason_*`` columns of ``blindiqa score --reasons`` (written
+            by :func:`format_row` when its ``columns`` name them), those ``blindiqa
+            bursts`` wrote (``burst``, ``burst_size``, ``burst_best``) or any a tool
+            added.
     """
 
     path: str
@@ -103,17 +112,32 @@ def format_header(jsonl: bool, columns: tuple[str, ...] = COLUMNS) -> str:
     return "" if jsonl else ",".join(columns) + "\n"
 
 
+def _json_value(text: str | None) -> float | str | None:
+    """An extra column's text as JSON writes it: a number where it is one, null where
+    empty."""
+    if text in (None, ""):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def format_row(row: Row, jsonl: bool, encoding: str = "utf-8",
                columns: tuple[str, ...] = COLUMNS) -> str:
-    """One row as one line (with its newline), in ``columns`` (:data:`COLUMNS` or
-    :data:`LEGACY_COLUMNS`)."""
+    """One row as one line (with its newline), in ``columns`` (:data:`COLUMNS`,
+    :data:`LEGACY_COLUMNS` or :data:`REASONS_FILE_COLUMNS`; a further column's value is
+    the row's ``extra`` of that name, empty where it has none)."""
     name = safe_text(row.path, encoding)
     error = safe_text(row.error, encoding) if row.error else row.error
     values = {"path": name, "score": row.score, "quality": _quality_text(row.quality),
               "error": error, "width": row.width, "height": row.height}
+    extra = {c: safe_text(t, encoding) for c, t in row.extra if c in columns}
     if jsonl:
-        return json.dumps({c: values[c] for c in columns}) + "\n"
-    cells = {c: "" if values[c] is None else repr(values[c]) for c in columns}
+        return json.dumps({c: values[c] if c in values else _json_value(extra.get(c))
+                           for c in columns}) + "\n"
+    cells = {c: extra.get(c, "") if c not in values else "" if values[c] is None
+             else repr(values[c]) for c in columns}
     cells["path"], cells["error"] = name, error or ""
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerow([cells[c] for c in columns])
@@ -250,9 +274,10 @@ def read_rows(path: str | os.PathLike, allow_partial: bool = True) -> list[Row]:
 
 
 def file_columns(path: str | os.PathLike) -> tuple[str, ...]:
-    """The columns an existing row file was written with: :data:`COLUMNS`, or
-    :data:`LEGACY_COLUMNS` for a file without ``width`` and ``height``; :data:`COLUMNS`
-    for a missing or empty file (or one holding only a partial row).
+    """The columns an existing row file was written with: :data:`COLUMNS`,
+    :data:`REASONS_FILE_COLUMNS` (``--reasons``), or :data:`LEGACY_COLUMNS` for a file
+    without ``width`` and ``height``; :data:`COLUMNS` for a missing or empty file (or
+    one holding only a partial row).
 
     Raises:
         RowFileError: the first line is not a row file's.
@@ -278,7 +303,7 @@ def file_columns(path: str | os.PathLike) -> tuple[str, ...]:
     else:
         header = tuple(next(csv.reader([text])))
         _parse([text], False, str(p))  # raises: unknown columns
-    if header not in (COLUMNS, LEGACY_COLUMNS):
+    if header not in (COLUMNS, LEGACY_COLUMNS, REASONS_FILE_COLUMNS):
         further = header[len(_standard_columns(header) or ()):]
         raise RowFileError(f"{p} has the further columns {','.join(further)} (written by "
                            "`blindiqa bursts`?); rows are appended only to a file of "
@@ -296,19 +321,27 @@ class RowWriter:
             by :meth:`close` (the target appears only once every row is written).
         sort: keep the rows and write them best first at :meth:`close`.
         lower_better: the model's direction, for ``sort``.
+        reasons: also write the :data:`REASON_COLUMNS` (from each row's ``extra``).
 
     Attributes:
-        columns: the columns written: :data:`COLUMNS`, or, appending to a file written
-            before ``width`` and ``height`` existed, that file's :data:`LEGACY_COLUMNS`
-            (so that every row of a file has the same columns).
+        columns: the columns written: :data:`COLUMNS` (:data:`REASONS_FILE_COLUMNS` with
+            ``reasons``), or, appending to a file written before ``width`` and
+            ``height`` existed, that file's :data:`LEGACY_COLUMNS` (so that every row of
+            a file has the same columns).
+
+    Raises:
+        RowFileError: appending to a file whose reason columns are not what
+            ``reasons`` asks (a file of ``--reasons`` resumed without it, or the
+            reverse).
     """
 
     def __init__(self, out: str | os.PathLike | None, *, append: bool = False,
-                 sort: bool = False, lower_better: bool = True) -> None:
+                 sort: bool = False, lower_better: bool = True, reasons: bool = False
+                 ) -> None:
         self.path = Path(out) if out is not None else None
         self.jsonl = self.path is not None and is_jsonl(self.path)
         self.sort, self.lower_better = sort, lower_better
-        self.columns = COLUMNS
+        self.columns = REASONS_FILE_COLUMNS if reasons else COLUMNS
         self._kept: list[Row] = []
         self._atomic: AbstractContextManager[IO[bytes]] | None = None
         self.tmp: str | None = None
@@ -319,7 +352,7 @@ class RowWriter:
                 raise ValueError("appending needs an output file")
             self.fh = sys.stdout
             self.encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
-            self._emit(format_header(False))
+            self._emit(format_header(False, self.columns))
             return
         self.encoding = "utf-8"
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -329,7 +362,7 @@ class RowWriter:
             self._atomic = atomic_write(self.path, "wb")
             self.fh = self._atomic.__enter__()
             self.tmp = self.fh.name  # where the rows go until close() renames the file
-            self._emit(format_header(self.jsonl))
+            self._emit(format_header(self.jsonl, self.columns))
 
     def _open_append(self) -> None:
         assert self.path is not None
@@ -339,7 +372,7 @@ class RowWriter:
                 os.truncate(self.path, end)
             fresh = end == 0
             if not fresh:
-                self.columns = file_columns(self.path)
+                self.columns = _append_columns(self.path, self.columns)
         else:
             fresh = True
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
@@ -393,6 +426,19 @@ class RowWriter:
                 else:
                     dropped = failure or _DroppedError()
                     atomic.__exit__(type(dropped), dropped, None)  # removed
+
+
+def _append_columns(path: Path, wanted: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns to append to ``path`` in: its own, where they agree with ``wanted``
+    on the reason columns (a legacy file keeps its legacy columns)."""
+    have = file_columns(path)
+    with_reasons = wanted == REASONS_FILE_COLUMNS
+    if (have == REASONS_FILE_COLUMNS) != with_reasons:
+        said = "has" if have == REASONS_FILE_COLUMNS else "lacks"
+        hint = "with" if have == REASONS_FILE_COLUMNS else "without"
+        raise RowFileError(f"{path} {said} the reason_* columns; resume it {hint} "
+                           "--reasons, or write a new file")
+    return have
 
 
 class _DroppedError(Exception):

@@ -98,6 +98,38 @@ class QualityModel(nn.Module, ABC):
         """
         raise ValueError(f"model {self.name} is not differentiable")
 
+    def reasons_problem(self) -> str | None:
+        """Why :meth:`reasons` does not work for this model, or None where it does (a
+        reasons probe reads its features); a subclass with a probe overrides this."""
+        return (f"model {self.name} has no reasons probe; reasons are given by the "
+                "shipped default model (and bundles of its engine settings)")
+
+    @property
+    def has_reasons(self) -> bool:
+        """Whether :meth:`reasons` works for this model."""
+        return self.reasons_problem() is None
+
+    def reasons_tensor(self, image: torch.Tensor) -> dict[str, float]:
+        """Each family's estimated distortion strength (0-5) of one canonical image.
+
+        Raises:
+            ValueError: the model has no reasons probe.
+        """
+        raise ValueError(self.reasons_problem() or f"{type(self).__name__} does not "
+                         "implement reasons_tensor")
+
+    def analyse_tensor(self, image: torch.Tensor, with_map: bool = False,
+                       with_reasons: bool = False
+                       ) -> tuple[float, np.ndarray | None, dict[str, float] | None]:
+        """Score, and as asked the quality map and the reasons, of one canonical image;
+        subclasses that compute all from one encoder pass override this."""
+        if with_map:
+            score, qmap = self.score_and_map_tensor(image)
+        else:
+            score, qmap = self.score_tensor(image), None
+        reasons = self.reasons_tensor(image) if with_reasons else None
+        return score, qmap, reasons
+
     @abstractmethod
     def info(self) -> ModelInfo:
         """A description of this scorer for listings."""
@@ -179,6 +211,39 @@ class QualityModel(nn.Module, ABC):
         if isinstance(qmap, torch.Tensor):
             return qmap.detach().to("cpu", torch.float64)
         return torch.from_numpy(np.array(qmap, dtype=np.float64))
+
+    @torch.inference_mode()
+    def reasons(self, images: Any) -> dict[str, torch.Tensor]:
+        """Why the images score as they do: how strongly each family of distortion
+        (``blur``, ``noise``, ``compression``, ``exposure``, ``colour``, ``spatial``)
+        seems present, by a small probe trained on synthetic distortions of pristine
+        photos (see ``docs/reasons.md`` for its accuracy and where it fails).
+
+        Args:
+            images: as for :meth:`score`.
+
+        Returns:
+            family -> float64 tensor ``(N,)`` of estimated strengths, 0 (absent) to 5
+            (as strong as the strongest synthetic level).
+
+        Raises:
+            ValueError: an input is invalid or too small, or the model has no reasons
+                probe.
+        """
+        problem = self.reasons_problem()
+        if problem is not None:  # before decoding anything
+            raise ValueError(problem)
+        tensors = to_tensor_list(images, max_side=self.decode_max_side)
+        rows = []
+        for i, t in enumerate(tensors):
+            try:
+                self.check_size(t)
+            except ValueError as exc:
+                if len(tensors) == 1:
+                    raise
+                raise ValueError(f"image {i}: {exc}") from exc
+            rows.append(self.reasons_tensor(t))
+        return {f: torch.tensor([r[f] for r in rows], dtype=torch.float64) for f in rows[0]}
 
     def quality_from_score(self, scores: Any) -> torch.Tensor:
         """Scores of this model on the 0-100 quality scale (higher is better).

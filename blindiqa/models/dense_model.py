@@ -23,6 +23,8 @@ from blindiqa.engine import (
 from blindiqa.head import HeadConfig, QualityHead
 from blindiqa.models.base import ModelInfo, QualityModel
 from blindiqa.models.registry import register_bundle_kind
+from blindiqa.reasons import probe_input
+from blindiqa.reasons.probe import ReasonProbe, shipped_probe
 
 BUNDLE_KIND = "dense-gaussian"
 
@@ -57,6 +59,8 @@ class DenseGaussianModel(QualityModel):
         self.encoder = encoder
         self.head = head.eval() if head is not None else None
         self.provenance = provenance or {}
+        self._probe: ReasonProbe | None = None
+        self._probe_problem: str | None = None
         self.register_buffer("pristine_mean", mean.double())
         self.register_buffer("pristine_cov", cov.double())
 
@@ -88,19 +92,85 @@ class DenseGaussianModel(QualityModel):
     differentiable = True
 
     @torch.inference_mode()
-    def windows(self, image: torch.Tensor) -> Windows:
-        """The window descriptors of one canonical image (after ``max_side``)."""
-        return self._windows(image)
+    def descriptor_windows(self, image: torch.Tensor) -> Windows:
+        """The engine's window descriptors of one canonical image (after ``max_side``),
+        before any head."""
+        return self._descriptors(limit_side(image, self.config.max_side))
 
-    def _windows(self, image: torch.Tensor) -> Windows:
-        """:meth:`windows` under the caller's autograd mode."""
-        image = limit_side(image, self.config.max_side)
-        grid = self.encoder(image)
-        wins = windows(grid, self.config, self.encoder.dims)
+    def _descriptors(self, limited: torch.Tensor) -> Windows:
+        """The descriptors of an image already limited to ``max_side``, under the
+        caller's autograd mode."""
+        return windows(self.encoder(limited), self.config, self.encoder.dims)
+
+    def _scored(self, wins: Windows) -> Windows:
+        """What the distance sees: the descriptors, through the head where there is one."""
         if self.head is None:
             return wins
         return Windows(self.head.score_features(wins.features), wins.activity, wins.shape,
                        wins.side)
+
+    @torch.inference_mode()
+    def windows(self, image: torch.Tensor) -> Windows:
+        """The window descriptors of one canonical image (after ``max_side``), through
+        the head where there is one."""
+        return self._scored(self.descriptor_windows(image))
+
+    # ------------------------------------------------------------------ reasons
+    def reason_probe(self) -> ReasonProbe:
+        """The reasons probe that reads this model's descriptors (the shipped one, read
+        on first use).
+
+        Raises:
+            ValueError: the probe was trained on descriptors of other engine settings.
+        """
+        if self._probe is None and self._probe_problem is None:
+            probe = shipped_probe()
+            try:
+                probe.check_engine(self.config.to_json())
+                self._probe = probe
+            except ValueError as exc:
+                self._probe_problem = f"model {self.name} has no reasons probe: {exc}"
+        if self._probe is None:
+            raise ValueError(self._probe_problem)
+        return self._probe
+
+    def reasons_problem(self) -> str | None:
+        try:
+            self.reason_probe()
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    def _reasons_of(self, wins: Windows, limited: torch.Tensor) -> dict[str, float]:
+        """The reasons from an image's descriptors and the image (after ``max_side``)."""
+        probe = self.reason_probe()
+        x = probe_input(wins.features.cpu(), limited.cpu())
+        strength = probe.predict(x[None])[0]
+        return {f: round(float(v), 2) for f, v in zip(probe.config.families, strength,
+                                                      strict=True)}
+
+    def reasons_tensor(self, image: torch.Tensor) -> dict[str, float]:
+        self.reason_probe()  # fail before the encoder runs
+        limited = limit_side(image, self.config.max_side)
+        with torch.inference_mode():
+            return self._reasons_of(self._descriptors(limited), limited)
+
+    def analyse_tensor(self, image: torch.Tensor, with_map: bool = False,
+                       with_reasons: bool = False
+                       ) -> tuple[float, np.ndarray | None, dict[str, float] | None]:
+        """One encoder pass for the score, the map and the reasons."""
+        if with_reasons:
+            self.reason_probe()
+        with torch.inference_mode():
+            limited = limit_side(image, self.config.max_side)
+            raw = self._descriptors(limited)
+            wins = self._scored(raw)
+            score, dist = score_windows(wins, self.pristine_mean, self.pristine_cov,
+                                        self.config.distance, self.config.ridge,
+                                        with_map=with_map)
+            qmap = dist.cpu().numpy().reshape(wins.shape) if with_map else None
+            reasons = self._reasons_of(raw, limited) if with_reasons else None
+        return score, qmap, reasons
 
     def score_tensor(self, image: torch.Tensor) -> float:
         score, _ = score_windows(self.windows(image), self.pristine_mean, self.pristine_cov,
@@ -115,7 +185,9 @@ class DenseGaussianModel(QualityModel):
         image's dtype is that of the encoder (float32, or float64 for a gradient check).
         """
         self.check_size(image)
-        score, _ = score_windows_tensor(self._windows(image), self.pristine_mean,
+        limited = limit_side(image, self.config.max_side)
+        score, _ = score_windows_tensor(self._scored(self._descriptors(limited)),
+                                        self.pristine_mean,
                                         self.pristine_cov, self.config.distance,
                                         self.config.ridge)
         return score

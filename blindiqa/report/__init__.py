@@ -17,7 +17,7 @@ from pathlib import Path
 
 from blindiqa.bursts import best_of_bursts, burst_sizes
 from blindiqa.io.atomic import write_text_atomic
-from blindiqa.io.rows import Row, format_header, format_row
+from blindiqa.io.rows import COLUMNS, REASONS_FILE_COLUMNS, Row, format_header, format_row
 from blindiqa.models.quality_scale import QualityScale, WindowScale
 from blindiqa.report.collect import ReportRow, collect_rows
 from blindiqa.report.html import EXTREMES, SCORES_CSV, render_page
@@ -72,8 +72,11 @@ def write_report(records: Iterable[ScoreRecord], out_dir: str | os.PathLike, *,
                         map_opacity=map_opacity, thumb_side=thumb_side, on_row=on_row)
     if bursts is not None:
         rows = with_bursts(rows, bursts)
-    table = format_header(False) + "".join(
-        format_row(Row(r.name, r.score, r.quality, r.error, r.width, r.height), False)
+    columns = REASONS_FILE_COLUMNS if any(r.reasons for r in rows) else COLUMNS
+    table = format_header(False, columns) + "".join(
+        format_row(Row(r.name, r.score, r.quality, r.error, r.width, r.height,
+                       tuple((f"reason_{f}", f"{v:.2f}") for f, v in r.reasons or ())),
+                   False, columns=columns)
         for r in rows)
     write_text_atomic(Path(out_dir) / SCORES_CSV, table)
     page = render_page(rows, model_name=model_name, scale_note=scale_note(scale), title=title,

@@ -51,6 +51,9 @@ class ReportRow:
             :mod:`blindiqa.bursts`), or None where the report groups no bursts.
         burst_size: how many shots that burst holds, or None.
         burst_best: whether it is the best shot of its burst.
+        reasons: each family's estimated distortion strength (0-5) as ``(family,
+            strength)`` pairs, or None where the report was made without ``--reasons``
+            (or the image failed).
     """
 
     index: int
@@ -66,6 +69,7 @@ class ReportRow:
     burst: int | None = None
     burst_size: int | None = None
     burst_best: bool = False
+    reasons: tuple[tuple[str, float], ...] | None = None
 
 
 def display_name(text: str) -> str:
@@ -116,7 +120,8 @@ def make_row(rec: ScoreRecord, index: int, out_dir: Path, *, scale: QualityScale
                      quality=rec.quality, error=None if rec.error is None
                      else display_name(rec.error), thumb=thumb, map=qmap,
                      original=original_link(rec.path, out_dir),
-                     width=rec.width, height=rec.height)
+                     width=rec.width, height=rec.height,
+                     reasons=None if rec.reasons is None else tuple(rec.reasons.items()))
 
 
 def original_link(path: str | os.PathLike, out_dir: str | os.PathLike) -> str | None:

@@ -70,7 +70,26 @@ def card(row: ReportRow) -> str:
             f'<span class="quality{"" if hue else " na"}"{hue}>quality '
             f"{format_quality(row.quality)}</span>"
             f'<span class="score">score {format_score(row.score)}</span>'
-            f"</figcaption></figure>")
+            f"{reasons_line(row)}</figcaption></figure>")
+
+
+#: A family is named on a card where its estimated strength is at least this (level 1:
+#: KADID-10k's barely visible level).
+REASON_SHOWN = 1.0
+
+
+def reasons_line(row: ReportRow) -> str:
+    """A card's reasons: the families of estimated strength >= :data:`REASON_SHOWN`,
+    strongest first (``blur 2.4 · noise 1.1``), or ``no distortion family stands out``;
+    all six in the title. Nothing for a row without reasons."""
+    if not row.reasons:
+        return ""
+    title = "estimated strength 0-5: " + ", ".join(f"{f} {v:.1f}" for f, v in row.reasons)
+    shown = sorted((r for r in row.reasons if r[1] >= REASON_SHOWN), key=lambda r: -r[1])
+    text = (" \u00b7 ".join(f"{f} {v:.1f}" for f, v in shown) if shown
+            else "no distortion family stands out")
+    return f'<span class="reasons" title="{_esc(title)}">{_esc(text)}</span>'
+
 
 
 def burst_badge(row: ReportRow) -> str:
@@ -271,6 +290,7 @@ h2 { font-size: 17px; margin: 26px 0 10px; }
   background: hsl(calc(var(--q) * 1.2) 60% 38%); }
 .quality.na { background: #8a93a0; }
 .score { color: var(--muted); }
+.reasons { flex-basis: 100%; font-size: 12px; color: #7a4b00; }
 .error { color: #a33; font-size: 12px; overflow-wrap: anywhere; }
 .card.failed { border-color: #e3b4b4; }
 a.map-link { cursor: zoom-in; }
