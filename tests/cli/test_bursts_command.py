@@ -166,3 +166,22 @@ def test_burst_options_without_bursts_are_refused_not_ignored(shoot, capsys, arg
     assert exc.value.code == 2
     assert needs in capsys.readouterr().err
     assert not (shoot / argv[3]).exists()
+
+
+@pytest.mark.parametrize("out", ["grouped.csv", "grouped.jsonl"])
+def test_further_columns_of_every_row_are_carried(shoot, out):
+    text = (shoot / "scores.csv").read_text().splitlines()
+    rows = [text[0] + ",reason_blur,note"] + [f"{line},{i}.5,x{i}"
+                                               for i, line in enumerate(text[1:])]
+    (shoot / "r.csv").write_text("\n".join(rows) + "\n")
+    assert main(["bursts", "r.csv", "--out", out, "--quiet"]) == 0
+    assert main(["bursts", out, "--out", "again" + out[7:], "--quiet"]) == 0  # regrouped
+    for name in (out, "again" + out[7:]):
+        if name.endswith(".csv"):
+            got = read_csv(shoot / name)
+        else:
+            got = [json.loads(x) for x in (shoot / name).read_text().splitlines()]
+        assert list(got[0]) == [*COLUMNS, "reason_blur", "note", "burst", "burst_size",
+                                "burst_best"]
+        first = next(r for r in got if r["path"].endswith("IMG_0001.jpg"))
+        assert float(first["reason_blur"]) == 1.5 and first["note"] == "x1"
