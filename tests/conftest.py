@@ -129,3 +129,20 @@ def _xmp_fields(path: Path) -> dict:
 def read_xmp():
     """``read_xmp(path)``: every XMP property of a sidecar, as exiv2 reads it."""
     return _xmp_fields
+
+
+@pytest.fixture()
+def map_render_spy(monkeypatch):
+    """The keyword arguments of every ``blindiqa.viz.render_quality_map`` call (drawing
+    as usual)."""
+    import blindiqa.viz
+
+    calls: list[dict] = []
+    real = blindiqa.viz.render_quality_map
+
+    def render(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(blindiqa.viz, "render_quality_map", render)
+    return calls

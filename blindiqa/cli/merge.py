@@ -180,13 +180,7 @@ def run(args: argparse.Namespace) -> int:
         print("blindiqa: warning: only some parts have the reason_* columns (scored with "
               "--reasons); the merged file has none", file=sys.stderr)
     writer = RowWriter(out, sort=args.sort, reasons=bool(reasons) and all(reasons))
-    ok = False
-    try:
-        for row in rows:
-            writer.write(row)
-        ok = True
-    finally:
-        writer.close(keep=ok)
+    writer.write_all(rows)
     try:
         if prov is not None:
             write_sidecar(out, prov)

@@ -16,6 +16,18 @@ from typing import Any
 import torch
 from torch import nn
 
+
+def init_linear_layers(layers: nn.Module, generator: torch.Generator | None = None) -> None:
+    """Seeded initialisation of every ``nn.Linear`` in ``layers``: weights uniform in
+    +-1/sqrt(fan_in), biases zero (one draw from ``generator`` per layer, in order), so
+    that a seed gives the same network on any machine."""
+    for m in layers.modules():
+        if isinstance(m, nn.Linear):
+            bound = m.in_features ** -0.5
+            with torch.no_grad():
+                m.weight.uniform_(-bound, bound, generator=generator)
+                m.bias.zero_()
+
 #: Head architectures.
 KINDS = ("linear", "mlp", "residual")
 #: What the distance is computed on: the head's output, or the descriptor and the head's
@@ -98,12 +110,7 @@ class QualityHead(nn.Module):
         self._init(generator)
 
     def _init(self, generator: torch.Generator | None) -> None:
-        for m in self.layers:
-            if isinstance(m, nn.Linear):
-                bound = m.in_features ** -0.5
-                with torch.no_grad():
-                    m.weight.uniform_(-bound, bound, generator=generator)
-                    m.bias.zero_()
+        init_linear_layers(self.layers, generator)
         if self.config.kind == "residual":
             with torch.no_grad():
                 self.layers[-1].weight.zero_()

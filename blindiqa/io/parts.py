@@ -77,14 +77,7 @@ class PartWriter:
         if self.fmt == "parquet":
             write_parquet_rows(target, rows)
         else:
-            writer = RowWriter(target)
-            ok = False
-            try:
-                for row in rows:
-                    writer.write(row)
-                ok = True
-            finally:
-                writer.close(keep=ok)
+            RowWriter(target).write_all(rows)
         if self.provenance is not None:
             write_sidecar(target, self.provenance)
         else:  # a sidecar left from an earlier run would lie about these rows

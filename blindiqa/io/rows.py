@@ -402,6 +402,17 @@ class RowWriter:
         else:
             self._emit(format_row(row, self.jsonl, self.encoding, self.columns))
 
+    def write_all(self, rows: Iterable[Row]) -> None:
+        """Write ``rows`` and close: the file is put in place only where every row was
+        written (an error drops an atomic file and is raised)."""
+        ok = False
+        try:
+            for row in rows:
+                self.write(row)
+            ok = True
+        finally:
+            self.close(keep=ok)
+
     def close(self, keep: bool = True) -> None:
         """Finish: write kept rows, and put an atomic file in place (``keep``) or drop it."""
         failure: BaseException | None = None

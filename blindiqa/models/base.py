@@ -173,6 +173,15 @@ class QualityModel(nn.Module, ABC):
         Raises:
             ValueError: an input is invalid or smaller than :attr:`min_size`.
         """
+        tensors = self._checked_tensors(images)
+        return torch.tensor([self.score_tensor(t) for t in tensors], dtype=torch.float64)
+
+    def _checked_tensors(self, images: Any) -> list[torch.Tensor]:
+        """``images`` as canonical tensors, each at least :attr:`min_size`.
+
+        Raises:
+            ValueError: an input is invalid or too small (naming its index in a list).
+        """
         tensors = to_tensor_list(images, max_side=self.decode_max_side)
         for i, t in enumerate(tensors):
             try:
@@ -181,7 +190,7 @@ class QualityModel(nn.Module, ABC):
                 if len(tensors) == 1:
                     raise
                 raise ValueError(f"image {i}: {exc}") from exc
-        return torch.tensor([self.score_tensor(t) for t in tensors], dtype=torch.float64)
+        return tensors
 
     @torch.inference_mode()
     def quality_map(self, image: Any) -> torch.Tensor:
@@ -233,16 +242,7 @@ class QualityModel(nn.Module, ABC):
         problem = self.reasons_problem()
         if problem is not None:  # before decoding anything
             raise ValueError(problem)
-        tensors = to_tensor_list(images, max_side=self.decode_max_side)
-        rows = []
-        for i, t in enumerate(tensors):
-            try:
-                self.check_size(t)
-            except ValueError as exc:
-                if len(tensors) == 1:
-                    raise
-                raise ValueError(f"image {i}: {exc}") from exc
-            rows.append(self.reasons_tensor(t))
+        rows = [self.reasons_tensor(t) for t in self._checked_tensors(images)]
         return {f: torch.tensor([r[f] for r in rows], dtype=torch.float64) for f in rows[0]}
 
     def quality_from_score(self, scores: Any) -> torch.Tensor:

@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from blindiqa.distortions import NUM_LEVELS
+from blindiqa.head.model import init_linear_layers
 from blindiqa.reasons.families import FAMILIES
 
 #: The ``kind`` in a probe file's metadata.
@@ -86,12 +87,7 @@ class ReasonProbe(nn.Module):
             self.layers = nn.Sequential(nn.Linear(config.in_dim, n_out))
         self.register_buffer("input_mean", torch.zeros(config.in_dim))
         self.register_buffer("input_std", torch.ones(config.in_dim))
-        for m in self.layers:
-            if isinstance(m, nn.Linear):
-                bound = m.in_features ** -0.5
-                with torch.no_grad():
-                    m.weight.uniform_(-bound, bound, generator=generator)
-                    m.bias.zero_()
+        init_linear_layers(self.layers, generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Raw outputs (not clipped) of ``(N, in_dim)`` inputs."""

@@ -13,20 +13,6 @@ from blindiqa.cli.main import main
 
 
 @pytest.fixture()
-def spy(monkeypatch):
-    """The keyword arguments of every ``render_quality_map`` call (drawing as usual)."""
-    calls: list[dict] = []
-    real = blindiqa.viz.render_quality_map
-
-    def render(*args, **kwargs):
-        calls.append(kwargs)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(blindiqa.viz, "render_quality_map", render)
-    return calls
-
-
-@pytest.fixture()
 def one_photo(tmp_path, photo):
     path = tmp_path / "photos" / "coffee.png"
     path.parent.mkdir()
@@ -42,19 +28,20 @@ def _maps(one_photo, tmp_path, *options: str):
     return Image.open(maps / "coffee.png.png")
 
 
-def test_maps_on_the_window_scale_at_the_default_opacity(one_photo, tmp_path, photo, spy):
+def test_maps_on_the_window_scale_at_the_default_opacity(one_photo, tmp_path, photo,
+                                                         map_render_spy):
     h, w = photo.shape[:2]
     with _maps(one_photo, tmp_path) as drawing:
         left = np.asarray(drawing)[28:28 + h, :w]  # below the title
         assert not np.array_equal(left, photo)  # the map covers the photo
-    (call,) = spy
+    (call,) = map_render_spy
     assert call["alpha"] == 0.5 and call["beside"] is False and call["map_range"] is None
     assert call["window_scale"].windows == blindiqa.load("niqe").window_scale.windows
     with _maps(one_photo, tmp_path, "--map-opacity", "0.3", "--map-beside") as drawing:
         pixels = np.asarray(drawing)
         assert np.array_equal(pixels[28:28 + h, :w], photo)  # the plain photo, then
         assert not np.array_equal(pixels[28:28 + h, w + 8:2 * w + 8], photo)  # its map
-    assert spy[1]["alpha"] == 0.3 and spy[1]["beside"] is True
+    assert map_render_spy[1]["alpha"] == 0.3 and map_render_spy[1]["beside"] is True
 
 
 @pytest.mark.parametrize("bad", ["-1", "1.0001", "inf", "x"])

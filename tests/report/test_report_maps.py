@@ -14,26 +14,13 @@ from blindiqa.report import write_report
 from blindiqa.scoring import score_files
 
 
-@pytest.fixture()
-def spy(monkeypatch):
-    """The keyword arguments of every ``render_quality_map`` call (drawing as usual)."""
-    calls: list[dict] = []
-    real = blindiqa.viz.render_quality_map
-
-    def render(*args, **kwargs):
-        calls.append(kwargs)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(blindiqa.viz, "render_quality_map", render)
-    return calls
-
-
-def test_report_maps_show_the_photo_beside_its_map(report_photos, tmp_path, capsys, spy):
+def test_report_maps_show_the_photo_beside_its_map(report_photos, tmp_path, capsys,
+                                                    map_render_spy):
     out = tmp_path / "rep"
     assert main(["report", str(report_photos / "coffee.jpg"), "--model", "niqe", "--out",
                  str(out), "--workers", "0", "--quiet", "--map-opacity", "0.8"]) == 0
     windows = blindiqa.load("niqe").window_scale
-    (call,) = spy
+    (call,) = map_render_spy
     assert call["beside"] is True and call["alpha"] == 0.8
     assert call["window_scale"].windows == windows.windows  # the model's window scale
     with Image.open(report_photos / "coffee.jpg") as photo, \
