@@ -31,7 +31,7 @@ import csv
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -794,9 +794,3 @@ def load_dataset(root: str | os.PathLike, name: str | None = None,
     if not dataset.items:
         raise ValueError(f"{base}: the {layout} label file lists no images")
     return dataset
-
-
-def iter_items(dataset: Dataset) -> Iterator[tuple[Path, str]]:
-    """``(path, display name)`` pairs, the input of :func:`blindiqa.scoring.score_files`."""
-    for item in dataset.items:
-        yield item.path, item.name

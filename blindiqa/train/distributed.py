@@ -110,8 +110,3 @@ def wrap_model(model: nn.Module, info: DistInfo, device: torch.device) -> nn.Mod
     ids = [device.index if device.index is not None else info.local_rank] \
         if device.type == "cuda" else None
     return DistributedDataParallel(model, device_ids=ids)
-
-
-def unwrap(model: nn.Module) -> nn.Module:
-    """The module inside a DistributedDataParallel wrapper (or ``model`` itself)."""
-    return model.module if hasattr(model, "module") else model
