@@ -29,8 +29,7 @@ from typing import Any
 import numpy as np
 
 from blindiqa.ablate import VariantResult
-from blindiqa.ablate.report import format_value as _f
-from blindiqa.ablate.report import plot_ablation
+from blindiqa.ablate.report import COLUMNS, Column, plot_ablation, results_table
 from blindiqa.bench.metrics import srcc
 
 
@@ -152,20 +151,21 @@ def add_deltas(rows: Sequence[Row], mos: dict[str, dict[str, float]],
                 np.array([mos[name][i] for i in images]), resamples, seed)
 
 
+#: The table's columns: those of ``results.md`` (:data:`blindiqa.ablate.report.COLUMNS`),
+#: the variant's first label line, the settings its folder changes and the paired
+#: difference from the first row.
+TABLE_COLUMNS = (
+    Column("variant", "---", lambda r, name, m: r.variant.label.splitlines()[0]),
+    Column("Stage-2 settings changed", "---", lambda r, name, m: r.settings or "defaults"),
+    *(COLUMNS[c] for c in ("dataset", "n", "srcc", "plcc", "krcc")),
+    Column("dSRCC [95% CI]", "---", lambda r, name, m: _delta(r.delta.get(name))),
+    *(COLUMNS[c] for c in ("steps", "minutes", "mi", "simsiam", "feat_std")),
+)
+
+
 def markdown(rows: Sequence[Row]) -> str:
     """One line per variant, folder and dataset."""
-    lines = ["| variant | Stage-2 settings changed | dataset | n | SRCC | PLCC | KRCC | "
-             "dSRCC [95% CI] | steps | train min | MI (nats) | SimSiam | feat std |",
-             "|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        for name, m in (r.metrics or {"-": {}}).items():
-            lines.append(
-                f"| {r.variant.label.splitlines()[0]} | {r.settings or 'defaults'} | {name} "
-                f"| {m.get('n', '-')} | {_f(m.get('srcc'))} | {_f(m.get('plcc'))} | "
-                f"{_f(m.get('krcc'))} | {_delta(r.delta.get(name))} | {r.steps} | "
-                f"{_f(r.train_minutes, '.1f')} | "
-                f"{_f(r.mi, '.4g')} | {_f(r.simsiam, '.3f')} | {_f(r.feat_std, '.4f')} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(results_table(rows, TABLE_COLUMNS)) + "\n"
 
 
 def read_curves(row: Row) -> dict[str, np.ndarray]:

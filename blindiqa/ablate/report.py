@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from blindiqa.io.atomic import write_bytes_atomic, write_text_atomic
 
@@ -28,9 +28,49 @@ def format_value(x: float | None, spec: str = ".4f") -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
 
+class Column(NamedTuple):
+    """One column of a results table: its header, markdown alignment, and the cell of a
+    result ``r`` on dataset ``name`` with metrics ``m``."""
+
+    header: str
+    align: str
+    cell: Callable[[Any, str, dict[str, Any]], str]
+
+
+_f = format_value
+#: The columns of every results table, by name (see :func:`results_table`).
+COLUMNS = {
+    "variant": Column("variant", "---", lambda r, name, m: r.variant.label),
+    "dataset": Column("dataset", "---", lambda r, name, m: name),
+    "n": Column("n", "---:", lambda r, name, m: str(m.get("n", "-"))),
+    "srcc": Column("SRCC", "---:", lambda r, name, m: _f(m.get("srcc"))),
+    "plcc": Column("PLCC", "---:", lambda r, name, m: _f(m.get("plcc"))),
+    "krcc": Column("KRCC", "---:", lambda r, name, m: _f(m.get("krcc"))),
+    "steps": Column("steps", "---:", lambda r, name, m: str(r.steps)),
+    "epochs": Column("epochs", "---:", lambda r, name, m: _f(r.epochs, ".2f")),
+    "minutes": Column("train min", "---:", lambda r, name, m: _f(r.train_minutes, ".1f")),
+    "mi": Column("MI (nats)", "---:", lambda r, name, m: _f(r.mi, ".4g")),
+    "simsiam": Column("SimSiam", "---:", lambda r, name, m: _f(r.simsiam, ".3f")),
+    "feat_std": Column("feat std", "---:", lambda r, name, m: _f(r.feat_std, ".4f")),
+}
+#: The columns of ``results.md``.
+REPORT_COLUMNS = ("variant", "dataset", "n", "srcc", "plcc", "krcc", "steps", "epochs",
+                  "minutes", "mi", "simsiam", "feat_std")
+
+
+def results_table(results: Sequence[Any], columns: Sequence[Column]) -> list[str]:
+    """A markdown table of ``results``: one row per result and dataset (one ``-`` row for
+    a result without metrics)."""
+    lines = ["| " + " | ".join(c.header for c in columns) + " |",
+             "|" + "|".join(c.align for c in columns) + "|"]
+    for r in results:
+        for name, m in (r.metrics or {"-": {}}).items():
+            lines.append("| " + " | ".join(c.cell(r, name, m) for c in columns) + " |")
+    return lines
+
+
 def results_markdown(results: Sequence[Any], context: dict[str, Any], chart: bool) -> str:
     """The report as markdown (one table row per variant and dataset)."""
-    f = format_value
     lines = ["# Ablation: what each training stage adds", ""]
     lines.append(
         f"Encoder `{context.get('encoder')}` (layer `{context.get('layer')}`, input "
@@ -52,16 +92,8 @@ def results_markdown(results: Sequence[Any], context: dict[str, Any], chart: boo
     if context.get("train"):
         lines.append("Stage-2 settings: " + ", ".join(
             f"`{k}={v}`" for k, v in sorted(context["train"].items())) + ".")
-    lines += ["", "| variant | dataset | n | SRCC | PLCC | KRCC | steps | epochs | train min "
-                  "| MI (nats) | SimSiam | feat std |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in results:
-        for name, m in (r.metrics or {"-": {}}).items():
-            lines.append(
-                f"| {r.variant.label} | {name} | {m.get('n', '-')} | {f(m.get('srcc'))} | "
-                f"{f(m.get('plcc'))} | {f(m.get('krcc'))} | {r.steps} | "
-                f"{f(r.epochs, '.2f')} | {f(r.train_minutes, '.1f')} | {f(r.mi, '.4g')} | "
-                f"{f(r.simsiam, '.3f')} | {f(r.feat_std, '.4f')} |")
+    lines.append("")
+    lines += results_table(results, [COLUMNS[c] for c in REPORT_COLUMNS])
     lines += [
         "",
         "SRCC and KRCC are absolute values (scores are distances, lower = better, while "
