@@ -3,7 +3,7 @@
 Produces the tables of ``docs/robustness.md``: for each input file, what the API
 (``model.score(path)``) and the CLI (``blindiqa score PATH``: the row's error and the
 exit code) give; then bad in-memory inputs, bad model files, bad encoder checkpoints and
-the output-safety checks. The inputs are built by ``tests/robustness/robustness_cases.py``
+the output-safety checks. The inputs are built by ``benchmarks/robustness_cases.py``
 (the same ones the tests check); the model is the tests' cheap one (EfficientNet-Lite0
 ``stage3`` features, patch 96), saved as a bundle.
 
@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "robustness"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import robustness_cases as rc  # noqa: E402
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-#: robustness_cases.py (also used outside pytest, by benchmarks/) holds the small model's
-#: recipe; the robustness tests import it the same way, as a top-level module.
-sys.path.insert(0, str(Path(__file__).resolve().parent / "robustness"))
+#: benchmarks/robustness_cases.py (the bad inputs that benchmarks/robustness_table.py
+#: tabulates and tests/robustness checks) holds the small model's recipe; the robustness
+#: tests import it the same way, as a top-level module of benchmarks/.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from robustness_cases import fit_small_model  # noqa: E402
 
 #: Environment variable: the shared data folder (default: ``../shared/data`` beside the
