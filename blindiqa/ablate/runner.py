@@ -43,6 +43,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from blindiqa.ablate.report import write_report
+from blindiqa.bench import run_bench
+from blindiqa.bench.datasets import load_dataset
+from blindiqa.io.files import iter_image_files
+from blindiqa.models.bundle import save_bundle
+from blindiqa.models.fit import fit_pristine
+from blindiqa.models.gaussian_model import FeatureConfig
+from blindiqa.train.authentic import (
+    AuthenticConfig,
+    build_encoder,
+    init_settings,
+    resolve_config,
+    train_authentic,
+)
+from blindiqa.train.checkpoint import save_encoder
+from blindiqa.train.log import read_log
+
 #: Files of a Stage-2 run directory.
 ENCODER_FILE, SUMMARY_FILE, CONFIG_FILE = "encoder.pt", "summary.json", "config.json"
 
@@ -137,7 +154,6 @@ class AblationConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1")
-        from blindiqa.train.authentic import AuthenticConfig
 
         fields = {f.name for f in dataclasses.fields(AuthenticConfig)}
         bad = set(self.train) - fields
@@ -214,7 +230,6 @@ def run_is_finished(run_dir: str | os.PathLike) -> bool:
 
 def _train_minutes(run_dir: Path) -> float:
     """Wall-clock minutes over the sessions of a run (from its CSV log)."""
-    from blindiqa.train.log import read_log
 
     rows = read_log(run_dir / "log.csv")
     return sum(float(r["step_s"]) for r in rows if r.get("step_s")) / 60.0
@@ -222,7 +237,6 @@ def _train_minutes(run_dir: Path) -> float:
 
 def _last_logged(run_dir: Path, key: str, steps: int = 10) -> float | None:
     """Mean of ``key`` over the last ``steps`` logged steps (None where never logged)."""
-    from blindiqa.train.log import read_log
 
     values = [float(r[key]) for r in read_log(run_dir / "log.csv") if r.get(key)]
     return sum(values[-steps:]) / len(values[-steps:]) if values else None
@@ -265,10 +279,6 @@ def run_ablation(cfg: AblationConfig, echo: Callable[[str], None] | None = None,
     Raises:
         ValueError: bad settings, or a budget too small for even the evaluations.
     """
-    from blindiqa.ablate.report import write_report
-    from blindiqa.bench.datasets import load_dataset
-    from blindiqa.io.files import iter_image_files
-    from blindiqa.train.authentic import init_settings, resolve_config
 
     cfg.validate()
     say = _Echo(echo)
@@ -385,8 +395,6 @@ def materialise_init(weights: str, base: Any, out: Path) -> str:
     """The Stage-1 weights as a file (a seeded random init is written once)."""
     if weights != "random":
         return weights
-    from blindiqa.train.authentic import build_encoder
-    from blindiqa.train.checkpoint import save_encoder
 
     path = out / "runs" / "synthetic-random-init.pt"
     if not path.is_file():
@@ -397,7 +405,6 @@ def materialise_init(weights: str, base: Any, out: Path) -> str:
 def train_variant(variant: Variant, run_dir: Path, cfg: AblationConfig,
                   limits: dict[str, Any], progress: bool, say: Callable[[str], None]) -> None:
     """Train (or resume) the Stage-2 run of a variant."""
-    from blindiqa.train.authentic import resolve_config, train_authentic
 
     resume = (run_dir / "checkpoint.pt").is_file()
     given = {"images": cfg.unlabeled, "init": cfg.init, "encoder": cfg.encoder,
@@ -423,9 +430,6 @@ def fit_variant(key: str, encoder_file: str | None, encoder: str, layer: str,
     Fitting runs on the CPU (as ``blindiqa fit-pristine``); the bundle is reused while
     its stamp (encoder file, pristine images, feature settings) is unchanged.
     """
-    from blindiqa.models.bundle import save_bundle
-    from blindiqa.models.fit import fit_pristine
-    from blindiqa.models.gaussian_model import FeatureConfig
 
     fcfg = FeatureConfig(encoder=encoder, layers=(layer,), normalization=normalization,
                          weights="pretrained" if encoder_file is None else "bundle")
@@ -455,7 +459,6 @@ def fit_variant(key: str, encoder_file: str | None, encoder: str, layer: str,
 def bench_variant(model_path: Path, datasets: list[Any], out: Path, device: str | None,
                   limit: int | None, progress: bool = False) -> dict[str, dict[str, float]]:
     """Benchmark one bundle on every dataset (run_bench's resumable score files)."""
-    from blindiqa.bench import run_bench
 
     bench_dir = out / "bench"
     results = run_bench([model_path], datasets, bench_dir, device=device, limit=limit,

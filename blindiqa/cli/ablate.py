@@ -33,7 +33,7 @@ def _pair(text: str) -> tuple[str, str]:
 
 def register(subparsers: Any) -> None:
     """Add ``ablate`` to the sub-commands of ``blindiqa``."""
-    from blindiqa.ablate.runner import VARIANT_KEYS
+    from blindiqa.cli.choices import ABLATION_VARIANTS as VARIANT_KEYS
     from blindiqa.cli.choices import ENCODERS
 
     p = subparsers.add_parser(

@@ -43,5 +43,8 @@ PATCH_STRIDE = 48
 #: ``blindiqa.io.workers.DEFAULT_TIMEOUT``: seconds a decoding worker may take per file.
 DECODE_TIMEOUT = 120.0
 
-__all__ = ["DECODE_TIMEOUT", "ENCODERS", "ENGINE_DEFAULTS", "NORMALIZATIONS", "PATCH_SIZE",
-           "PATCH_STRIDE", "EngineDefaults"]
+#: ``blindiqa.ablate.runner.VARIANT_KEYS``: the variants of ``blindiqa ablate``, in order.
+ABLATION_VARIANTS = ("synthetic", "authentic", "mi-loglik", "mi-contrastive")
+
+__all__ = ["ABLATION_VARIANTS", "DECODE_TIMEOUT", "ENCODERS", "ENGINE_DEFAULTS",
+           "NORMALIZATIONS", "PATCH_SIZE", "PATCH_STRIDE", "EngineDefaults"]

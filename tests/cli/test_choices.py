@@ -23,6 +23,12 @@ def test_engine_defaults():
     assert real == choices.ENGINE_DEFAULTS
 
 
+def test_ablation_variants():
+    from blindiqa.ablate.runner import VARIANT_KEYS
+
+    assert VARIANT_KEYS == choices.ABLATION_VARIANTS
+
+
 def test_patches_and_timeout():
     assert (PATCH_SIZE, PATCH_STRIDE) == (choices.PATCH_SIZE, choices.PATCH_STRIDE)
     assert DEFAULT_TIMEOUT == choices.DECODE_TIMEOUT
