@@ -266,4 +266,4 @@ def load_dense_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, Any]
                               provenance=metadata.get("provenance"), head=head)
 
 
-register_bundle_kind(BUNDLE_KIND, load_dense_bundle)
+register_bundle_kind(BUNDLE_KIND, load_dense_bundle, options=("max_side",))

@@ -11,7 +11,14 @@ import torch
 from blindiqa.models.base import QualityModel
 from blindiqa.models.bundle import BundleError, load_bundle, one_line
 from blindiqa.models.quality_scale import QualityScale, WindowScale
-from blindiqa.models.registry import bundle_loader, get_entry, is_model, unknown_model_error
+from blindiqa.models.registry import (
+    bundle_loader,
+    bundle_options,
+    get_entry,
+    is_model,
+    refuse_options,
+    unknown_model_error,
+)
 from blindiqa.runtime import keep_freed_memory
 
 
@@ -30,6 +37,10 @@ def load_file(path: str | os.PathLike, **options: Any) -> QualityModel:
     kind = metadata["kind"]
     try:
         loader = bundle_loader(kind)
+    except ValueError as exc:
+        raise BundleError(f"{path}: {one_line(exc, limit=300)}") from exc
+    refuse_options(options, bundle_options(kind), f"{kind!r} model files")
+    try:
         model = loader(tensors, metadata, name=Path(path).name, **options)
         model.quality_scale = QualityScale.from_bundle(tensors, metadata)
         model.window_scale = WindowScale.from_bundle(tensors, metadata)
@@ -38,21 +49,12 @@ def load_file(path: str | os.PathLike, **options: Any) -> QualityModel:
     except BundleError:
         raise
     except TypeError as exc:
-        refused = _inapplicable(exc, options, f"{kind!r} model files")
-        raise (refused or _unusable(path, kind, exc)) from exc
+        raise _unusable(path, kind, exc) from exc
     except ValueError as exc:  # the loader's own check; make sure the file is named
         msg = one_line(exc, limit=300)
         raise BundleError(msg if Path(path).name in msg else f"{path}: {msg}") from exc
     except (KeyError, IndexError, AttributeError, RuntimeError) as exc:
         raise _unusable(path, kind, exc) from exc
-
-
-def _inapplicable(exc: TypeError, options: dict[str, Any], what: str) -> ValueError | None:
-    """The error for options a model's factory or loader does not take (None where the
-    ``TypeError`` has another cause)."""
-    if options and "unexpected keyword argument" in str(exc):
-        return ValueError(f"option(s) {', '.join(sorted(options))} do not apply to {what}")
-    return None
 
 
 def _unusable(path: str | os.PathLike, kind: str, exc: Exception) -> BundleError:
@@ -84,13 +86,9 @@ def load(name_or_path: str | os.PathLike = "default", device: str | torch.device
     keep_freed_memory()
     key = os.fspath(name_or_path)
     if is_model(key):
-        try:
-            model = get_entry(key).factory(**options)
-        except TypeError as exc:
-            refused = _inapplicable(exc, options, f"model {key!r}")
-            if refused is None:
-                raise
-            raise refused from exc
+        entry = get_entry(key)
+        refuse_options(options, entry.options, f"model {key!r}")
+        model = entry.factory(**options)
     elif Path(key).exists() or key.endswith(".safetensors"):
         model = load_file(key, **options)
     else:

@@ -18,7 +18,7 @@ imports no torch.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +66,8 @@ class ModelEntry:
 _MODELS: dict[str, ModelEntry] = {}
 #: bundle kind -> loader(tensors, metadata, name) -> QualityModel
 _BUNDLE_LOADERS: dict[str, Callable[..., QualityModel]] = {}
+#: The options each bundle kind's loader takes (beyond the bundle and the name).
+_BUNDLE_OPTIONS: dict[str, tuple[str, ...]] = {}
 
 #: Imports the built-in model modules (set by the package's front door): ``loader(key)``
 #: imports the module that registers scorer or bundle kind ``key`` where it knows one
@@ -106,7 +108,7 @@ def ensure_builtins(key: str | None = None) -> None:
             return
         if key is not None and (key in _MODELS or key in _BUNDLE_LOADERS):
             return  # registered already (by its module, or by the user first)
-        models, loaders = dict(_MODELS), dict(_BUNDLE_LOADERS)
+        models, loaders, options = dict(_MODELS), dict(_BUNDLE_LOADERS), dict(_BUNDLE_OPTIONS)
         _builtins_loading = True
         try:
             complete = _builtins_loader(key)
@@ -114,6 +116,7 @@ def ensure_builtins(key: str | None = None) -> None:
             _builtins_loading = False
         _MODELS.update(models)
         _BUNDLE_LOADERS.update(loaders)
+        _BUNDLE_OPTIONS.update(options)
         _builtins_done = bool(complete)
 
 
@@ -124,9 +127,35 @@ def register_model(entry: ModelEntry) -> ModelEntry:
     return entry
 
 
-def register_bundle_kind(kind: str, loader: Callable[..., QualityModel]) -> None:
-    """Declare how a bundle file whose metadata says ``kind`` is turned into a model."""
+def register_bundle_kind(kind: str, loader: Callable[..., QualityModel],
+                         options: tuple[str, ...] = ()) -> None:
+    """Declare how a bundle file whose metadata says ``kind`` is turned into a model:
+    ``loader(tensors, metadata, name=..., **opts)``, where ``opts`` may hold only the
+    keyword arguments named in ``options``."""
     _BUNDLE_LOADERS[kind] = loader
+    _BUNDLE_OPTIONS[kind] = tuple(options)
+
+
+def bundle_options(kind: str) -> tuple[str, ...]:
+    """The options the loader of bundle ``kind`` takes (see :func:`register_bundle_kind`).
+
+    Raises:
+        ValueError: no loader is registered for ``kind``.
+    """
+    bundle_loader(kind)  # loads the built-ins, or raises for an unknown kind
+    return _BUNDLE_OPTIONS.get(kind, ())
+
+
+def refuse_options(options: Iterable[str], allowed: Iterable[str], what: str) -> None:
+    """Raise where ``options`` names one that ``allowed`` does not (``what`` names the
+    model or kind of model file in the message).
+
+    Raises:
+        ValueError: "option(s) X do not apply to WHAT".
+    """
+    extra = sorted(set(options) - set(allowed))
+    if extra:
+        raise ValueError(f"option(s) {', '.join(extra)} do not apply to {what}")
 
 
 def bundle_loader(kind: str) -> Callable[..., QualityModel]:

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from safetensors import safe_open
 
+from blindiqa.models import gaussian_model  # noqa: F401  (registers the kind of contentsep's file)
 from blindiqa.models.base import QualityModel
 from blindiqa.models.dense_model import BUNDLE_KIND as DENSE_KIND
 from blindiqa.models.load import load_file
-from blindiqa.models.registry import ModelEntry, register_model
+from blindiqa.models.registry import ModelEntry, bundle_options, register_model
 
 WEIGHTS_DIR = Path(str(resources.files("blindiqa.weights")))
 
@@ -70,4 +71,5 @@ for _name, (_file, _desc) in SHIPPED.items():
         register_model(ModelEntry(name=_name, factory=_factory(_name, _file),
                                   feature_dim=_feature_dim(_path), weights=_describe(_path),
                                   description=_desc,
+                                  options=bundle_options(_metadata(_path)["kind"]),
                                   differentiable=_metadata(_path).get("kind") == DENSE_KIND))

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from blindiqa.models import registry
-from blindiqa.models.registry import ModelEntry
+from blindiqa.models.registry import ModelEntry, get_entry
 
 
 def _entry(name: str, description: str = "") -> ModelEntry:
@@ -135,3 +137,27 @@ def test_the_catalogue_table_covers_every_builtin():
     for key, module in catalogue.BUILTINS.items():
         importlib.import_module(module)
         assert key in registry._MODELS or key in registry._BUNDLE_LOADERS, key
+
+
+def test_options_are_checked_against_what_a_model_declares():
+    from blindiqa.models.registry import bundle_options, refuse_options
+
+    assert get_entry("default").options == ("max_side",) == bundle_options("dense-gaussian")
+    assert bundle_options("gaussian-distance") == ()
+    refuse_options({"max_side": 1}, ("max_side",), "x")  # declared: accepted
+    with pytest.raises(ValueError, match=r"^option\(s\) a, b do not apply to model 'y'$"):
+        refuse_options({"b": 1, "a": 2, "max_side": 3}, ("max_side",), "model 'y'")
+    with pytest.raises(ValueError, match="unknown model bundle kind 'no-such-kind'"):
+        bundle_options("no-such-kind")
+
+
+def test_load_refuses_an_option_before_building_anything(monkeypatch):
+    import blindiqa
+
+    built = []
+    entry = dataclasses.replace(get_entry("contentsep"), factory=lambda **kw: built.append(kw))
+    monkeypatch.setitem(registry._MODELS, "contentsep", entry)
+    with pytest.raises(ValueError, match=r"option\(s\) max_side do not apply to model "
+                                         r"'contentsep'"):
+        blindiqa.load("contentsep", max_side=512)
+    assert built == []
