@@ -36,7 +36,6 @@ of the normalised features as a collapse check, crops/s), ``checkpoint.pt`` (ful
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -84,8 +83,6 @@ from blindiqa.train.run import SUMMARY_FILE as SUMMARY_FILE
 from blindiqa.train.settings import (
     INHERITED,
     RunOptions,
-    check_run_limits,
-    default_device,
 )
 from blindiqa.train.stage import RunSetup, Stage, StageParts
 
@@ -225,11 +222,9 @@ class AuthenticConfig(RunOptions, _AuthenticFields):
         if min(self.weight_decay, self.q_weight_decay, self.q_loglik_weight,
                self.mi_weight) < 0:
             raise ValueError("weight decays, q_loglik_weight and mi_weight must be >= 0")
-        if self.checkpoint_every < 0 or (self.workers is not None and self.workers < 0):
-            raise ValueError("checkpoint_every and workers must be >= 0")
         if self.limit_images is not None and self.limit_images < 1:
             raise ValueError("limit_images must be at least 1")
-        check_run_limits(self.max_minutes, self.max_steps, self.device)
+        self.check_run_options()
         if self.batch_images % env_world_size():
             raise ValueError(f"--batch-images {self.batch_images} must be divisible by the "
                              f"number of processes ({env_world_size()})")
@@ -246,12 +241,6 @@ class AuthenticConfig(RunOptions, _AuthenticFields):
     def resolved_normalization(self) -> str:
         return self.normalization or "none"
 
-    @property
-    def resolved_device(self) -> str:
-        return default_device(self.device)
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 def init_settings(init: str) -> tuple[str, dict[str, Any]]:

@@ -29,7 +29,6 @@ model of it.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -67,7 +66,7 @@ from blindiqa.train.run import (
     merge_settings,
     train_stage,
 )
-from blindiqa.train.settings import INHERITED, RunOptions, check_run_limits, default_device
+from blindiqa.train.settings import INHERITED, RunOptions
 from blindiqa.train.stage import RunSetup, Stage, StageParts
 
 #: The run directory's window cache.
@@ -115,14 +114,7 @@ class _HeadFields:
             raise ValueError("lr must be positive and weight_decay >= 0")
         if self.cache is not None and not Path(self.cache).is_file():
             raise ValueError(f"--cache {self.cache!r} is not a file")
-        check_run_limits(self.max_minutes, self.max_steps, self.device)  # type: ignore[attr-defined]
-
-    @property
-    def resolved_device(self) -> str:
-        return default_device(self.device)  # type: ignore[attr-defined]
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        self.check_run_options()  # type: ignore[attr-defined]
 
 
 @dataclass

@@ -61,6 +61,22 @@ class RunOptions:
     max_minutes: float | None = dataclasses.field(default=None, metadata=FRESH)
     max_steps: int | None = dataclasses.field(default=None, metadata=FRESH)
 
+    def check_run_options(self) -> None:
+        """Raise ``ValueError`` on impossible run options: negative ``checkpoint_every``
+        or ``workers``, stopping rules or device (:func:`check_run_limits`)."""
+        if self.checkpoint_every < 0 or (self.workers is not None and self.workers < 0):
+            raise ValueError("checkpoint_every and workers must be >= 0")
+        check_run_limits(self.max_minutes, self.max_steps, self.device)
+
+    @property
+    def resolved_device(self) -> str:
+        """``device``, or cuda when available, else cpu."""
+        return default_device(self.device)
+
+    def to_json(self) -> dict[str, Any]:
+        """Every setting, as ``config.json`` stores it."""
+        return dataclasses.asdict(self)
+
 
 def resume_rule(f: dataclasses.Field) -> str:
     """The resume rule of a config field (``"fixed"`` unless its metadata says otherwise).

@@ -29,7 +29,6 @@ SIGTERM does the same at the end of the current step.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,8 +71,6 @@ from blindiqa.train.run import throughput as throughput
 from blindiqa.train.settings import (
     INHERITED,
     RunOptions,
-    check_run_limits,
-    default_device,
 )
 from blindiqa.train.stage import RunSetup, Stage, StageParts
 
@@ -166,9 +163,7 @@ class SyntheticConfig(RunOptions, _SyntheticFields):
             raise ValueError(f"crop must be 0 or at least 16, got {self.crop}")
         if not self.lr > 0 or self.weight_decay < 0 or not self.tau > 0:
             raise ValueError("lr and tau must be positive and weight_decay >= 0")
-        if self.checkpoint_every < 0 or (self.workers is not None and self.workers < 0):
-            raise ValueError("checkpoint_every and workers must be >= 0")
-        check_run_limits(self.max_minutes, self.max_steps, self.device)
+        self.check_run_options()
         self.scene_spec()  # validates k, work_size, views, crop, distort_on
         if self.scenes_per_batch % env_world_size():
             raise ValueError(f"--scenes-per-batch {self.scenes_per_batch} must be divisible "
@@ -184,16 +179,9 @@ class SyntheticConfig(RunOptions, _SyntheticFields):
     def resolved_layer(self) -> str:
         return self.layer or get_encoder_spec(self.encoder).default_layer
 
-    @property
-    def resolved_device(self) -> str:
-        return default_device(self.device)
-
     def scene_spec(self) -> SceneSpec:
         return SceneSpec(k=self.k, work_size=self.work_size, views=self.resolved_views,
                          out_size=self.crop or None, distort_on=self.distort_on)
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 # ------------------------------------------------------------------------ config files
