@@ -7,6 +7,7 @@ other back).
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -60,4 +61,23 @@ def run_stage(args: argparse.Namespace, config_type: type,
                        echo=(lambda m: None) if args.quiet else None)
     except (ValueError, FileNotFoundError) as exc:
         return fail(str(exc), code=1)
-    return 1 if result.stopped == "nonfinite" else 0
+    if result.stopped == "nonfinite":
+        return 1
+    if not args.quiet:
+        print(f"next: {fit_pristine_command(cfg, args.out)}", file=sys.stderr)
+    return 0
+
+
+def fit_pristine_command(cfg: Any, out: str) -> str:
+    """The ``blindiqa fit-pristine`` command line that makes a model of a run: its head
+    (a head stage's config has no ``encoder``), or its encoder, layer and normalisation."""
+    from pathlib import Path
+
+    from blindiqa.train.run import ENCODER_FILE
+
+    if not hasattr(cfg, "encoder"):
+        return f"blindiqa fit-pristine DIR --head {out} --out MODEL"
+    normalization = getattr(cfg, "resolved_normalization", cfg.normalization)
+    return (f"blindiqa fit-pristine DIR --encoder {cfg.encoder} --layer {cfg.resolved_layer} "
+            f"--normalization {normalization} --encoder-checkpoint {Path(out) / ENCODER_FILE} "
+            "--out MODEL")

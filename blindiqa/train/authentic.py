@@ -73,7 +73,6 @@ from blindiqa.train.run import (
     ENCODER_FILE,
     SCHEDULES,
     TrainResult,
-    fit_pristine_command,
     mark_unused_parameters,
     merge_settings,
     train_stage,
@@ -705,10 +704,7 @@ class AuthenticStage(Stage):
                   "encoder_params": sum(p.numel() for p in net.parameters()),
                   "feature_dim": dim, "feat_std_healthy": 1.0 / math.sqrt(dim),
                   "total_steps": setup.total_steps, "crops_per_step": 2 * cfg.batch_images,
-                  "crop_size": cfg.crop_size, "init_weights": init_settings(cfg.init)[0],
-                  "fit_pristine": fit_pristine_command(str(cfg.encoder), cfg.resolved_layer,
-                                                       cfg.resolved_normalization,
-                                                       setup.out)}
+                  "crop_size": cfg.crop_size, "init_weights": init_settings(cfg.init)[0]}
         mi = (f" + MI, q {cfg.mi} (weight {cfg.mi_weight:g} from epoch "
               f"{cfg.mi_start_epoch}, q lr {cfg.q_lr:g})" if use_mi else "")
         message = (f"authentic fine-tuning of {cfg.encoder} ({cfg.resolved_layer}, {dim}-d; "

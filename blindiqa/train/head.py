@@ -360,8 +360,7 @@ def _train_head(head: nn.Module, extra_params: list[nn.Parameter], cfg: Any
 def _record(setup: RunSetup, head: QualityHead, cache: dict[str, Any]) -> dict[str, Any]:
     return {"settings": setup.cfg.to_json(), "num_images": len(setup.files),
             "images_digest": setup.digest, "head": head.config.to_json(),
-            "engine": cache["config"], "total_steps": setup.total_steps,
-            "fit_pristine": f"blindiqa fit-pristine DIR --head {setup.out} --out MODEL"}
+            "engine": cache["config"], "total_steps": setup.total_steps}
 
 
 class HeadSyntheticStage(Stage):

@@ -444,13 +444,6 @@ def finish_run(out: Path, info: DistInfo, echo: Echo, *, step: int, total_steps:
 # ------------------------------------------------------------------------- the stages
 
 
-def fit_pristine_command(encoder: str, layer: str, normalization: str, out: Path) -> str:
-    """The ``blindiqa fit-pristine`` command line that uses a run's encoder."""
-    return (f"blindiqa fit-pristine DIR --encoder {encoder} --layer {layer} "
-            f"--normalization {normalization} --encoder-checkpoint {out / ENCODER_FILE} "
-            "--out MODEL")
-
-
 def train_stage(stage: Stage, cfg: RunConfig, out_dir: str | os.PathLike,
                 resume: bool = False, progress: bool = True, echo: Echo = None
                 ) -> TrainResult:

@@ -58,7 +58,6 @@ from blindiqa.train.run import LOG_FILE as LOG_FILE
 from blindiqa.train.run import (
     SCHEDULES,
     TrainResult,
-    fit_pristine_command,
     mark_unused_parameters,
     merge_settings,
     train_stage,
@@ -272,9 +271,7 @@ class SyntheticStage(Stage):
                   "views": cfg.resolved_views, "crop_size": spec.crop_size,
                   "total_steps": setup.total_steps,
                   "crops_per_step": 2 * cfg.k * cfg.scenes_per_batch,
-                  "feature_dim": model.feature_dim,
-                  "fit_pristine": fit_pristine_command(cfg.encoder, cfg.resolved_layer,
-                                                       cfg.normalization, setup.out)}
+                  "feature_dim": model.feature_dim}
         mark_unused_parameters(model, device)
         if setup.channels_last:
             model = model.to(memory_format=torch.channels_last)

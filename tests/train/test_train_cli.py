@@ -45,6 +45,7 @@ def test_main_with_train_command(pristine_dir, tmp_path, capsys):
                           str(out), "--epochs", "1", "--steps-per-epoch", "2", *TINY])
     assert code == 0
     assert json.loads((out / "summary.json").read_text())["step"] == 2
+    assert "next:" not in capsys.readouterr().err  # --quiet
     # the encoder it wrote is accepted by fit-pristine
     model_file = tmp_path / "m.safetensors"
     code = cli_main.main(["fit-pristine", str(pristine_dir), "--encoder",
@@ -101,3 +102,21 @@ def test_authentic_stage_comes_from_its_module(monkeypatch):
     fake.register_subcommand = register_subcommand
     monkeypatch.setitem(sys.modules, "blindiqa.cli.train_authentic", fake)
     assert parse(["train", "authentic"]).func(None) == 0
+
+
+def test_the_next_command_makes_a_model_of_the_run():
+    from types import SimpleNamespace
+
+    from blindiqa.cli.stages import fit_pristine_command
+
+    synthetic = SimpleNamespace(encoder="resnet50", resolved_layer="layer4",
+                                normalization="imagenet")
+    assert fit_pristine_command(synthetic, "runs/s1") == (
+        "blindiqa fit-pristine DIR --encoder resnet50 --layer layer4 --normalization "
+        "imagenet --encoder-checkpoint runs/s1/encoder.pt --out MODEL")
+    authentic = SimpleNamespace(encoder="resnet50", resolved_layer="layer4",
+                                normalization=None, resolved_normalization="none")
+    assert "--normalization none " in fit_pristine_command(authentic, "runs/s2")
+    head = SimpleNamespace(types=3)
+    assert fit_pristine_command(head, "runs/h1") == (
+        "blindiqa fit-pristine DIR --head runs/h1 --out MODEL")
