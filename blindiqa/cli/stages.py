@@ -13,22 +13,28 @@ from typing import Any
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
-    """The options every stage ends with: device, workers, checkpoints, precision, the
-    stopping rules, ``--resume`` and ``--quiet``."""
-    p.add_argument("--device", choices=("cpu", "cuda"),
-                   help="training device (default: cuda when available)")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="DataLoader workers per process (default: 0 on cpu, up to 15 on cuda)")
-    p.add_argument("--checkpoint-every", type=int, metavar="N",
-                   help="also checkpoint every N steps (default: 0, at epoch ends only)")
-    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
-                   help="bf16 autocast (default: on for cuda)")
-    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
-                   help="channels-last memory format (default: on for cuda)")
-    p.add_argument("--max-minutes", type=float, metavar="M",
-                   help="stop cleanly after M minutes (checkpoint and encoder.pt written)")
-    p.add_argument("--max-steps", type=int, metavar="N",
-                   help="stop cleanly once N steps are done in total")
+    """The options every stage ends with: one flag per field of
+    :class:`blindiqa.train.settings.RunOptions` (device, workers, checkpoints, precision,
+    the stopping rules), its help, metavar and choices read from the field's metadata;
+    then ``--resume`` and ``--quiet``. Every flag defaults to None ("not given"), so that
+    a resumed run's saved settings apply (:func:`~blindiqa.train.settings.merge_with_saved`).
+    """
+    import dataclasses
+
+    from blindiqa.train.settings import CHOICES_KEY, HELP_KEY, METAVAR_KEY, RunOptions
+
+    for f in dataclasses.fields(RunOptions):
+        flag, kind = "--" + f.name.replace("_", "-"), str(f.type)
+        meta = f.metadata
+        if kind.startswith("bool"):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                           help=meta[HELP_KEY])
+        elif meta.get(CHOICES_KEY):
+            p.add_argument(flag, choices=meta[CHOICES_KEY], help=meta[HELP_KEY])
+        else:
+            convert = next((t for t in (int, float) if kind.startswith(t.__name__)), str)
+            p.add_argument(flag, type=convert, metavar=meta.get(METAVAR_KEY),
+                           help=meta[HELP_KEY])
     p.add_argument("--resume", action="store_true",
                    help="continue the run in RUN_DIR exactly where it stopped")
     p.add_argument("--quiet", action="store_true",

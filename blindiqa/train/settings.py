@@ -35,6 +35,18 @@ INHERITED = MappingProxyType({RESUME_KEY: "inherited"})
 FRESH = MappingProxyType({RESUME_KEY: "fresh"})
 
 
+#: Field metadata keys of a run option's command-line flag (see :func:`run_option`).
+HELP_KEY, METAVAR_KEY, CHOICES_KEY = "help", "metavar", "choices"
+
+
+def run_option(default: Any, rule: str, help: str, metavar: str | None = None,
+               choices: tuple[str, ...] | None = None) -> Any:
+    """A :class:`RunOptions` field: its default, resume rule and what its command-line
+    flag says (``blindiqa.cli.stages.add_run_options`` builds the flag from it)."""
+    return dataclasses.field(default=default, metadata=MappingProxyType({
+        RESUME_KEY: rule, HELP_KEY: help, METAVAR_KEY: metavar, CHOICES_KEY: choices}))
+
+
 @dataclasses.dataclass
 class RunOptions:
     """The run options and stopping rules every stage's config ends with.
@@ -53,13 +65,23 @@ class RunOptions:
         max_steps: stop cleanly once this many steps are done in total.
     """
 
-    device: str | None = dataclasses.field(default=None, metadata=INHERITED)
-    workers: int | None = dataclasses.field(default=None, metadata=INHERITED)
-    checkpoint_every: int = dataclasses.field(default=0, metadata=INHERITED)
-    amp: bool | None = dataclasses.field(default=None, metadata=INHERITED)
-    channels_last: bool | None = dataclasses.field(default=None, metadata=INHERITED)
-    max_minutes: float | None = dataclasses.field(default=None, metadata=FRESH)
-    max_steps: int | None = dataclasses.field(default=None, metadata=FRESH)
+    device: str | None = run_option(
+        None, "inherited", "training device (default: cuda when available)",
+        choices=("cpu", "cuda"))
+    workers: int | None = run_option(
+        None, "inherited", "DataLoader workers per process (default: 0 on cpu, up to 15 on "
+        "cuda)", metavar="N")
+    checkpoint_every: int = run_option(
+        0, "inherited", "also checkpoint every N steps (default: 0, at epoch ends only)",
+        metavar="N")
+    amp: bool | None = run_option(None, "inherited", "bf16 autocast (default: on for cuda)")
+    channels_last: bool | None = run_option(
+        None, "inherited", "channels-last memory format (default: on for cuda)")
+    max_minutes: float | None = run_option(
+        None, "fresh", "stop cleanly after M minutes (checkpoint and encoder.pt written)",
+        metavar="M")
+    max_steps: int | None = run_option(
+        None, "fresh", "stop cleanly once N steps are done in total", metavar="N")
 
     def check_run_options(self) -> None:
         """Raise ``ValueError`` on impossible run options: negative ``checkpoint_every``

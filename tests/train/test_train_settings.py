@@ -78,3 +78,26 @@ def test_run_stage_passes_the_fields_as_settings(tmp_path):
     args.lr = 0.5
     assert train_cli.run_stage(args, SyntheticConfig, resolve, None) == 1
     assert set(seen) == set(option_names(SyntheticConfig)) and seen["lr"] == 0.5
+
+
+def test_run_option_flags_come_from_the_fields():
+    import argparse
+    import dataclasses
+
+    from blindiqa.cli.stages import add_run_options
+    from blindiqa.train.settings import HELP_KEY, RunOptions, resume_rule
+
+    p = argparse.ArgumentParser()
+    add_run_options(p)
+    by_dest = {a.dest: a for a in p._actions}
+    for f in dataclasses.fields(RunOptions):
+        action = by_dest[f.name]
+        assert action.option_strings[0] == "--" + f.name.replace("_", "-")
+        assert action.help == f.metadata[HELP_KEY] and action.default is None
+        assert resume_rule(f) in ("inherited", "fresh")
+    given = vars(p.parse_args(["--device", "cpu", "--workers", "2", "--no-amp",
+                               "--max-minutes", "1.5", "--max-steps", "7"]))
+    assert given["device"] == "cpu" and given["workers"] == 2 and given["amp"] is False
+    assert given["max_minutes"] == 1.5 and given["max_steps"] == 7
+    assert given["checkpoint_every"] is None and given["channels_last"] is None
+    assert {"resume", "quiet"} <= set(by_dest)
