@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -247,6 +248,30 @@ def read_score_file(scores: str, root: str | None) -> tuple[list[Row], Path]:
     if root and not folder.is_dir():
         raise ValueError(f"--root {root} is not a folder")
     return rows, folder
+
+
+#: How many rows a summary names one by one before "... and N more".
+SHOWN_ROWS = 10
+
+
+def row_problems(heading: str, problems: list[tuple[str, str]]) -> list[str]:
+    """Summary lines for the rows a command could not handle: ``heading`` with the count
+    per reason (the text before a reason's first ``:``), then the first
+    :data:`SHOWN_ROWS` rows as ``  path: reason`` and "... and N more"; none for no row.
+
+    Args:
+        heading: e.g. ``"skipped"``: the first line reads ``"skipped 3 row(s): ..."``.
+        problems: ``(path, reason)`` per row.
+    """
+    if not problems:
+        return []
+    reasons = Counter(reason.split(":")[0] for _, reason in problems)
+    lines = [f"{heading} {len(problems)} row(s): "
+             + ", ".join(f"{n} {why}" for why, n in sorted(reasons.items()))]
+    lines += [f"  {path}: {why}" for path, why in problems[:SHOWN_ROWS]]
+    if len(problems) > SHOWN_ROWS:
+        lines.append(f"  ... and {len(problems) - SHOWN_ROWS} more")
+    return lines
 
 
 def fail(message: str, code: int = 2) -> int:

@@ -24,15 +24,19 @@ from blindiqa.cli.bursts import (
     given_burst_options,
     goodness,
 )
-from blindiqa.cli.common import add_score_file_options, examples, fail, read_score_file
+from blindiqa.cli.common import (
+    add_score_file_options,
+    examples,
+    fail,
+    read_score_file,
+    row_problems,
+)
 from blindiqa.cull import Rule, decide, parse_percent, relative_names
 from blindiqa.io.lock import OutputLockedError, output_lock
 from blindiqa.io.place import DestinationTakenError, place, same_content
 from blindiqa.io.rows import Row
 from blindiqa.io.xmp import SIDECAR_NAMINGS, sidecar_path
 
-#: How many skipped rows are named one by one before "... and N more".
-_SHOWN = 10
 #: The folders under ``--out``, for kept and rejected photos.
 FOLDERS = {True: "keep", False: "reject"}
 #: See the module docstring.
@@ -178,14 +182,7 @@ class Tally:
             lines.append("their XMP sidecars: " + ", ".join(
                 f"{n} {how}" for how, n in sorted(self.sidecars.items())))
         lines += [f"  sidecar left where it is: {why}" for why in self.sidecar_problems]
-        if self.skipped:
-            reasons = Counter(reason.split(":")[0] for _, reason in self.skipped)
-            lines.append(f"skipped {len(self.skipped)} row(s): "
-                         + ", ".join(f"{n} {why}" for why, n in sorted(reasons.items())))
-            lines += [f"  {path}: {why}" for path, why in self.skipped[:_SHOWN]]
-            if len(self.skipped) > _SHOWN:
-                lines.append(f"  ... and {len(self.skipped) - _SHOWN} more")
-        return "\n".join(lines)
+        return "\n".join(lines + row_problems("skipped", self.skipped))
 
 
 def candidates(rows: list[Row], root: Path, out: Path,

@@ -8,7 +8,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blindiqa.cli.common import add_score_file_options, examples, fail, read_score_file
+from blindiqa.cli.common import (
+    add_score_file_options,
+    examples,
+    fail,
+    read_score_file,
+    row_problems,
+)
 from blindiqa.io.rows import Row
 from blindiqa.io.xmp import (
     SIDECAR_NAMINGS,
@@ -20,9 +26,6 @@ from blindiqa.io.xmp import (
     write_rating,
 )
 from blindiqa.stars import DEFAULT_THRESHOLDS, parse_thresholds, stars
-
-#: How many photos without a rating are named one by one before "... and N more".
-_SHOWN = 10
 
 
 def _thresholds(text: str) -> tuple[float, float, float, float]:
@@ -86,14 +89,7 @@ class Tally:
         lines = [f"rated {rated} photo(s) (stars {per}); {verb} "
                  f"{self.created} new sidecar(s), merged into {self.merged} existing"
                  + (f"; kept {self.kept} already rated" if self.kept else "")]
-        if self.unrated:
-            reasons = Counter(reason.split(":")[0] for _, reason in self.unrated)
-            lines.append(f"no rating for {len(self.unrated)} row(s): "
-                         + ", ".join(f"{n} {why}" for why, n in sorted(reasons.items())))
-            lines += [f"  {path}: {why}" for path, why in self.unrated[:_SHOWN]]
-            if len(self.unrated) > _SHOWN:
-                lines.append(f"  ... and {len(self.unrated) - _SHOWN} more")
-        return "\n".join(lines)
+        return "\n".join(lines + row_problems("no rating for", self.unrated))
 
 
 def rate_row(row: Row, args: argparse.Namespace, root: Path, seen: dict[Path, str],
