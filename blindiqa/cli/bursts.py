@@ -121,39 +121,24 @@ def format_grouped(rows: Sequence[Row], bursts: Sequence[int], best: Sequence[bo
     """The rows with their burst columns (after any further columns every row has), as
     the text of a CSV or JSON lines file."""
     from blindiqa.bursts import burst_sizes
-    from blindiqa.io.rows import COLUMNS, format_header, format_row
+    from blindiqa.io.rows import COLUMNS, format_row
 
     sizes = burst_sizes(bursts)
-    carried = carried_columns(rows)
+    columns = (*COLUMNS, *carried_columns(rows))  # format_row writes the carried ones
     out = io.StringIO()
     if not jsonl:
-        out.write(format_header(False).rstrip("\n") + ","
-                  + ",".join((*carried, *BURST_COLUMNS)) + "\n")
+        out.write(",".join((*columns, *BURST_COLUMNS)) + "\n")
     for row, burst, size, top in zip(rows, bursts, sizes, best, strict=True):
-        line = format_row(row, jsonl)
-        extra = dict(row.extra)
+        line = format_row(row, jsonl, columns=columns)
         if jsonl:
             data = json.loads(line)
-            data.update({name: _json_value(extra[name]) for name in carried})
             data.update(burst=burst, burst_size=size, burst_best=int(top))
-            out.write(json.dumps({k: data[k] for k in (*COLUMNS, *carried, *BURST_COLUMNS)})
-                      + "\n")
+            out.write(json.dumps(data) + "\n")
         else:
             cells = io.StringIO()
-            csv.writer(cells, lineterminator="\n").writerow(
-                [*(extra[name] for name in carried), burst, size, int(top)])
+            csv.writer(cells, lineterminator="\n").writerow([burst, size, int(top)])
             out.write(line.rstrip("\n") + "," + cells.getvalue())
     return out.getvalue()
-
-
-def _json_value(text: str) -> Any:
-    """A carried cell as JSON: a number where it reads as one, null where empty."""
-    if text == "":
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return text
 
 
 def run(args: argparse.Namespace) -> int:
