@@ -27,7 +27,7 @@ import os
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
@@ -264,6 +264,25 @@ def group_bursts(names: Sequence[str], times: Sequence[float | None],
         labels[i] = burst
         prev = i
     return labels
+
+
+class Scored(Protocol):
+    """A scored shot: a score file's row, a report's row."""
+
+    @property
+    def score(self) -> float | None: ...
+
+    @property
+    def quality(self) -> float | None: ...
+
+
+def goodness(shots: Sequence[Scored]) -> list[float | None]:
+    """What ranks the shots of a burst (:func:`best_of_bursts`): the quality (higher is
+    better) where any shot has one, else minus the score (a model without a quality
+    scale); None for a shot without it."""
+    if any(s.quality is not None for s in shots):
+        return [s.quality for s in shots]
+    return [None if s.score is None else -s.score for s in shots]
 
 
 def best_of_bursts(bursts: Sequence[int], goodness: Sequence[float | None]) -> list[bool]:

@@ -76,14 +76,6 @@ def given_burst_options(args: argparse.Namespace) -> list[str]:
     return [flag for dest, flag in names.items() if getattr(args, dest) is not None]
 
 
-def goodness(rows: Sequence[Row]) -> list[float | None]:
-    """What ranks the shots of a burst: the quality (higher is better) where the score
-    file has one, else minus the score (a model without a quality scale)."""
-    if any(r.quality is not None for r in rows):
-        return [r.quality for r in rows]
-    return [None if r.score is None else -r.score for r in rows]
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bursts", help="group near-duplicate shots of a score file and mark the best of each",
@@ -142,7 +134,7 @@ def format_grouped(rows: Sequence[Row], bursts: Sequence[int], best: Sequence[bo
 
 
 def run(args: argparse.Namespace) -> int:
-    from blindiqa.bursts import best_of_bursts, group_files
+    from blindiqa.bursts import best_of_bursts, goodness, group_files
     from blindiqa.io.atomic import write_text_atomic
     from blindiqa.io.rows import OUT_EXTENSIONS, is_jsonl
 

@@ -18,12 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from blindiqa.cli.bursts import (
-    add_burst_options,
-    burst_settings,
-    given_burst_options,
-    goodness,
-)
+from blindiqa.cli.bursts import add_burst_options, burst_settings, given_burst_options
 from blindiqa.cli.common import (
     add_score_file_options,
     examples,
@@ -138,7 +133,7 @@ def keep_or_reject(found: list[tuple[Row, Path]], rule: Rule | None,
         return decide(qualities, rule)
     best = marked_best([row for row, _ in found])
     if best is None:
-        from blindiqa.bursts import best_of_bursts, group_files
+        from blindiqa.bursts import best_of_bursts, goodness, group_files
 
         groups = group_files([photo for _, photo in found], [row.path for row, _ in found],
                              **bursts)

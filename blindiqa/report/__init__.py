@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from blindiqa.bursts import best_of_bursts, burst_sizes
+from blindiqa.bursts import best_of_bursts, burst_sizes, goodness
 from blindiqa.io.atomic import write_text_atomic
 from blindiqa.io.rows import COLUMNS, REASONS_FILE_COLUMNS, Row, format_header, format_row
 from blindiqa.models.quality_scale import QualityScale, WindowScale
@@ -93,9 +93,6 @@ def with_bursts(rows: Sequence[ReportRow], bursts: Sequence[int]) -> list[Report
     """
     if len(bursts) != len(rows):
         raise ValueError(f"{len(rows)} report rows but {len(bursts)} bursts")
-    has_quality = any(r.quality is not None for r in rows)
-    goodness = [r.quality if has_quality else (None if r.score is None else -r.score)
-                for r in rows]
-    best = best_of_bursts(bursts, goodness)
+    best = best_of_bursts(bursts, goodness(rows))
     return [dataclasses.replace(r, burst=b, burst_size=n, burst_best=top)
             for r, b, n, top in zip(rows, bursts, burst_sizes(bursts), best, strict=True)]
