@@ -110,16 +110,10 @@ def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, worke
             try:
                 with torch.inference_mode():
                     model.check_size(img)
-                    if with_reasons:
-                        score, qmap, rec.reasons = model.analyse_tensor(
-                            img, with_map=with_maps, with_reasons=True)
-                        if with_maps:
-                            rec.quality_map, rec.image = qmap, img
-                    elif with_maps:
-                        score, qmap = model.score_and_map_tensor(img)
+                    score, qmap, rec.reasons = model.analyse_tensor(
+                        img, with_map=with_maps, with_reasons=with_reasons)
+                    if with_maps:
                         rec.quality_map, rec.image = qmap, img
-                    else:
-                        score = model.score_tensor(img)
                     score = float(score)
                 if math.isfinite(score):
                     rec.score = score
