@@ -27,12 +27,12 @@ from blindiqa.io.atomic import atomic_write
 from blindiqa.io.lock import OutputLockedError, acquire, release
 from blindiqa.io.rows import (
     OUT_EXTENSIONS,
-    REASON_COLUMNS,
     Row,
     RowFileError,
     RowWriter,
     iter_manifest,
     read_rows,
+    reason_cells,
 )
 from blindiqa.io.sidecar import (
     Provenance,
@@ -158,13 +158,6 @@ class _Writer(RowWriter):
     def write(self, rec: ScoreRecord) -> None:  # type: ignore[override]
         super().write(Row(rec.name, rec.score, rec.quality, rec.error, rec.width, rec.height,
                           reason_cells(rec.reasons)))
-
-
-def reason_cells(reasons: dict[str, float] | None) -> tuple[tuple[str, str], ...]:
-    """A record's reasons as the ``(column, text)`` pairs of a row (none without)."""
-    if reasons is None:
-        return ()
-    return tuple((c, f"{reasons[c.removeprefix('reason_')]:.2f}") for c in REASON_COLUMNS)
 
 
 def _save_png_atomic(image, target: Path) -> None:

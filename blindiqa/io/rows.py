@@ -18,7 +18,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +77,20 @@ class Row:
     def get(self, column: str) -> str | None:
         """The text of an extra column, or None where the row has none."""
         return dict(self.extra).get(column)
+
+
+def reason_cells(reasons: Mapping[str, float] | Iterable[tuple[str, float]] | None,
+                 ) -> tuple[tuple[str, str], ...]:
+    """Each family's strength as a row's ``reason_<family>`` cell (two decimals), for
+    :attr:`Row.extra`; none where ``reasons`` is None (scored without ``--reasons``).
+
+    Args:
+        reasons: ``{family: strength}`` or ``(family, strength)`` pairs, or None.
+    """
+    if reasons is None:
+        return ()
+    pairs = reasons.items() if isinstance(reasons, Mapping) else reasons
+    return tuple((f"reason_{family}", f"{value:.2f}") for family, value in pairs)
 
 
 def is_jsonl(path: str | os.PathLike) -> bool:

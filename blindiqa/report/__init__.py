@@ -17,7 +17,14 @@ from pathlib import Path
 
 from blindiqa.bursts import best_of_bursts, burst_sizes, goodness
 from blindiqa.io.atomic import write_text_atomic
-from blindiqa.io.rows import COLUMNS, REASONS_FILE_COLUMNS, Row, format_header, format_row
+from blindiqa.io.rows import (
+    COLUMNS,
+    REASONS_FILE_COLUMNS,
+    Row,
+    format_header,
+    format_row,
+    reason_cells,
+)
 from blindiqa.models.quality_scale import QualityScale, WindowScale
 from blindiqa.report.collect import ReportRow, collect_rows
 from blindiqa.report.html import EXTREMES, SCORES_CSV, render_page
@@ -75,7 +82,7 @@ def write_report(records: Iterable[ScoreRecord], out_dir: str | os.PathLike, *,
     columns = REASONS_FILE_COLUMNS if any(r.reasons for r in rows) else COLUMNS
     table = format_header(False, columns) + "".join(
         format_row(Row(r.name, r.score, r.quality, r.error, r.width, r.height,
-                       tuple((f"reason_{f}", f"{v:.2f}") for f, v in r.reasons or ())),
+                       reason_cells(r.reasons)),
                    False, columns=columns)
         for r in rows)
     write_text_atomic(Path(out_dir) / SCORES_CSV, table)

@@ -130,3 +130,12 @@ def test_further_columns_need_new_distinct_names(tmp_path, header):
     out.write_text(header + "\n")
     with pytest.raises(RowFileError, match="the columns are"):
         read_rows(out)
+
+
+def test_reason_cells_from_a_mapping_or_pairs():
+    from blindiqa.io.rows import reason_cells
+
+    assert reason_cells(None) == ()
+    want = (("reason_blur", "2.46"), ("reason_noise", "0.00"))
+    assert reason_cells({"blur": 2.456, "noise": 0.0}) == want
+    assert reason_cells((("blur", 2.456), ("noise", 0.0))) == want
