@@ -321,7 +321,6 @@ class ILNIQE(QualityModel):
     def info(self) -> ModelInfo:
         return ModelInfo(
             name=self.name,
-            lower_better=self.lower_better,
             feature_dim=NUM_FEATURES,
             weights=self.weights,
             description="IL-NIQE (Zhang et al. 2015): 468 NSS, gradient, log-Gabor and "
@@ -573,15 +572,17 @@ def fit(dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
 
 # --------------------------------------------------------------------------- registry
 param_files.register_baseline(ModelEntry(
-    name="ilniqe",
+    info=ModelInfo(
+        name="ilniqe",
+        feature_dim=NUM_FEATURES,
+        weights="blindiqa/weights/ilniqe.safetensors (fitted on data/pristine); params= for "
+                "the official templateModel.mat or another .safetensors template",
+        description="IL-NIQE: 468 features of 84x84 patches, PCA, per-patch distances, "
+                    "MATLAB-exact",
+        paper="Zhang, Zhang, Bovik, 'A feature-enriched completely blind image quality "
+              "evaluator', IEEE Transactions on Image Processing 24(8), 2015",
+    ),
     factory=create_ilniqe,
-    feature_dim=NUM_FEATURES,
-    weights="blindiqa/weights/ilniqe.safetensors (fitted on data/pristine); params= for "
-            "the official templateModel.mat or another .safetensors template",
-    description="IL-NIQE: 468 features of 84x84 patches, PCA, per-patch distances, "
-                "MATLAB-exact",
-    paper="Zhang, Zhang, Bovik, 'A feature-enriched completely blind image quality "
-          "evaluator', IEEE Transactions on Image Processing 24(8), 2015",
     fit=fit,
     options=("params",),
 ), _KIND, _load_bundle_model)

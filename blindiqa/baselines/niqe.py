@@ -422,7 +422,6 @@ class NIQE(QualityModel):
     def info(self) -> ModelInfo:
         return ModelInfo(
             name=self.name,
-            lower_better=self.lower_better,
             feature_dim=FEATURE_DIM,
             weights=self.weights,
             description="NIQE (Mittal et al. 2013): 36 NSS features of 96x96 blocks at 2 "
@@ -591,14 +590,16 @@ def fit(dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
 
 # --------------------------------------------------------------------------- registry
 register_baseline(ModelEntry(
-    name="niqe",
+    info=ModelInfo(
+        name="niqe",
+        feature_dim=FEATURE_DIM,
+        weights="blindiqa/weights/niqe.safetensors (fitted on data/pristine); params= for "
+                "another .npz / .mat / .safetensors model",
+        description="NIQE: 36 NSS features of 96x96 blocks, MATLAB-exact",
+        paper="Mittal, Soundararajan, Bovik, 'Making a completely blind image quality "
+              "analyzer', IEEE Signal Processing Letters 20(3), 2013",
+    ),
     factory=create_niqe,
-    feature_dim=FEATURE_DIM,
-    weights="blindiqa/weights/niqe.safetensors (fitted on data/pristine); params= for "
-            "another .npz / .mat / .safetensors model",
-    description="NIQE: 36 NSS features of 96x96 blocks, MATLAB-exact",
-    paper="Mittal, Soundararajan, Bovik, 'Making a completely blind image quality "
-          "analyzer', IEEE Signal Processing Letters 20(3), 2013",
     fit=fit,
     options=("params",),
 ), _KIND, _load_bundle_model)

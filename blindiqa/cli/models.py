@@ -17,9 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    entries = list_models()
-    w = max(len(e.name) for e in entries)
+    infos = [e.info for e in list_models()]
+    w = max(len(i.name) for i in infos)
     print(f"{'name':<{w}}  lower_better  features  weights")
-    for e in entries:
-        print(f"{e.name:<{w}}  {str(e.lower_better):<12}  {e.feature_dim:<8}  {e.weights}")
+    for i in infos:
+        print(f"{i.name:<{w}}  {str(i.lower_better):<12}  {i.feature_dim:<8}  {i.weights}")
     return 0

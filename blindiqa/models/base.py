@@ -17,21 +17,29 @@ from blindiqa.models.quality_scale import QualityScale, WindowScale
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What ``blindiqa models`` prints about a scorer.
+    """A scorer's metadata: what ``blindiqa models`` prints about it, and what its
+    :meth:`QualityModel.info` returns. The registry's ``ModelEntry`` holds one of these
+    beside how to build the scorer.
 
     Attributes:
         name: registry name or file name.
-        lower_better: the scorer's :attr:`QualityModel.lower_better`, copied from it.
         feature_dim: length of the feature vector the Gaussian is fitted to.
         weights: where the weights / parameters come from.
         description: one line about the model.
+        paper: the paper to cite (empty where there is none).
     """
 
     name: str
-    lower_better: bool
     feature_dim: int
     weights: str
     description: str = ""
+    paper: str = ""
+
+    @property
+    def lower_better(self) -> bool:
+        """True where a smaller score is better: every scorer is a
+        :class:`QualityModel`, which says it once (:attr:`QualityModel.lower_better`)."""
+        return QualityModel.lower_better
 
 
 class QualityModel(nn.Module, ABC):
@@ -44,8 +52,8 @@ class QualityModel(nn.Module, ABC):
     """
 
     #: True where a smaller score means better quality (a distance from pristine
-    #: quality). The one place a scorer's direction is stored; :class:`ModelInfo` and
-    #: the registry's ``ModelEntry`` read it from here.
+    #: quality). The one place a scorer's direction is stored; :class:`ModelInfo` (and so
+    #: the registry's ``ModelEntry``) reads it from here.
     lower_better: bool = True
 
     #: True where :meth:`score_loss_tensor` gives a score autograd differentiates with

@@ -210,7 +210,7 @@ class DenseGaussianModel(QualityModel):
         head = "" if self.head is None else f", trained head ({self.head.extra_repr()})"
         dim = self.pristine_mean.shape[0]
         return ModelInfo(
-            name=self.name, lower_better=True, feature_dim=dim,
+            name=self.name, feature_dim=dim,
             weights=weights,
             description=(f"one pass: {cfg.encoder} [{'+'.join(cfg.taps)}], "
                          f"norm={cfg.normalization}, windows {cfg.window}/{cfg.window_stride} "

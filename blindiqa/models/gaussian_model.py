@@ -151,7 +151,7 @@ class GaussianDistanceModel(QualityModel):
         weights = (get_encoder_spec(cfg.encoder).weights_source if cfg.weights == "pretrained"
                    else "trained weights stored in the bundle")
         return ModelInfo(
-            name=self.name, lower_better=self.lower_better, feature_dim=self.extractor.feature_dim,
+            name=self.name, feature_dim=self.extractor.feature_dim,
             weights=weights,
             description=(f"{cfg.encoder} [{'+'.join(cfg.layers)}], norm={cfg.normalization}, "
                          f"patch {cfg.patch_size}/{cfg.stride}"),

@@ -1,6 +1,7 @@
 """Registry of named scorers and of the bundle kinds that can be loaded from a file.
 
-Modelled on timm's ``create_model``: every named model is a :class:`ModelEntry`; model
+Modelled on timm's ``create_model``: every named model is a :class:`ModelEntry` (its
+:class:`~blindiqa.models.base.ModelInfo` and how to build it); model
 bundle files carry a ``kind`` in their metadata which picks the loader registered for it.
 
 This module imports no model, and nothing heavy (no torch): each model module registers
@@ -23,20 +24,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from blindiqa.models.base import QualityModel
+    from blindiqa.models.base import ModelInfo, QualityModel
 
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """A named scorer.
+    """A named scorer's registration: its metadata and how to build it.
 
     Attributes:
-        name: the name users type (``--model NAME``).
+        info: its metadata (name users type as ``--model NAME``, feature size, weights,
+            description, paper), the record its models' ``info()`` also return.
         factory: ``factory(**options) -> QualityModel``.
-        feature_dim: length of the feature vector.
-        weights: where its weights or parameters come from.
-        description: one line for ``blindiqa models``.
-        paper: the paper to cite.
         fit: optional ``fit(dirs, out, **options)`` building this kind of model from
             pristine images (``blindiqa fit-pristine --model NAME``).
         options: the options its factory takes.
@@ -44,23 +42,16 @@ class ModelEntry:
             (``blindiqa.create_metric(NAME, as_loss=True)`` works).
     """
 
-    name: str
+    info: ModelInfo
     factory: Callable[..., QualityModel]
-    feature_dim: int
-    weights: str
-    description: str = ""
-    paper: str = ""
     fit: Callable[..., Any] | None = None
     options: tuple[str, ...] = field(default_factory=tuple)
     differentiable: bool = False
 
     @property
-    def lower_better(self) -> bool:
-        """True where a smaller score is better: every scorer is a
-        :class:`~blindiqa.models.base.QualityModel`, which says it once."""
-        from blindiqa.models.base import QualityModel
-
-        return QualityModel.lower_better
+    def name(self) -> str:
+        """The name it is registered under: ``info.name``."""
+        return self.info.name
 
 
 _MODELS: dict[str, ModelEntry] = {}

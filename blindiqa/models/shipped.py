@@ -9,7 +9,7 @@ from pathlib import Path
 from safetensors import safe_open
 
 from blindiqa.models import gaussian_model  # noqa: F401  (registers the kind of contentsep's file)
-from blindiqa.models.base import QualityModel
+from blindiqa.models.base import ModelInfo, QualityModel
 from blindiqa.models.dense_model import BUNDLE_KIND as DENSE_KIND
 from blindiqa.models.load import load_file
 from blindiqa.models.registry import ModelEntry, bundle_options, register_model
@@ -68,8 +68,8 @@ def _factory(name: str, filename: str):
 for _name, (_file, _desc) in SHIPPED.items():
     _path = shipped_path(_file)
     if _path.is_file():
-        register_model(ModelEntry(name=_name, factory=_factory(_name, _file),
-                                  feature_dim=_feature_dim(_path), weights=_describe(_path),
-                                  description=_desc,
+        register_model(ModelEntry(info=ModelInfo(name=_name, feature_dim=_feature_dim(_path),
+                                                 weights=_describe(_path), description=_desc),
+                                  factory=_factory(_name, _file),
                                   options=bundle_options(_metadata(_path)["kind"]),
                                   differentiable=_metadata(_path).get("kind") == DENSE_KIND))

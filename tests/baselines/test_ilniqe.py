@@ -255,7 +255,7 @@ def test_too_small_input_names_the_minimum(official) -> None:
 
 def test_registered_with_fit_and_info() -> None:
     entry = get_entry("ilniqe")
-    assert entry.fit is ilniqe.fit and entry.feature_dim == 468 and entry.lower_better
+    assert entry.fit is ilniqe.fit and entry.info.feature_dim == 468 and entry.info.lower_better
     assert "ilniqe" in [e.name for e in blindiqa.list_models()]
 
 

@@ -41,7 +41,7 @@ class BrightnessModel(QualityModel):
         return np.full((1, 1), self.score_tensor(image))
 
     def info(self) -> ModelInfo:
-        return ModelInfo(FAKE, True, 1, "none", "test model")
+        return ModelInfo(FAKE, 1, "none", "test model")
 
 
 def write_image(path: Path, value: int = 128, size: int = 100) -> Path:

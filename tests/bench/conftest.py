@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from bench_helpers import FAKE, BrightnessModel, write_csv, write_image
 
+from blindiqa.models.base import ModelInfo
 from blindiqa.models.registry import _MODELS, ModelEntry, register_model
 
 
@@ -16,8 +17,8 @@ def fake_model() -> Iterator[type[BrightnessModel]]:
     """Register ``fake-bright`` for the duration of a test; yields the class."""
     BrightnessModel.calls = []
     BrightnessModel.interrupt_after = None
-    register_model(ModelEntry(name=FAKE, factory=BrightnessModel, feature_dim=1,
-                              weights="none", description="test"))
+    register_model(ModelEntry(info=ModelInfo(FAKE, 1, "none", "test"),
+                              factory=BrightnessModel))
     yield BrightnessModel
     _MODELS.pop(FAKE, None)
     BrightnessModel.calls = []

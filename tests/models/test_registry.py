@@ -8,12 +8,13 @@ import dataclasses
 import pytest
 
 from blindiqa.models import registry
+from blindiqa.models.base import ModelInfo
 from blindiqa.models.registry import ModelEntry, get_entry
 
 
 def _entry(name: str, description: str = "") -> ModelEntry:
-    return ModelEntry(name=name, factory=lambda: None, feature_dim=1, weights="none",
-                      description=description)
+    return ModelEntry(info=ModelInfo(name=name, feature_dim=1, weights="none",
+                                     description=description), factory=lambda: None)
 
 
 @pytest.fixture()
@@ -58,9 +59,9 @@ def test_earlier_registration_wins_over_a_builtin(fresh):
     """A scorer registered before the built-ins were loaded keeps its name, as though the
     built-ins had been registered first."""
     registry.register_model(_entry("builtin", "mine"))
-    assert registry.get_entry("builtin").description == "mine"
+    assert registry.get_entry("builtin").info.description == "mine"
     registry.list_models()  # the built-ins are loaded now
-    assert registry.get_entry("builtin").description == "mine"
+    assert registry.get_entry("builtin").info.description == "mine"
     assert fresh == [1]
 
 

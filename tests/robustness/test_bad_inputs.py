@@ -285,7 +285,7 @@ class _Flaky(QualityModel):
         return np.zeros((1, 1))
 
     def info(self) -> ModelInfo:
-        return ModelInfo("flaky", True, 1, "none")
+        return ModelInfo("flaky", 1, "none")
 
 
 def test_model_failure_on_one_image_does_not_stop_the_run(tmp_path: Path) -> None:

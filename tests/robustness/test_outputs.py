@@ -224,14 +224,13 @@ class _Mean(QualityModel):
         return np.zeros((1, 1))
 
     def info(self) -> ModelInfo:
-        return ModelInfo("robust-mean", True, 1, "none")
+        return ModelInfo("robust-mean", 1, "none")
 
 
 @pytest.fixture()
 def mean_model() -> Iterator[type[_Mean]]:
     _Mean.stop_after, _Mean.calls = None, 0
-    register_model(ModelEntry(name="robust-mean", factory=_Mean, feature_dim=1,
-                              weights="none"))
+    register_model(ModelEntry(info=ModelInfo("robust-mean", 1, "none"), factory=_Mean))
     yield _Mean
     _MODELS.pop("robust-mean", None)
 

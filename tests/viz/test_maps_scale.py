@@ -98,7 +98,7 @@ class _GridModel(QualityModel):
         return np.arange(12, dtype=np.float32).reshape(3, 4)
 
     def info(self) -> ModelInfo:
-        return ModelInfo("grid", True, 1, "none")
+        return ModelInfo("grid", 1, "none")
 
 
 def test_quality_map_is_a_float64_tensor_like_score():
