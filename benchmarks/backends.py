@@ -8,7 +8,7 @@ Usage (from the repository root)::
     python benchmarks/backends.py --sizes 512x512 --threads 1 --repeats 30
 
 The network measured is what ``blindiqa score`` runs for the shipped ``default``: the
-folded, channels-last EfficientNet-Lite2 of :mod:`blindiqa.engine.fused`, from the
+folded, channels-last EfficientNet-Lite2 of :mod:`blindiqa.onepass.fused`, from the
 normalised, padded image to its four tapped maps. It is exported once to ONNX (opset
 17, height and width dynamic) into a temporary folder; ONNX Runtime runs that file with
 all graph optimisations, OpenVINO compiles it for the CPU in float32 with the latency

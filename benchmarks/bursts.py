@@ -159,8 +159,8 @@ def scores_and_encoder_features(work: Path, shots: list[Shot]) -> tuple[list[flo
         data = torch.load(cache)
         return data["quality"], [f.numpy() for f in data["pooled"]]
     import blindiqa
-    from blindiqa.engine import limit_side
     from blindiqa.io.decode import decode_image
+    from blindiqa.onepass import limit_side
 
     model = blindiqa.load("default")
     quality, pooled = [], []

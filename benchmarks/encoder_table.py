@@ -47,10 +47,10 @@ from recipe_lib import MOS, Cache, bootstrap_srcc, paired_mean_delta, read_mos
 from select_default import ladder_images
 
 from blindiqa.bench.metrics import srcc
-from blindiqa.engine import EngineConfig, build_dense_encoder, select_pristine, windows
-from blindiqa.engine.distance import score_windows
-from blindiqa.engine.windows import Windows
 from blindiqa.gaussian import GaussianStats
+from blindiqa.onepass import EngineConfig, build_dense_encoder, select_pristine, windows
+from blindiqa.onepass.distance import score_windows
+from blindiqa.onepass.windows import Windows
 
 SETS = ("clive", "biq")
 DEFAULT_BAR, ACCURATE_BAR = 0.02, 0.03  # issue 20's bars on the mean |SRCC| of both sets

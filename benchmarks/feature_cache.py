@@ -2,7 +2,7 @@
 
 For every image of the named sets, the one-pass engine's grid features of several taps
 (``--taps``, stacked on the 16-px grid) are stored in float16 with the per-cell pixel
-statistics of the pristine selection (:func:`blindiqa.engine.pixel_cells`). NIQE
+statistics of the pristine selection (:func:`blindiqa.onepass.pixel_cells`). NIQE
 scores are stored too, for fusion experiments. ``benchmarks/select_default.py`` sweeps
 recipes over the cache.
 
@@ -27,10 +27,10 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from blindiqa.engine import EngineConfig, build_dense_encoder, limit_side, pixel_cells
 from blindiqa.io.decode import decode_image
 from blindiqa.io.files import iter_image_files
 from blindiqa.models.load import load
+from blindiqa.onepass import EngineConfig, build_dense_encoder, limit_side, pixel_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

@@ -1,6 +1,6 @@
 """Regenerate the shipped ``default`` model bundle.
 
-The recipe is :class:`blindiqa.engine.EngineConfig`'s defaults, the winner of
+The recipe is :class:`blindiqa.onepass.EngineConfig`'s defaults, the winner of
 ``benchmarks/select_default.py`` on the two development sets (see
 ``docs/default_selection.md``): untrained ImageNet EfficientNet-Lite2, one pass over the
 image, taps stage 2-5 on the 16-px grid, L2-normalised per tap, Gaussian windows of
@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from blindiqa.engine import EngineConfig
 from blindiqa.models.bundle import save_bundle
 from blindiqa.models.fit import fit_dense
+from blindiqa.onepass import EngineConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 

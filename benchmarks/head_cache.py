@@ -23,7 +23,6 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from blindiqa.engine import EngineConfig
 from blindiqa.head.cache import (
     ContentFeatures,
     build_synthetic_cache,
@@ -33,6 +32,7 @@ from blindiqa.head.cache import (
 )
 from blindiqa.io.files import iter_image_files
 from blindiqa.models.load import load
+from blindiqa.onepass import EngineConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

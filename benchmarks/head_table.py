@@ -36,7 +36,10 @@ from recipe_lib import MOS, ROOT, SHARED, bootstrap_srcc, paired_mean_delta, rea
 from scipy.stats import rankdata, spearmanr
 
 from blindiqa.bench.metrics import srcc
-from blindiqa.engine import (
+from blindiqa.gaussian import GaussianStats
+from blindiqa.head import QualityHead
+from blindiqa.head.cache import ContentFeatures
+from blindiqa.onepass import (
     EngineConfig,
     Windows,
     build_dense_encoder,
@@ -45,9 +48,6 @@ from blindiqa.engine import (
     select_pristine,
     windows,
 )
-from blindiqa.gaussian import GaussianStats
-from blindiqa.head import QualityHead
-from blindiqa.head.cache import ContentFeatures
 from blindiqa.train.head import (
     HeadAuthenticConfig,
     HeadSyntheticConfig,

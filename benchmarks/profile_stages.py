@@ -40,8 +40,8 @@ STAGES = ("decode", "to float", "resize to max_side", "encoder", "windows", "dis
 def profile(files: Sequence[Path], repeats: int) -> dict[str, float]:
     """Median seconds per photo of each stage of :data:`STAGES` over ``files``."""
     import blindiqa
-    from blindiqa.engine import limit_side, score_windows, windows
     from blindiqa.io.decode import decode_image, uint8_to_float
+    from blindiqa.onepass import limit_side, score_windows, windows
 
     model = blindiqa.load("default")
     cfg = model.config

@@ -1,6 +1,6 @@
 """Scoring recipe variants over the feature cache of ``benchmarks/feature_cache.py``.
 
-Every variant is an :class:`~blindiqa.engine.EngineConfig` (plus the cache it reads):
+Every variant is an :class:`~blindiqa.onepass.EngineConfig` (plus the cache it reads):
 the pristine Gaussian is fitted on the cached pristine grids with the engine's own
 window, selection and distance functions, and each development image is scored the
 same way, so a variant's figures are what the shipped model would give.
@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from blindiqa.bench.metrics import srcc
-from blindiqa.engine import EngineConfig, score_windows, select_pristine, windows
 from blindiqa.gaussian import GaussianStats
+from blindiqa.onepass import EngineConfig, score_windows, select_pristine, windows
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

@@ -1,6 +1,6 @@
 """Choose the default recipe on the two development sets, and write the whole table.
 
-Every candidate is an :class:`~blindiqa.engine.EngineConfig` scored over the feature
+Every candidate is an :class:`~blindiqa.onepass.EngineConfig` scored over the feature
 cache of ``benchmarks/feature_cache.py`` with the engine's own window, selection and
 distance code (so a row is what the shipped model would give), plus two fusions built
 without any opinion score (scales normalised on the unlabeled photos): with NIQE, and
@@ -47,9 +47,9 @@ from recipe_lib import (
 )
 
 from blindiqa.bench.metrics import srcc
-from blindiqa.engine import EngineConfig, build_dense_encoder, limit_side, windows
-from blindiqa.engine.distance import score_windows
 from blindiqa.io.decode import to_tensor
+from blindiqa.onepass import EngineConfig, build_dense_encoder, limit_side, windows
+from blindiqa.onepass.distance import score_windows
 
 SETS = ("clive", "biq")
 R = EngineConfig(max_side=0)  # the recipe (the dev photos are all below any side limit)

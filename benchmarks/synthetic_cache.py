@@ -21,9 +21,9 @@ import torch
 from tqdm import tqdm
 
 from blindiqa.distortions import NAMES, apply_distortion
-from blindiqa.engine import EngineConfig, build_dense_encoder, pixel_cells
 from blindiqa.io.decode import decode_image
 from blindiqa.io.files import iter_image_files
+from blindiqa.onepass import EngineConfig, build_dense_encoder, pixel_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

@@ -33,9 +33,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from blindiqa.engine import EngineConfig
 from blindiqa.io.files import iter_image_files
 from blindiqa.models.load import load
+from blindiqa.onepass import EngineConfig
 from blindiqa.reasons import FAMILIES, fit_probe, save_probe
 from blindiqa.reasons.dataset import build_reason_set
 

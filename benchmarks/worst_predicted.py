@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 from recipe_lib import MOS, SHARED, Cache, fit_pristine_from_cache, read_mos, score_cache
 from scipy.stats import rankdata
 
-from blindiqa.engine import EngineConfig
+from blindiqa.onepass import EngineConfig
 
 IMAGES = {"clive": SHARED / "clive-dev" / "images", "biq": SHARED / "biq2021-dev" / "images"}
 

@@ -2,7 +2,7 @@
 
 The parsers are built for every ``blindiqa`` call, ``--help`` and bad usage included, so
 they must not import torch: the real values live in torch-side modules (the encoder
-registry, :class:`~blindiqa.engine.EngineConfig`, :mod:`blindiqa.patches`,
+registry, :class:`~blindiqa.onepass.EngineConfig`, :mod:`blindiqa.patches`,
 :mod:`blindiqa.io.workers`). They are copied here as constants, and
 ``tests/cli/test_choices.py`` checks that each copy equals its source, so the two cannot
 drift apart.
@@ -31,7 +31,7 @@ class EngineDefaults(NamedTuple):
     max_side: int
 
 
-#: ``blindiqa.engine.EngineConfig()``: what fit-pristine builds unless told otherwise.
+#: ``blindiqa.onepass.EngineConfig()``: what fit-pristine builds unless told otherwise.
 ENGINE_DEFAULTS = EngineDefaults(encoder="efficientnet_lite2",
                                  taps=("stage2", "stage3", "stage4", "stage5"),
                                  grid_stride=16, window=3, window_stride=1, max_side=1024)

@@ -199,8 +199,8 @@ def _taps(args: argparse.Namespace, spec) -> tuple[str, ...]:
 def _fit_one_pass(args: argparse.Namespace, spec, weights: str):
     from dataclasses import replace
 
-    from blindiqa.engine import EngineConfig
     from blindiqa.models.fit import fit_dense
+    from blindiqa.onepass import EngineConfig
 
     cfg = replace(EngineConfig(), encoder=args.encoder, taps=_taps(args, spec),
                   normalization=args.normalization, weights=weights)

@@ -62,7 +62,7 @@ def plan_fit(kind: str, dirs: Sequence[str | os.PathLike]) -> list[Any]:
 
 
 def _pristine_config(settings: dict[str, Any]) -> Any:
-    from blindiqa.engine import EngineConfig
+    from blindiqa.onepass import EngineConfig
 
     return settings.get("config") or EngineConfig()
 
@@ -144,7 +144,7 @@ def fit_with_ray(kind: str, dirs: Sequence[str | os.PathLike],
         workers: Ray tasks.
         num_cpus_per_worker: CPUs each task reserves.
         address: the cluster (see :func:`blindiqa.distributed.ray_score.connect`).
-        **settings: ``pristine``: ``config`` (an :class:`~blindiqa.engine.EngineConfig`,
+        **settings: ``pristine``: ``config`` (an :class:`~blindiqa.onepass.EngineConfig`,
             default the shipped recipe), ``checkpoint_path``, ``name``; ``niqe``:
             ``block_size``, ``sharpness_threshold``; ``ilniqe``: ``sharpness_threshold``,
             ``reserved_ratio``, ``dtype``.
@@ -210,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     settings: dict[str, Any] = {}
     if args.config:
-        from blindiqa.engine import EngineConfig
+        from blindiqa.onepass import EngineConfig
 
         settings["config"] = EngineConfig.from_json(json.loads(Path(args.config).read_text()))
     if args.encoder_checkpoint:

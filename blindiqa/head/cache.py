@@ -29,7 +29,9 @@ import torch
 import torch.nn.functional as F
 
 from blindiqa.distortions import NAMES, NUM_LEVELS, apply_distortion
-from blindiqa.engine import (
+from blindiqa.gaussian import patch_distances
+from blindiqa.io.decode import decode_image
+from blindiqa.onepass import (
     DenseEncoder,
     EngineConfig,
     Windows,
@@ -37,11 +39,9 @@ from blindiqa.engine import (
     limit_side,
     windows,
 )
-from blindiqa.engine.distance import image_cov
-from blindiqa.engine.grid import to_grid, window_mean
-from blindiqa.engine.windows import activity_weights, window_side
-from blindiqa.gaussian import patch_distances
-from blindiqa.io.decode import decode_image
+from blindiqa.onepass.distance import image_cov
+from blindiqa.onepass.grid import to_grid, window_mean
+from blindiqa.onepass.windows import activity_weights, window_side
 
 CACHE_KINDS = ("synthetic", "authentic")
 

@@ -9,7 +9,10 @@ import numpy as np
 import torch
 
 from blindiqa.encoders import get_encoder_spec
-from blindiqa.engine import (
+from blindiqa.head import HeadConfig, QualityHead
+from blindiqa.models.base import ModelInfo, QualityModel
+from blindiqa.models.registry import register_bundle_kind
+from blindiqa.onepass import (
     DenseEncoder,
     EngineConfig,
     Windows,
@@ -20,9 +23,6 @@ from blindiqa.engine import (
     score_windows_tensor,
     windows,
 )
-from blindiqa.head import HeadConfig, QualityHead
-from blindiqa.models.base import ModelInfo, QualityModel
-from blindiqa.models.registry import register_bundle_kind
 from blindiqa.reasons import probe_input
 from blindiqa.reasons.probe import ReasonProbe, shipped_probe
 

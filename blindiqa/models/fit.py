@@ -12,15 +12,6 @@ from typing import Any
 import torch
 
 from blindiqa.encoders import FeatureExtractor
-from blindiqa.engine import (
-    DenseEncoder,
-    EngineConfig,
-    build_dense_encoder,
-    limit_side,
-    pixel_cells,
-    select_pristine,
-    windows,
-)
 from blindiqa.gaussian import GaussianStats
 from blindiqa.head import QualityHead
 from blindiqa.io.decode import decode_image
@@ -31,6 +22,15 @@ from blindiqa.models.gaussian_model import (
     GaussianDistanceModel,
     build_extractor,
     patch_features,
+)
+from blindiqa.onepass import (
+    DenseEncoder,
+    EngineConfig,
+    build_dense_encoder,
+    limit_side,
+    pixel_cells,
+    select_pristine,
+    windows,
 )
 from blindiqa.patches import select_pristine_patches
 from blindiqa.patches.grid import PATCH_SIZE

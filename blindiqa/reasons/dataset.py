@@ -17,8 +17,8 @@ from typing import Any
 import torch
 
 from blindiqa.distortions import NUM_LEVELS, apply_distortion
-from blindiqa.engine import DenseEncoder, EngineConfig, build_dense_encoder, limit_side, windows
 from blindiqa.io.decode import decode_image
+from blindiqa.onepass import DenseEncoder, EngineConfig, build_dense_encoder, limit_side, windows
 from blindiqa.reasons.families import FAMILIES, family_types
 from blindiqa.reasons.features import probe_input
 

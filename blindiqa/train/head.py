@@ -39,7 +39,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from blindiqa.engine import EngineConfig
 from blindiqa.head import COMBINES, KINDS, HeadConfig, QualityHead
 from blindiqa.head.cache import build_authentic_cache, build_synthetic_cache, check_cache
 from blindiqa.io.atomic import atomic_write
@@ -55,6 +54,7 @@ from blindiqa.losses import (
     simsiam_loss,
 )
 from blindiqa.losses.level_ranking import LevelRankingLoss, badness
+from blindiqa.onepass import EngineConfig
 from blindiqa.progress import Progress
 from blindiqa.train.data import make_generator
 from blindiqa.train.log import LOG_FIELDS

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from blindiqa.cli import choices
 from blindiqa.encoders import NORMALIZATIONS, list_encoders
-from blindiqa.engine import EngineConfig
 from blindiqa.io.workers import DEFAULT_TIMEOUT
+from blindiqa.onepass import EngineConfig
 from blindiqa.patches import PATCH_SIZE, PATCH_STRIDE
 
 

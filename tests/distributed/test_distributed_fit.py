@@ -14,10 +14,10 @@ from PIL import Image
 
 from blindiqa.baselines import ilniqe, niqe
 from blindiqa.distributed import fit as dfit
-from blindiqa.engine import EngineConfig
 from blindiqa.gaussian.share import merge_shares
 from blindiqa.models.bundle import load_bundle
 from blindiqa.models.fit import fit_dense
+from blindiqa.onepass import EngineConfig
 
 #: A small one-pass recipe (as in tests/models/test_dense_model.py).
 CFG = EngineConfig(encoder="efficientnet_lite0", taps=("stage2", "stage3"), grid_stride=8,

@@ -12,8 +12,8 @@ from blindiqa.encoders import (
     inception,
 )
 from blindiqa.encoders.inception import TAPS, InceptionV3, load_fid_inception_state_dict
-from blindiqa.engine.config import EngineConfig
-from blindiqa.engine.dense import DenseEncoder
+from blindiqa.onepass.config import EngineConfig
+from blindiqa.onepass.dense import DenseEncoder
 
 
 def _fid_file() -> Path:

@@ -80,7 +80,7 @@ def _tiny_cache(path, scenes=4, windows=6, dim=280):
     levels = torch.tensor([0, 1, 2, 3, 4, 5]).repeat(scenes, 1)
     feats = torch.rand(scenes, 6, windows, dim, generator=gen)
     feats = feats + levels[:, :, None, None] * 0.1  # levels move the descriptors
-    from blindiqa.engine import EngineConfig
+    from blindiqa.onepass import EngineConfig
 
     torch.save({"kind": "synthetic", "features": feats.half(), "levels": levels,
                 "types": torch.where(levels > 0, 3, -1), "names": [f"{i}" for i in range(scenes)],
@@ -125,9 +125,9 @@ def test_load_head_refuses_an_encoder_run(tmp_path):
 
 def test_a_bundle_with_a_head_scores_in_its_space_and_round_trips(tmp_path, photo):
     import blindiqa
-    from blindiqa.engine import EngineConfig
     from blindiqa.models.bundle import save_bundle
     from blindiqa.models.fit import fit_dense
+    from blindiqa.onepass import EngineConfig
 
     images = _images(tmp_path / "img", n=2)
     head = QualityHead(HeadConfig(in_dim=280, kind="mlp", hidden=16, out_dim=8),
@@ -145,8 +145,8 @@ def test_a_bundle_with_a_head_scores_in_its_space_and_round_trips(tmp_path, phot
 def test_the_authentic_cache_covers_photos_whose_sides_are_not_multiples_of_32(tmp_path):
     from PIL import Image
 
-    from blindiqa.engine import EngineConfig
     from blindiqa.head.cache import build_authentic_cache, check_cache
+    from blindiqa.onepass import EngineConfig
 
     gen = torch.Generator().manual_seed(0)
     files = []

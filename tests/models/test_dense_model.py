@@ -11,13 +11,13 @@ import torch
 from PIL import Image
 
 import blindiqa
-from blindiqa.engine import EngineConfig, build_dense_encoder
-from blindiqa.engine.windows import activity_weights, expected_windows
 from blindiqa.io.decode import to_tensor
 from blindiqa.models.bundle import save_bundle
 from blindiqa.models.dense_model import DenseGaussianModel
 from blindiqa.models.fit import fit_dense
 from blindiqa.models.load import load_file
+from blindiqa.onepass import EngineConfig, build_dense_encoder
+from blindiqa.onepass.windows import activity_weights, expected_windows
 from blindiqa.scoring import score_files
 
 CFG = EngineConfig(encoder="efficientnet_lite0", taps=("stage2", "stage3"), grid_stride=8,

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from blindiqa.distortions import NAMES
-from blindiqa.engine import EngineConfig
 from blindiqa.io.rows import REASON_COLUMNS
+from blindiqa.onepass import EngineConfig
 from blindiqa.reasons import (
     FAMILIES,
     PIXEL_STATS,

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from blindiqa.encoders import create_network
-from blindiqa.engine import DenseEncoder, EngineConfig, build_dense_encoder, limit_side
-from blindiqa.engine.dense import pad_to_multiple
+from blindiqa.onepass import DenseEncoder, EngineConfig, build_dense_encoder, limit_side
+from blindiqa.onepass.dense import pad_to_multiple
 
 CFG = EngineConfig(encoder="efficientnet_lite0", taps=("stage2", "stage3"), grid_stride=8,
                    window=3, window_stride=1, normalization="imagenet")
@@ -72,7 +72,7 @@ def test_unknown_normalisation_and_tap_are_refused():
 
 
 def test_folded_network_equals_the_original():
-    from blindiqa.engine.fused import FoldedLite
+    from blindiqa.onepass.fused import FoldedLite
 
     torch.manual_seed(0)
     net = create_network("efficientnet_lite0", pretrained=True).eval()
@@ -96,7 +96,7 @@ def test_a_strided_convolution_folds_into_a_larger_evenly_padded_kernel():
     larger with a zero first row and column, padded evenly: no padded copy of the map."""
     from torch import nn
 
-    from blindiqa.engine.fused import _fold
+    from blindiqa.onepass.fused import _fold
 
     torch.manual_seed(0)
     for k in (3, 5):

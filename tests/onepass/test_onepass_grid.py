@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from blindiqa.engine.grid import blur_halve, to_grid, window_count, window_kernel, window_mean
+from blindiqa.onepass.grid import blur_halve, to_grid, window_count, window_kernel, window_mean
 
 
 def test_blur_halve_keeps_constants_and_halves_the_size():

@@ -9,9 +9,9 @@ from torch import nn
 
 from blindiqa.encoders import create_network
 from blindiqa.encoders.features import InputNormalization
-from blindiqa.engine.config import PAD_MULTIPLE, EngineConfig
-from blindiqa.engine.fused import inference_network
-from blindiqa.engine.grid import to_grid
+from blindiqa.onepass.config import PAD_MULTIPLE, EngineConfig
+from blindiqa.onepass.fused import inference_network
+from blindiqa.onepass.grid import to_grid
 
 
 def limited_size(height: int, width: int, max_side: int) -> tuple[int, int]:

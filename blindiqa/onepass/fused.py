@@ -1,7 +1,7 @@
 """An inference copy of EfficientNet-Lite for the engine: BatchNorm folded into the
 convolutions, and fixed padding instead of "same" padding computed at every call.
 
-The engine pads every image to a multiple of :data:`~blindiqa.engine.config.PAD_MULTIPLE`
+The engine pads every image to a multiple of :data:`~blindiqa.onepass.config.PAD_MULTIPLE`
 pixels, so every map a strided convolution sees has an even size and TensorFlow's
 "same" padding is always the same: ``(k - 1) / 2`` on each side at stride 1, and
 ``(k - 3) / 2`` before / ``(k - 1) / 2`` after at stride 2. That uneven padding needs no

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from blindiqa.engine import EngineConfig
+from blindiqa.onepass import EngineConfig
 
 
 def test_round_trip_keeps_every_field():

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from blindiqa.engine.config import EngineConfig
-from blindiqa.engine.grid import window_count, window_mean
+from blindiqa.onepass.config import EngineConfig
+from blindiqa.onepass.grid import window_count, window_mean
 from blindiqa.patches.selection import local_std
 
 _LUMA = (0.299, 0.587, 0.114)

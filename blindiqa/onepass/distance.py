@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from blindiqa.engine.windows import Windows, activity_weights
 from blindiqa.gaussian import GaussianStats, gaussian_distance_tensor, patch_distances
+from blindiqa.onepass.windows import Windows, activity_weights
 
 
 def image_cov(features: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,8 @@ import dataclasses
 import pytest
 import torch
 
-from blindiqa.engine import (
+from blindiqa.gaussian import gaussian_distance, gaussian_distance_tensor
+from blindiqa.onepass import (
     DenseEncoder,
     EngineConfig,
     Windows,
@@ -17,8 +18,7 @@ from blindiqa.engine import (
     score_windows_tensor,
     windows,
 )
-from blindiqa.engine.windows import safe_sqrt
-from blindiqa.gaussian import gaussian_distance, gaussian_distance_tensor
+from blindiqa.onepass.windows import safe_sqrt
 
 CFG = EngineConfig(encoder="efficientnet_lite0", taps=("stage2", "stage3"), grid_stride=8,
                    window=3, window_stride=1, normalization="imagenet")
