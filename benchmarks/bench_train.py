@@ -28,7 +28,8 @@ from itertools import islice
 import torch
 from torch.utils.data import DataLoader
 
-from blindiqa.encoders import FeatureExtractor, create_network, get_encoder_spec
+from blindiqa.crops import FeatureExtractor
+from blindiqa.encoders import create_network, get_encoder_spec
 from blindiqa.losses import IntraSceneInfoNCELoss
 from blindiqa.train.data import (
     SceneDataset,

@@ -507,6 +507,7 @@ def fit_small_model(images: Iterable[np.ndarray]):
     """A cheap but real model: EfficientNet-Lite0 'stage3' features (40-d), pristine
     Gaussian fitted on the 96x96 patches of ``images`` (uint8 RGB ``(H, W, 3)`` arrays).
     Also the recipe of the ``small_model`` test fixture (tests/conftest.py)."""
+    from blindiqa.crops import extract_patches
     from blindiqa.gaussian import GaussianStats
     from blindiqa.models.gaussian_model import (
         FeatureConfig,
@@ -514,7 +515,6 @@ def fit_small_model(images: Iterable[np.ndarray]):
         build_extractor,
         patch_features,
     )
-    from blindiqa.patches import extract_patches
 
     cfg = FeatureConfig(encoder="efficientnet_lite0", layers=("stage3",), patch_size=96,
                         stride=48)

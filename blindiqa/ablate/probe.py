@@ -144,8 +144,8 @@ def evaluate_q(q: ConditionalGaussian, z: torch.Tensor, x_c: torch.Tensor) -> di
 
 
 def main(argv: list[str] | None = None) -> int:
+    from blindiqa.crops.features import FeatureExtractor
     from blindiqa.encoders import create_network, list_encoders
-    from blindiqa.encoders.features import FeatureExtractor
     from blindiqa.train.authentic import AuthenticDataset
     from blindiqa.train.content import ContentNetwork
     from blindiqa.train.data import list_training_images

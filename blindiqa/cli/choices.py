@@ -2,7 +2,7 @@
 
 The parsers are built for every ``blindiqa`` call, ``--help`` and bad usage included, so
 they must not import torch: the real values live in torch-side modules (the encoder
-registry, :class:`~blindiqa.onepass.EngineConfig`, :mod:`blindiqa.patches`,
+registry, :class:`~blindiqa.onepass.EngineConfig`, :mod:`blindiqa.crops`,
 :mod:`blindiqa.io.workers`). They are copied here as constants, and
 ``tests/cli/test_choices.py`` checks that each copy equals its source, so the two cannot
 drift apart.
@@ -36,7 +36,7 @@ ENGINE_DEFAULTS = EngineDefaults(encoder="efficientnet_lite2",
                                  taps=("stage2", "stage3", "stage4", "stage5"),
                                  grid_stride=16, window=3, window_stride=1, max_side=1024)
 
-#: ``blindiqa.patches.PATCH_SIZE`` and ``PATCH_STRIDE``: the crops engine's patches.
+#: ``blindiqa.crops.PATCH_SIZE`` and ``PATCH_STRIDE``: the crops engine's patches.
 PATCH_SIZE = 96
 PATCH_STRIDE = 48
 

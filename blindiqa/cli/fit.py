@@ -179,7 +179,7 @@ def _engine_options_problem(args: argparse.Namespace) -> str | None:
         return None
     if any(v is not None for v in (args.window, args.window_stride, args.max_side)):
         return "--window, --window-stride and --max-side apply to --engine one-pass"
-    from blindiqa.patches import MIN_PATCH_SIZE, patch_geometry_ok
+    from blindiqa.crops import MIN_PATCH_SIZE, patch_geometry_ok
 
     size = PATCH_SIZE if args.patch_size is None else args.patch_size
     stride = PATCH_STRIDE if args.stride is None else args.stride

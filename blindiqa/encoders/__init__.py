@@ -1,6 +1,6 @@
-"""Feature encoders: the networks, their registry, and the patch feature extractor."""
+"""Feature encoders: the networks, their registry, and their input normalisations."""
 
-from blindiqa.encoders.features import NORMALIZATIONS, FeatureExtractor
+from blindiqa.encoders.normalization import NORMALIZATIONS
 from blindiqa.encoders.registry import (
     EncoderSpec,
     create_network,
@@ -12,7 +12,6 @@ from blindiqa.encoders.registry import (
 __all__ = [
     "NORMALIZATIONS",
     "EncoderSpec",
-    "FeatureExtractor",
     "create_network",
     "get_encoder_spec",
     "list_encoders",

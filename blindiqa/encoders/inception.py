@@ -11,7 +11,7 @@ follow the TensorFlow graph (``conv``..``conv_4``, ``mixed``..``mixed_10``, ``to
 Every unit is convolution, batch norm without scale (TensorFlow's ``scale=False``: a
 shift ``beta`` only, epsilon 1e-3) and ReLU. The network expects inputs
 ``(pixel - 128) / 128`` for 8-bit pixels, i.e. the ``"inception"`` entry of
-:data:`blindiqa.encoders.features.NORMALIZATIONS`; FID resizes photos to 299 x 299.
+:data:`blindiqa.encoders.NORMALIZATIONS`; FID resizes photos to 299 x 299.
 
 Padding: ``"valid"`` reproduces the TensorFlow graph exactly (its stem convolutions and
 its stride-2 convolutions and max-pools are VALID: a 299 x 299 input gives 35, 17 and

@@ -7,7 +7,7 @@ state dict of the convolutional trunk up to the 1280-channel 1x1 head, without t
 classifier (the package uses the pooled head as an appearance embedding). Its README
 states the network was trained on ImageNet, and it feeds RGB inputs in [0, 1]
 normalised with the ImageNet mean and standard deviation (``"imagenet"`` in
-:data:`blindiqa.encoders.features.NORMALIZATIONS`).
+:data:`blindiqa.encoders.NORMALIZATIONS`).
 
 Convolutions use PyTorch's symmetric padding (1 for every 3x3 convolution), as the
 weights were trained with it, so each map is exactly ``H / stride`` by ``W / stride``

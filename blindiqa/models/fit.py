@@ -11,7 +11,8 @@ from typing import Any
 
 import torch
 
-from blindiqa.encoders import FeatureExtractor
+from blindiqa.crops import FeatureExtractor, select_pristine_patches
+from blindiqa.crops.grid import PATCH_SIZE
 from blindiqa.gaussian import GaussianStats
 from blindiqa.head import QualityHead
 from blindiqa.io.decode import decode_image
@@ -32,8 +33,6 @@ from blindiqa.onepass import (
     select_pristine,
     windows,
 )
-from blindiqa.patches import select_pristine_patches
-from blindiqa.patches.grid import PATCH_SIZE
 from blindiqa.progress import Progress
 
 #: method.md: keep patches sharper than 0.75 x the image's sharpest, then those more

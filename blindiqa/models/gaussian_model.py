@@ -8,17 +8,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from blindiqa.encoders import FeatureExtractor, create_network, get_encoder_spec
-from blindiqa.gaussian import DEFAULT_RIDGE, GaussianStats, gaussian_distance, patch_distances
-from blindiqa.models.base import ModelInfo, QualityModel
-from blindiqa.models.registry import register_bundle_kind
-from blindiqa.patches import (
+from blindiqa.crops import (
     PATCH_SIZE,
     PATCH_STRIDE,
+    FeatureExtractor,
     check_patch_geometry,
     extract_patches,
     grid_shape,
 )
+from blindiqa.encoders import create_network, get_encoder_spec
+from blindiqa.gaussian import DEFAULT_RIDGE, GaussianStats, gaussian_distance, patch_distances
+from blindiqa.models.base import ModelInfo, QualityModel
+from blindiqa.models.registry import register_bundle_kind
 
 BUNDLE_KIND = "gaussian-distance"
 

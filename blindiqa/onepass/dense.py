@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from blindiqa.encoders import create_network
-from blindiqa.encoders.features import InputNormalization
+from blindiqa.encoders.normalization import InputNormalization
 from blindiqa.onepass.config import PAD_MULTIPLE, EngineConfig
 from blindiqa.onepass.fused import inference_network
 from blindiqa.onepass.grid import to_grid

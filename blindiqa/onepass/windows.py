@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from blindiqa.onepass.config import EngineConfig
 from blindiqa.onepass.grid import window_count, window_mean
-from blindiqa.patches.selection import local_std
+from blindiqa.sharpness import local_std
 
 _LUMA = (0.299, 0.587, 0.114)
 

@@ -50,7 +50,8 @@ from torch import nn
 from torch.func import functional_call
 from torch.utils.data import Dataset
 
-from blindiqa.encoders import NORMALIZATIONS, FeatureExtractor, create_network, get_encoder_spec
+from blindiqa.crops import FeatureExtractor
+from blindiqa.encoders import NORMALIZATIONS, create_network, get_encoder_spec
 from blindiqa.encoders.efficientnet_lite import EfficientNetLite
 from blindiqa.encoders.resnet import ResNet
 from blindiqa.losses.club import Q_OBJECTIVES, ConditionalGaussian, club_penalty, q_loss

@@ -38,7 +38,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from blindiqa.encoders import NORMALIZATIONS, FeatureExtractor, create_network, get_encoder_spec
+from blindiqa.crops import FeatureExtractor
+from blindiqa.encoders import NORMALIZATIONS, create_network, get_encoder_spec
 from blindiqa.losses import IntraSceneInfoNCELoss, NTXentMultiPositiveLoss
 from blindiqa.train.data import (
     NUM_CLASSES,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from blindiqa.cli import choices
+from blindiqa.crops import PATCH_SIZE, PATCH_STRIDE
 from blindiqa.encoders import NORMALIZATIONS, list_encoders
 from blindiqa.io.workers import DEFAULT_TIMEOUT
 from blindiqa.onepass import EngineConfig
-from blindiqa.patches import PATCH_SIZE, PATCH_STRIDE
 
 
 def test_encoders():

@@ -3,7 +3,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from blindiqa.encoders import FeatureExtractor, create_network, get_encoder_spec, list_encoders
+from blindiqa.crops import FeatureExtractor
+from blindiqa.encoders import create_network, get_encoder_spec, list_encoders
 from blindiqa.encoders.efficientnet_lite import EfficientNetLite, round_filters
 
 

@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from blindiqa.crops import FeatureExtractor
 from blindiqa.encoders import (
     NORMALIZATIONS,
-    FeatureExtractor,
     create_network,
     get_encoder_spec,
     inception,

@@ -4,7 +4,8 @@ from importlib import resources
 import pytest
 import torch
 
-from blindiqa.encoders import FeatureExtractor, create_network, get_encoder_spec
+from blindiqa.crops import FeatureExtractor
+from blindiqa.encoders import create_network, get_encoder_spec
 from blindiqa.encoders.mobilenet import (
     LAYER_STRIDES,
     MobileNetV2,

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from blindiqa.encoders import FeatureExtractor, create_network
+from blindiqa.crops import FeatureExtractor
+from blindiqa.encoders import create_network
 
 
 @pytest.mark.parametrize("name, dims", [("resnet18", [64, 128, 256, 512]),

@@ -175,7 +175,7 @@ def test_freeze_names_and_defaults():
 
 
 def test_frozen_blocks_do_not_change():
-    from blindiqa.encoders import FeatureExtractor
+    from blindiqa.crops import FeatureExtractor
     from blindiqa.losses.simsiam import SimSiamPredictor
 
     torch.manual_seed(0)

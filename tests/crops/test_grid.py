@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from blindiqa.patches import extract_patches, grid_shape
+from blindiqa.crops import extract_patches, grid_shape
 
 
 def test_500x500_gives_81_patches():

@@ -1,34 +1,15 @@
-"""Choosing the sharp, colourful patches of pristine images (method.md, "Completely
+"""Choosing the sharp, colourful crops (patches) of pristine images (method.md, "Completely
 blind scoring"; sharpness as in NIQE, Mittal et al. 2013; colourfulness after Hasler &
 Suesstrunk 2003)."""
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-from blindiqa.patches.grid import PATCH_SIZE, extract_patches
+from blindiqa.crops.grid import PATCH_SIZE, extract_patches
+from blindiqa.sharpness import local_std
 
 _LUMA = (0.299, 0.587, 0.114)
-
-
-def gaussian_window(size: int = 7, sigma: float = 7 / 6) -> torch.Tensor:
-    """A normalised 2-D Gaussian window (float64)."""
-    ax = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    g = torch.exp(-(ax**2) / (2 * sigma**2))
-    w = torch.outer(g, g)
-    return w / w.sum()
-
-
-def local_std(gray: torch.Tensor, size: int = 7, sigma: float = 7 / 6) -> torch.Tensor:
-    """Local standard deviation map of a ``(H, W)`` image under a Gaussian window."""
-    w = gaussian_window(size, sigma).to(gray)[None, None]
-    x = gray[None, None]
-    pad = size // 2
-    xp = F.pad(x, (pad, pad, pad, pad), mode="replicate")
-    mu = F.conv2d(xp, w)
-    mu2 = F.conv2d(xp * xp, w)
-    return (mu2 - mu * mu).clamp_min(0).sqrt()[0, 0]
 
 
 def patch_sharpness(image: torch.Tensor, size: int = PATCH_SIZE) -> torch.Tensor:
