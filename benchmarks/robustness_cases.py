@@ -509,9 +509,9 @@ def fit_small_model(images: Iterable[np.ndarray]):
     Also the recipe of the ``small_model`` test fixture (tests/conftest.py)."""
     from blindiqa.crops import extract_patches
     from blindiqa.gaussian import GaussianStats
-    from blindiqa.models.gaussian_model import (
+    from blindiqa.models.crops import (
+        CropsModel,
         FeatureConfig,
-        GaussianDistanceModel,
         build_extractor,
         patch_features,
     )
@@ -523,7 +523,7 @@ def fit_small_model(images: Iterable[np.ndarray]):
     for arr in images:
         t = torch.from_numpy(np.array(arr)).permute(2, 0, 1).float() / 255
         stats = stats + GaussianStats.from_features(patch_features(ex, extract_patches(t, 96, 96)))
-    return GaussianDistanceModel(ex, cfg, stats.mean, stats.cov, name="small").eval()
+    return CropsModel(ex, cfg, stats.mean, stats.cov, name="small").eval()
 
 
 def build_small_model():

@@ -16,8 +16,8 @@ import importlib
 
 #: Every module that registers built-ins, in the order a full load imports them.
 MODEL_MODULES = (
-    "blindiqa.models.gaussian_model",
-    "blindiqa.models.dense_model",
+    "blindiqa.models.crops",
+    "blindiqa.models.one_pass",
     "blindiqa.models.shipped",
     "blindiqa.baselines.niqe",
     "blindiqa.baselines.ilniqe",
@@ -30,8 +30,8 @@ BUILTINS: dict[str, str] = {
     "contentsep": "blindiqa.models.shipped",
     "niqe": "blindiqa.baselines.niqe",
     "ilniqe": "blindiqa.baselines.ilniqe",
-    "dense-gaussian": "blindiqa.models.dense_model",
-    "gaussian-distance": "blindiqa.models.gaussian_model",
+    "dense-gaussian": "blindiqa.models.one_pass",
+    "gaussian-distance": "blindiqa.models.crops",
 }
 
 

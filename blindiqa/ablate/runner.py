@@ -48,8 +48,8 @@ from blindiqa.bench import run_bench
 from blindiqa.bench.datasets import load_dataset
 from blindiqa.io.files import iter_image_files
 from blindiqa.models.bundle import save_bundle
+from blindiqa.models.crops import FeatureConfig
 from blindiqa.models.fit import fit_pristine
-from blindiqa.models.gaussian_model import FeatureConfig
 from blindiqa.train.authentic import (
     AuthenticConfig,
     build_encoder,

@@ -227,8 +227,8 @@ def _fit_head(args: argparse.Namespace):
 
 
 def _fit_crops(args: argparse.Namespace, spec, weights: str):
+    from blindiqa.models.crops import FeatureConfig
     from blindiqa.models.fit import fit_pristine
-    from blindiqa.models.gaussian_model import FeatureConfig
 
     cfg = FeatureConfig(encoder=args.encoder,
                         layers=tuple(args.layer or [spec.default_layer]),

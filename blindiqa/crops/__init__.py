@@ -2,7 +2,7 @@
 the selection of a pristine image's sharp, colourful crops, and the pooled features of a
 batch of crops (:class:`FeatureExtractor`, also what the encoder is trained on).
 
-Its model is :class:`blindiqa.models.gaussian_model.GaussianDistanceModel`; the one-pass
+Its model is :class:`blindiqa.models.crops.CropsModel`; the one-pass
 path's machinery is :mod:`blindiqa.onepass`.
 """
 

@@ -101,7 +101,7 @@ def finish_fit(kind: str, plan: Sequence[Any], share: FitShare,
     """Finish a fit from the merged share of all its images.
 
     Returns:
-        ``pristine``: the fitted :class:`~blindiqa.models.dense_model.DenseGaussianModel`
+        ``pristine``: the fitted :class:`~blindiqa.models.one_pass.OnePassModel`
         (also saved to ``out`` when given); ``niqe`` / ``ilniqe``: the metadata of the
         bundle written to ``out``.
     """

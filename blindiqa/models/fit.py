@@ -17,13 +17,13 @@ from blindiqa.gaussian import GaussianStats
 from blindiqa.head import QualityHead
 from blindiqa.io.decode import decode_image
 from blindiqa.io.files import iter_image_files
-from blindiqa.models.dense_model import DenseGaussianModel
-from blindiqa.models.gaussian_model import (
+from blindiqa.models.crops import (
+    CropsModel,
     FeatureConfig,
-    GaussianDistanceModel,
     build_extractor,
     patch_features,
 )
+from blindiqa.models.one_pass import OnePassModel
 from blindiqa.onepass import (
     DenseEncoder,
     EngineConfig,
@@ -113,7 +113,7 @@ def pristine_stats(extractor: FeatureExtractor, files: Iterable[Path], patch_siz
 
 def fit_pristine(dirs: Sequence[str | os.PathLike], config: FeatureConfig,
                  checkpoint_path: str | None = None, name: str = "model",
-                 progress: bool = False) -> GaussianDistanceModel:
+                 progress: bool = False) -> CropsModel:
     """Fit the pristine Gaussian on the images under ``dirs``.
 
     Args:
@@ -134,7 +134,7 @@ def fit_pristine(dirs: Sequence[str | os.PathLike], config: FeatureConfig,
     if checkpoint_path is not None:
         prov["encoder_checkpoint"] = os.fspath(checkpoint_path)
     with torch.no_grad():
-        return GaussianDistanceModel(extractor, config, stats.mean, stats.cov, name=name,
+        return CropsModel(extractor, config, stats.mean, stats.cov, name=name,
                                      provenance=prov)
 
 
@@ -207,18 +207,18 @@ def fit_files(dirs: Sequence[str | os.PathLike]) -> list[Path]:
 
 def dense_model(encoder: DenseEncoder, stats: GaussianStats, prov: dict[str, Any],
                 dirs: Sequence[str | os.PathLike], checkpoint_path: str | None = None,
-                name: str = "model", head: QualityHead | None = None) -> DenseGaussianModel:
+                name: str = "model", head: QualityHead | None = None) -> OnePassModel:
     """The fitted model from the pooled statistics and provenance of its images."""
     prov["sources"] = [os.fspath(d) for d in dirs]
     if checkpoint_path is not None:
         prov["encoder_checkpoint"] = os.fspath(checkpoint_path)
-    return DenseGaussianModel(encoder, stats.mean, stats.cov, name=name, provenance=prov,
+    return OnePassModel(encoder, stats.mean, stats.cov, name=name, provenance=prov,
                               head=head)
 
 
 def fit_dense(dirs: Sequence[str | os.PathLike], config: EngineConfig,
               checkpoint_path: str | None = None, name: str = "model",
-              progress: bool = False, head: QualityHead | None = None) -> DenseGaussianModel:
+              progress: bool = False, head: QualityHead | None = None) -> OnePassModel:
     """Fit the pristine Gaussian of a one-pass (dense) model on the images under ``dirs``.
 
     The windows are pooled as mergeable sums, so a fit split over workers

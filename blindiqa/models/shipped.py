@@ -8,10 +8,10 @@ from pathlib import Path
 
 from safetensors import safe_open
 
-from blindiqa.models import gaussian_model  # noqa: F401  (registers the kind of contentsep's file)
+from blindiqa.models import crops  # noqa: F401  (registers the kind of contentsep's file)
 from blindiqa.models.base import ModelInfo, QualityModel
-from blindiqa.models.dense_model import BUNDLE_KIND as DENSE_KIND
 from blindiqa.models.load import load_file
+from blindiqa.models.one_pass import BUNDLE_KIND as ONE_PASS_KIND
 from blindiqa.models.registry import ModelEntry, bundle_options, register_model
 
 WEIGHTS_DIR = Path(str(resources.files("blindiqa.weights")))
@@ -72,4 +72,4 @@ for _name, (_file, _desc) in SHIPPED.items():
                                                  weights=_describe(_path), description=_desc),
                                   factory=_factory(_name, _file),
                                   options=bundle_options(_metadata(_path)["kind"]),
-                                  differentiable=_metadata(_path).get("kind") == DENSE_KIND))
+                                  differentiable=_metadata(_path).get("kind") == ONE_PASS_KIND))

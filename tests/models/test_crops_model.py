@@ -5,7 +5,7 @@ from PIL import Image
 
 import blindiqa
 from blindiqa.models.bundle import save_bundle
-from blindiqa.models.gaussian_model import load_gaussian_bundle
+from blindiqa.models.crops import load_crops_bundle
 
 
 def test_score_shape_dtype_flags(small_model, photo):
@@ -58,7 +58,7 @@ def test_bundle_roundtrip_and_load(tmp_path, small_model, photo):
     assert torch.equal(loaded.score(photo), small_model.score(photo))
     assert loaded.info().feature_dim == 40
     with pytest.raises(ValueError, match="lacks"):
-        load_gaussian_bundle({}, meta)
+        load_crops_bundle({}, meta)
 
 
 def test_trained_weights_are_stored_in_bundle(tmp_path, small_model, photo):
@@ -82,7 +82,7 @@ def test_unknown_name():
 
 
 def test_config_is_validated():
-    from blindiqa.models.gaussian_model import FeatureConfig
+    from blindiqa.models.crops import FeatureConfig
 
     with pytest.raises(ValueError, match="stride must be at least 1"):
         FeatureConfig(stride=0)

@@ -1,4 +1,4 @@
-"""The completely blind deep-feature scorer: patches -> encoder -> Gaussian -> distance."""
+"""The crops path's completely blind scorer: crops -> encoder -> Gaussian -> distance."""
 
 from __future__ import annotations
 
@@ -87,8 +87,9 @@ def patch_features(extractor: FeatureExtractor, patches: torch.Tensor) -> torch.
     return torch.cat(out) if out else torch.zeros(0, extractor.feature_dim, dtype=torch.float64)
 
 
-class GaussianDistanceModel(QualityModel):
-    """Completely blind scorer of method.md.
+class CropsModel(QualityModel):
+    """The crops path's completely blind scorer (method.md): every crop goes through the
+    encoder.
 
     Args:
         extractor: patch feature extractor.
@@ -170,9 +171,9 @@ class GaussianDistanceModel(QualityModel):
         return tensors, meta
 
 
-def load_gaussian_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, Any],
-                         name: str = "model") -> GaussianDistanceModel:
-    """Build a :class:`GaussianDistanceModel` from a bundle's contents."""
+def load_crops_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, Any],
+                         name: str = "model") -> CropsModel:
+    """Build a :class:`CropsModel` from a bundle's contents."""
     try:
         cfg = FeatureConfig.from_json(metadata["config"])
         mean, cov = tensors["pristine.mean"], tensors["pristine.cov"]
@@ -182,8 +183,8 @@ def load_gaussian_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, A
     if cfg.weights == "bundle":
         sd = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}
     extractor = build_extractor(cfg, state_dict=sd)
-    return GaussianDistanceModel(extractor, cfg, mean, cov, name=name,
+    return CropsModel(extractor, cfg, mean, cov, name=name,
                                  provenance=metadata.get("provenance"))
 
 
-register_bundle_kind(BUNDLE_KIND, load_gaussian_bundle)
+register_bundle_kind(BUNDLE_KIND, load_crops_bundle)

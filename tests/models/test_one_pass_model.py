@@ -13,9 +13,9 @@ from PIL import Image
 import blindiqa
 from blindiqa.io.decode import to_tensor
 from blindiqa.models.bundle import save_bundle
-from blindiqa.models.dense_model import DenseGaussianModel
 from blindiqa.models.fit import fit_dense
 from blindiqa.models.load import load_file
+from blindiqa.models.one_pass import OnePassModel
 from blindiqa.onepass import EngineConfig, build_dense_encoder
 from blindiqa.onepass.windows import activity_weights, expected_windows
 from blindiqa.scoring import score_files
@@ -34,7 +34,7 @@ def pristine_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module", params=["mean", "patch"])
-def model(request, pristine_dir) -> DenseGaussianModel:
+def model(request, pristine_dir) -> OnePassModel:
     cfg = dataclasses.replace(CFG, distance=request.param,
                               selection="sharpness-colour" if request.param == "mean"
                               else "activity")
@@ -120,7 +120,7 @@ def test_a_large_jpeg_is_decoded_reduced_as_part_of_the_definition(pristine_dir,
     assert record.score == via_path  # files score the same through both entry points
     assert via_path != capped.score(to_tensor(path)).item()  # pixels: never reduced
     full = dataclasses.replace(capped.config, jpeg_draft=False)
-    unreduced = DenseGaussianModel(build_dense_encoder(full), capped.pristine_mean,
+    unreduced = OnePassModel(build_dense_encoder(full), capped.pristine_mean,
                                    capped.pristine_cov)
     assert unreduced.decode_max_side == 0
     assert unreduced.score(path).item() == capped.score(to_tensor(path)).item()
@@ -134,7 +134,7 @@ def test_bundle_round_trip_gives_identical_scores(model, tmp_path, photo):
     tensors, meta = model.bundle_contents()
     save_bundle(tmp_path / "m.safetensors", tensors, meta)
     again = blindiqa.load(tmp_path / "m.safetensors")
-    assert isinstance(again, DenseGaussianModel) and again.config == model.config
+    assert isinstance(again, OnePassModel) and again.config == model.config
     assert again.score(photo).item() == model.score(photo).item()
 
 
@@ -144,7 +144,7 @@ def test_printing_a_model_is_one_summary_line(model):
 
 def test_default_is_the_one_pass_engine_and_contentsep_the_crops():
     default, crops = blindiqa.load("default"), blindiqa.load("contentsep")
-    assert isinstance(default, DenseGaussianModel)
+    assert isinstance(default, OnePassModel)
     assert crops.config.patch_size == 96 and crops.config.stride == 48
 
 

@@ -29,7 +29,7 @@ from blindiqa.reasons.probe import ReasonProbe, shipped_probe
 BUNDLE_KIND = "dense-gaussian"
 
 
-class DenseGaussianModel(QualityModel):
+class OnePassModel(QualityModel):
     """Completely blind scorer whose encoder runs once over the whole image.
 
     Args:
@@ -237,9 +237,9 @@ class DenseGaussianModel(QualityModel):
         return tensors, meta
 
 
-def load_dense_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, Any],
-                      name: str = "model", max_side: int | None = None) -> DenseGaussianModel:
-    """Build a :class:`DenseGaussianModel` from a bundle's contents.
+def load_one_pass_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, Any],
+                      name: str = "model", max_side: int | None = None) -> OnePassModel:
+    """Build a :class:`OnePassModel` from a bundle's contents.
 
     Args:
         tensors, metadata: the bundle's contents.
@@ -262,8 +262,8 @@ def load_dense_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, Any]
         head = QualityHead(HeadConfig.from_json(metadata["head"]))
         head.load_state_dict({k[len("head."):]: v for k, v in tensors.items()
                               if k.startswith("head.")})
-    return DenseGaussianModel(encoder, mean, cov, name=name,
+    return OnePassModel(encoder, mean, cov, name=name,
                               provenance=metadata.get("provenance"), head=head)
 
 
-register_bundle_kind(BUNDLE_KIND, load_dense_bundle, options=("max_side",))
+register_bundle_kind(BUNDLE_KIND, load_one_pass_bundle, options=("max_side",))
