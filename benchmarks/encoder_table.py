@@ -48,14 +48,14 @@ from select_default import ladder_images
 
 from blindiqa.bench.metrics import srcc
 from blindiqa.gaussian import GaussianStats
-from blindiqa.onepass import EngineConfig, build_dense_encoder, select_pristine, windows
+from blindiqa.onepass import OnePassConfig, build_dense_encoder, select_pristine, windows
 from blindiqa.onepass.distance import score_windows
 from blindiqa.onepass.windows import Windows
 
 SETS = ("clive", "biq")
 DEFAULT_BAR, ACCURATE_BAR = 0.02, 0.03  # issue 20's bars on the mean |SRCC| of both sets
 SCORED = (*SETS, "unlabeled")
-R = EngineConfig(max_side=0)  # the default recipe (the dev photos are below any side limit)
+R = OnePassConfig(max_side=0)  # the default recipe (the dev photos are below any side limit)
 LITE2 = R.taps
 LITE = ("stage2", "stage3", "stage4", "stage5", "stage6")
 INC = ("stem", "mixed_0", "mixed_1", "mixed_2", "mixed_3", "mixed_5", "mixed_7")
@@ -68,7 +68,7 @@ class Row:
     group: str
     label: str
     cache: str = "lite2"
-    config: EngineConfig = field(default_factory=lambda: R)
+    config: OnePassConfig = field(default_factory=lambda: R)
     keep: int = 0  # PCA: keep the top ``keep`` axes of the pristine windows (0: all)
     drop: int = 0  # PCA: drop the top ``drop`` axes
     sharpness: float = 0.75
@@ -84,7 +84,7 @@ class Row:
 
 
 def taps(cfg_taps: tuple[str, ...], enc: str = "efficientnet_lite2",
-         norm: str = "imagenet") -> EngineConfig:
+         norm: str = "imagenet") -> OnePassConfig:
     return dataclasses.replace(R, encoder=enc, taps=cfg_taps, normalization=norm)
 
 
@@ -93,7 +93,7 @@ def rows() -> list[Row]:
     mnv2 = "mobilenet_v2"
     inc = "inception_v3_fid"
 
-    def inc_cfg(t: tuple[str, ...]) -> EngineConfig:
+    def inc_cfg(t: tuple[str, ...]) -> OnePassConfig:
         return taps(t, inc, "inception")
 
     r = [Row("reference", "default: Lite2, stage 2-5")]
@@ -164,7 +164,7 @@ def load(cache_dir: Path, name: str, row: Row) -> Cache:
     return Cache.load(cache_dir / row.cache / f"{name}.pt", row.config.taps)
 
 
-def add_windows(stats: GaussianStats, cache: Cache, cfg: EngineConfig, sharpness: float,
+def add_windows(stats: GaussianStats, cache: Cache, cfg: OnePassConfig, sharpness: float,
                 colour: float) -> GaussianStats:
     idx, dims = cache.channels(cfg.taps)
     for grid, cells in zip(cache.grids, cache.cells, strict=True):
@@ -193,7 +193,7 @@ def project(wins: Windows, mean: torch.Tensor, cov: torch.Tensor, p: torch.Tenso
 
 
 def score_grids(grids: list[torch.Tensor], idx: torch.Tensor, dims: list[int],
-                cfg: EngineConfig, stats: GaussianStats,
+                cfg: OnePassConfig, stats: GaussianStats,
                 projections: dict[str, torch.Tensor | None]) -> dict[str, np.ndarray]:
     out = {k: np.empty(len(grids)) for k in projections}
     for i, grid in enumerate(grids):
@@ -206,7 +206,7 @@ def score_grids(grids: list[torch.Tensor], idx: torch.Tensor, dims: list[int],
 
 def ladder_grids(cache_dir: Path, cache: str) -> tuple[list[torch.Tensor], Cache]:
     meta = torch.load(cache_dir / cache / "pristine.pt", weights_only=False)
-    cfg = EngineConfig.from_json(meta["config"])
+    cfg = OnePassConfig.from_json(meta["config"])
     enc = build_dense_encoder(cfg)
     with torch.inference_mode():
         grids = [enc(t) for t in ladder_images()]

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from blindiqa.io.decode import decode_image
 from blindiqa.io.files import iter_image_files
 from blindiqa.models.load import load
-from blindiqa.onepass import EngineConfig, build_dense_encoder, limit_side, pixel_cells
+from blindiqa.onepass import OnePassConfig, build_dense_encoder, limit_side, pixel_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -104,15 +104,15 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     sets = dict(s.split("=", 1) for s in args.set) if args.set else DEFAULT_SETS
-    cfg = EngineConfig(encoder=args.encoder, taps=tuple(args.taps),
-                       normalization=args.normalization,
-                       weights="pretrained" if args.checkpoint is None else "bundle")
+    cfg = OnePassConfig(encoder=args.encoder, taps=tuple(args.taps),
+                        normalization=args.normalization,
+                        weights="pretrained" if args.checkpoint is None else "bundle")
     encoder = build_dense_encoder(cfg, checkpoint_path=args.checkpoint)
     niqe = load("niqe")
     content = None
     if args.content_sets:
-        content_cfg = EngineConfig(encoder=args.encoder, taps=("head",), grid_stride=32,
-                                   normalization=args.normalization, weights=cfg.weights)
+        content_cfg = OnePassConfig(encoder=args.encoder, taps=("head",), grid_stride=32,
+                                    normalization=args.normalization, weights=cfg.weights)
         content = build_dense_encoder(content_cfg, checkpoint_path=args.checkpoint)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, folder in sets.items():

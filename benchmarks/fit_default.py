@@ -1,6 +1,6 @@
 """Regenerate the shipped ``default`` model bundle.
 
-The recipe is :class:`blindiqa.onepass.EngineConfig`'s defaults, the winner of
+The recipe is :class:`blindiqa.onepass.OnePassConfig`'s defaults, the winner of
 ``benchmarks/select_default.py`` on the two development sets (see
 ``docs/default_selection.md``): untrained ImageNet EfficientNet-Lite2, one pass over the
 image, taps stage 2-5 on the 16-px grid, L2-normalised per tap, Gaussian windows of
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from blindiqa.models.bundle import save_bundle
 from blindiqa.models.fit import fit_dense
-from blindiqa.onepass import EngineConfig
+from blindiqa.onepass import OnePassConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +29,7 @@ def main() -> None:
     ap.add_argument("--pristine", type=Path, default=ROOT.parent / "shared/data/pristine")
     ap.add_argument("--out", type=Path, default=ROOT / "blindiqa/weights/default.safetensors")
     args = ap.parse_args()
-    model = fit_dense([args.pristine], EngineConfig(), name="default", progress=True)
+    model = fit_dense([args.pristine], OnePassConfig(), name="default", progress=True)
     tensors, meta = model.bundle_contents()
     # record the corpus by its folder name, not this machine's absolute path
     meta["provenance"]["sources"] = ["shared/data/pristine"]

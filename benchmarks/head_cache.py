@@ -32,7 +32,7 @@ from blindiqa.head.cache import (
 )
 from blindiqa.io.files import iter_image_files
 from blindiqa.models.load import load
-from blindiqa.onepass import EngineConfig
+from blindiqa.onepass import OnePassConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -40,7 +40,7 @@ SHARED = ROOT.parent / "shared" / "data"
 
 def authentic(grids_path: Path, out: Path, windows_per_image: int, seed: int) -> None:
     d = torch.load(grids_path, weights_only=False)
-    cfg = EngineConfig.from_json(d["config"])
+    cfg = OnePassConfig.from_json(d["config"])
     default = load("default")
     if cfg.to_json() != {**default.config.to_json(), "max_side": cfg.max_side}:
         raise SystemExit("the grid cache was not built with the default's engine settings")
@@ -86,7 +86,7 @@ def main() -> None:
     if args.only in (None, "synthetic") and not syn.exists():
         files = [p for p, _ in iter_image_files([args.pristine])]
         bar = tqdm(total=len(files), desc="synthetic", mininterval=10)
-        cache = build_synthetic_cache(files, EngineConfig(), types=args.types,
+        cache = build_synthetic_cache(files, OnePassConfig(), types=args.types,
                                       windows_per_image=args.windows, seed=args.seed,
                                       progress=bar.update)
         bar.close()

@@ -40,7 +40,7 @@ from blindiqa.gaussian import GaussianStats
 from blindiqa.head import QualityHead
 from blindiqa.head.cache import ContentFeatures
 from blindiqa.onepass import (
-    EngineConfig,
+    OnePassConfig,
     Windows,
     build_dense_encoder,
     limit_side,
@@ -108,7 +108,7 @@ class SetWindows:
     wins: list[Windows]
 
 
-def load_windows(path: Path, cfg: EngineConfig) -> tuple[SetWindows, dict[str, Any]]:
+def load_windows(path: Path, cfg: OnePassConfig) -> tuple[SetWindows, dict[str, Any]]:
     d = torch.load(path, weights_only=False)
     wins = []
     for g in d["grids"]:
@@ -117,7 +117,7 @@ def load_windows(path: Path, cfg: EngineConfig) -> tuple[SetWindows, dict[str, A
     return SetWindows(d["names"], wins), d
 
 
-def pristine_windows(path: Path, cfg: EngineConfig) -> torch.Tensor:
+def pristine_windows(path: Path, cfg: OnePassConfig) -> torch.Tensor:
     d = torch.load(path, weights_only=False)
     kept = []
     for g, cells in zip(d["grids"], d["cells"], strict=True):
@@ -132,7 +132,7 @@ def project(head: QualityHead | None, x: torch.Tensor) -> torch.Tensor:
 
 
 def score_set(head: QualityHead | None, stats: GaussianStats, sw: SetWindows,
-              cfg: EngineConfig) -> np.ndarray:
+              cfg: OnePassConfig) -> np.ndarray:
     out = np.empty(len(sw.wins))
     for i, w in enumerate(sw.wins):
         f = project(head, w.features)
@@ -178,7 +178,7 @@ def run_row(row: Row, seed: int, caches: Path, runs: Path, images: dict[str, Pat
 # -------------------------------------------------------------------------- measure
 
 
-def ladder_set(cfg: EngineConfig) -> SetWindows:
+def ladder_set(cfg: OnePassConfig) -> SetWindows:
     """The demo's photo and its 9 distorted versions (blur, JPEG, noise x 3)."""
     from blindiqa.distortions.ladder import ladder_images, sample_photo
     from blindiqa.io.decode import to_tensor
@@ -193,7 +193,7 @@ def ladder_set(cfg: EngineConfig) -> SetWindows:
     return SetWindows([str(i) for i in range(len(wins))], wins)
 
 
-def content_proxies(unl: SetWindows, raw: dict[str, Any], cfg: EngineConfig
+def content_proxies(unl: SetWindows, raw: dict[str, Any], cfg: OnePassConfig
                     ) -> dict[str, np.ndarray]:
     """Per unlabeled photo: the entropy of the ImageNet classifier over the whole photo,
     and the mean feature activity of its windows."""
@@ -348,7 +348,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.time()
-    cfg = EngineConfig()
+    cfg = OnePassConfig()
     head_shape = {"kind": args.kind, "hidden": args.hidden, "out_dim": args.out_dim,
                   "combine": args.combine}
     table = rows(head_shape, args.syn_epochs, args.auth_epochs)

@@ -1,4 +1,4 @@
-"""Does decoding a large JPEG at reduced size (``EngineConfig.jpeg_draft``) change what
+"""Does decoding a large JPEG at reduced size (``OnePassConfig.jpeg_draft``) change what
 the default model says?
 
 The development photos are about 500 px, below the default's ``max_side`` of 1024, so on

@@ -1,6 +1,6 @@
 """Scoring recipe variants over the feature cache of ``benchmarks/feature_cache.py``.
 
-Every variant is an :class:`~blindiqa.onepass.EngineConfig` (plus the cache it reads):
+Every variant is an :class:`~blindiqa.onepass.OnePassConfig` (plus the cache it reads):
 the pristine Gaussian is fitted on the cached pristine grids with the engine's own
 window, selection and distance functions, and each development image is scored the
 same way, so a variant's figures are what the shipped model would give.
@@ -18,7 +18,7 @@ import torch
 
 from blindiqa.bench.metrics import srcc
 from blindiqa.gaussian import GaussianStats
-from blindiqa.onepass import EngineConfig, score_windows, select_pristine, windows
+from blindiqa.onepass import OnePassConfig, score_windows, select_pristine, windows
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -73,13 +73,13 @@ class Variant:
     """A recipe: an engine configuration, the cache it reads, a label."""
 
     label: str
-    config: EngineConfig
+    config: OnePassConfig
     cache: str = "lite2"
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def fit_pristine_from_cache(cache: Cache, cfg: EngineConfig) -> tuple[GaussianStats, int]:
+def fit_pristine_from_cache(cache: Cache, cfg: OnePassConfig) -> tuple[GaussianStats, int]:
     """The pristine statistics of a variant, from the cached pristine grids."""
     idx, dims = cache.channels(cfg.taps)
     dim = int(idx.numel())
@@ -92,7 +92,7 @@ def fit_pristine_from_cache(cache: Cache, cfg: EngineConfig) -> tuple[GaussianSt
     return stats, stats.count
 
 
-def score_cache(cache: Cache, cfg: EngineConfig, stats: GaussianStats) -> np.ndarray:
+def score_cache(cache: Cache, cfg: OnePassConfig, stats: GaussianStats) -> np.ndarray:
     """Scores of every image of a cached set under a variant."""
     idx, dims = cache.channels(cfg.taps)
     mean, cov = stats.mean, stats.cov

@@ -510,14 +510,14 @@ def fit_small_model(images: Iterable[np.ndarray]):
     from blindiqa.crops import extract_patches
     from blindiqa.gaussian import GaussianStats
     from blindiqa.models.crops import (
+        CropsConfig,
         CropsModel,
-        FeatureConfig,
         build_extractor,
         patch_features,
     )
 
-    cfg = FeatureConfig(encoder="efficientnet_lite0", layers=("stage3",), patch_size=96,
-                        stride=48)
+    cfg = CropsConfig(encoder="efficientnet_lite0", layers=("stage3",), patch_size=96,
+                      stride=48)
     ex = build_extractor(cfg)
     stats = GaussianStats.empty(ex.feature_dim)
     for arr in images:

@@ -1,6 +1,6 @@
 """Choose the default recipe on the two development sets, and write the whole table.
 
-Every candidate is an :class:`~blindiqa.onepass.EngineConfig` scored over the feature
+Every candidate is an :class:`~blindiqa.onepass.OnePassConfig` scored over the feature
 cache of ``benchmarks/feature_cache.py`` with the engine's own window, selection and
 distance code (so a row is what the shipped model would give), plus two fusions built
 without any opinion score (scales normalised on the unlabeled photos): with NIQE, and
@@ -48,11 +48,11 @@ from recipe_lib import (
 
 from blindiqa.bench.metrics import srcc
 from blindiqa.io.decode import to_tensor
-from blindiqa.onepass import EngineConfig, build_dense_encoder, limit_side, windows
+from blindiqa.onepass import OnePassConfig, build_dense_encoder, limit_side, windows
 from blindiqa.onepass.distance import score_windows
 
 SETS = ("clive", "biq")
-R = EngineConfig(max_side=0)  # the recipe (the dev photos are all below any side limit)
+R = OnePassConfig(max_side=0)  # the recipe (the dev photos are all below any side limit)
 ALL = ("stage1", "stage2", "stage3", "stage4", "stage5")
 #: The default before this study, on the one-pass engine: stage 4, windows of 6 x 6
 #: cells (96 px) every 3 cells (48 px), box pooling, mean-vs-mean distance.
@@ -68,7 +68,7 @@ MDFS = dataclasses.replace(R, taps=ALL, selection="activity")
 class Candidate:
     group: str
     label: str
-    config: EngineConfig
+    config: OnePassConfig
     cache: str = "lite2"
 
 
@@ -124,15 +124,15 @@ def ladder_images() -> list[torch.Tensor]:
     return [to_tensor(im) for im in ladder_images(sample_photo())]
 
 
-def ladder_grids(cache_dir: Path, cfg: EngineConfig) -> list[torch.Tensor]:
+def ladder_grids(cache_dir: Path, cfg: OnePassConfig) -> list[torch.Tensor]:
     """Grid features of the ladder images with the cache's encoder and taps."""
     ref = torch.load(cache_dir / "pristine.pt", weights_only=False)
-    enc = build_dense_encoder(EngineConfig.from_json(ref["config"]))
+    enc = build_dense_encoder(OnePassConfig.from_json(ref["config"]))
     with torch.inference_mode():
         return [enc(limit_side(t, cfg.max_side)) for t in ladder_images()]
 
 
-def ladder_count(cache: Cache, grids: list[torch.Tensor], cfg: EngineConfig, stats) -> int:
+def ladder_count(cache: Cache, grids: list[torch.Tensor], cfg: OnePassConfig, stats) -> int:
     idx, dims = cache.channels(cfg.taps)
     s = [score_windows(windows(g[idx], cfg, dims), stats.mean, stats.cov, cfg.distance,
                        cfg.ridge)[0] for g in grids]
@@ -155,7 +155,7 @@ def zscore_on(unlabeled: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     return lambda x: (x - mu) / sd
 
 
-def direction_features(cache: Cache, cfg: EngineConfig) -> np.ndarray:
+def direction_features(cache: Cache, cfg: OnePassConfig) -> np.ndarray:
     """Per image: mean and standard deviation of its window descriptors."""
     idx, dims = cache.channels(cfg.taps)
     out = []

@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from blindiqa.io.files import iter_image_files
 from blindiqa.models.load import load
-from blindiqa.onepass import EngineConfig
+from blindiqa.onepass import OnePassConfig
 from blindiqa.reasons import FAMILIES, fit_probe, save_probe
 from blindiqa.reasons.dataset import build_reason_set
 
@@ -111,7 +111,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(1)
 
-    config = EngineConfig.from_json(load("default").config.to_json())
+    config = OnePassConfig.from_json(load("default").config.to_json())
     if args.cache.is_file():
         data = torch.load(args.cache, weights_only=False)
     else:

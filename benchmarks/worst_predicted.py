@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 from recipe_lib import MOS, SHARED, Cache, fit_pristine_from_cache, read_mos, score_cache
 from scipy.stats import rankdata
 
-from blindiqa.onepass import EngineConfig
+from blindiqa.onepass import OnePassConfig
 
 IMAGES = {"clive": SHARED / "clive-dev" / "images", "biq": SHARED / "biq2021-dev" / "images"}
 
@@ -30,7 +30,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--count", type=int, default=20)
     args = ap.parse_args()
-    cfg = EngineConfig(max_side=0)
+    cfg = OnePassConfig(max_side=0)
     stats, _ = fit_pristine_from_cache(Cache.load(args.cache / "pristine.pt"), cfg)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, folder in IMAGES.items():

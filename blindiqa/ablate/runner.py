@@ -48,7 +48,7 @@ from blindiqa.bench import run_bench
 from blindiqa.bench.datasets import load_dataset
 from blindiqa.io.files import iter_image_files
 from blindiqa.models.bundle import save_bundle
-from blindiqa.models.crops import FeatureConfig
+from blindiqa.models.crops import CropsConfig
 from blindiqa.models.fit import fit_pristine
 from blindiqa.train.authentic import (
     AuthenticConfig,
@@ -431,8 +431,8 @@ def fit_variant(key: str, encoder_file: str | None, encoder: str, layer: str,
     its stamp (encoder file, pristine images, feature settings) is unchanged.
     """
 
-    fcfg = FeatureConfig(encoder=encoder, layers=(layer,), normalization=normalization,
-                         weights="pretrained" if encoder_file is None else "bundle")
+    fcfg = CropsConfig(encoder=encoder, layers=(layer,), normalization=normalization,
+                       weights="pretrained" if encoder_file is None else "bundle")
     path = out / "models" / f"{key}.safetensors"
     stamp_path = path.with_suffix(".json")
     stamp = _stamp(encoder_file, pristine, fcfg.to_json())

@@ -2,7 +2,7 @@
 
 The parsers are built for every ``blindiqa`` call, ``--help`` and bad usage included, so
 they must not import torch: the real values live in torch-side modules (the encoder
-registry, :class:`~blindiqa.onepass.EngineConfig`, :mod:`blindiqa.crops`,
+registry, :class:`~blindiqa.onepass.OnePassConfig`, :mod:`blindiqa.crops`,
 :mod:`blindiqa.io.workers`). They are copied here as constants, and
 ``tests/cli/test_choices.py`` checks that each copy equals its source, so the two cannot
 drift apart.
@@ -20,8 +20,8 @@ ENCODERS = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2",
 NORMALIZATIONS = ("imagenet", "inception", "lite", "none")
 
 
-class EngineDefaults(NamedTuple):
-    """The fields of ``EngineConfig()`` that ``fit-pristine --help`` shows."""
+class OnePassDefaults(NamedTuple):
+    """The fields of ``OnePassConfig()`` that ``fit-pristine --help`` shows."""
 
     encoder: str
     taps: tuple[str, ...]
@@ -31,12 +31,12 @@ class EngineDefaults(NamedTuple):
     max_side: int
 
 
-#: ``blindiqa.onepass.EngineConfig()``: what fit-pristine builds unless told otherwise.
-ENGINE_DEFAULTS = EngineDefaults(encoder="efficientnet_lite2",
-                                 taps=("stage2", "stage3", "stage4", "stage5"),
-                                 grid_stride=16, window=3, window_stride=1, max_side=1024)
+#: ``blindiqa.onepass.OnePassConfig()``: what fit-pristine builds unless told otherwise.
+ONE_PASS_DEFAULTS = OnePassDefaults(encoder="efficientnet_lite2",
+                                    taps=("stage2", "stage3", "stage4", "stage5"),
+                                    grid_stride=16, window=3, window_stride=1, max_side=1024)
 
-#: ``blindiqa.crops.PATCH_SIZE`` and ``PATCH_STRIDE``: the crops engine's patches.
+#: ``blindiqa.crops.PATCH_SIZE`` and ``PATCH_STRIDE``: the crops path's crops.
 PATCH_SIZE = 96
 PATCH_STRIDE = 48
 
@@ -46,5 +46,5 @@ DECODE_TIMEOUT = 120.0
 #: ``blindiqa.ablate.runner.VARIANT_KEYS``: the variants of ``blindiqa ablate``, in order.
 ABLATION_VARIANTS = ("synthetic", "authentic", "mi-loglik", "mi-contrastive")
 
-__all__ = ["ABLATION_VARIANTS", "DECODE_TIMEOUT", "ENCODERS", "ENGINE_DEFAULTS",
-           "NORMALIZATIONS", "PATCH_SIZE", "PATCH_STRIDE", "EngineDefaults"]
+__all__ = ["ABLATION_VARIANTS", "DECODE_TIMEOUT", "ENCODERS", "ONE_PASS_DEFAULTS",
+           "NORMALIZATIONS", "PATCH_SIZE", "PATCH_STRIDE", "OnePassDefaults"]

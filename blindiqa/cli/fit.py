@@ -11,8 +11,8 @@ from pathlib import Path
 
 from blindiqa.cli.choices import (
     ENCODERS,
-    ENGINE_DEFAULTS,
     NORMALIZATIONS,
+    ONE_PASS_DEFAULTS,
     PATCH_SIZE,
     PATCH_STRIDE,
 )
@@ -49,10 +49,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"crops: each {PATCH_SIZE}-px crop goes through the encoder (the paper's "
                         "formulation, the `contentsep` model) (default: %(default)s)")
     p.add_argument("--encoder", choices=ENCODERS,
-                   default=ENGINE_DEFAULTS.encoder, help="feature encoder (default: %(default)s)")
+                   default=ONE_PASS_DEFAULTS.encoder, help="feature encoder (default: %(default)s)")
     p.add_argument("--layer", action="append", metavar="NAME",
                    help="feature layer(s), repeatable (default: the shipped default's taps "
-                        f"{'+'.join(ENGINE_DEFAULTS.taps)} for efficientnet_lite*, else the "
+                        f"{'+'.join(ONE_PASS_DEFAULTS.taps)} for efficientnet_lite*, else the "
                         "encoder's default layer)")
     p.add_argument("--normalization", choices=NORMALIZATIONS,
                    help="input normalisation (default: the one the encoder's pretrained "
@@ -68,13 +68,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "engine settings it was trained on (stored in the bundle)")
     p.add_argument("--window", type=positive_int, default=None, metavar="CELLS",
                    help="one-pass: smallest window side in grid cells of "
-                        f"{ENGINE_DEFAULTS.grid_stride} px (default: {ENGINE_DEFAULTS.window})")
+                        f"{ONE_PASS_DEFAULTS.grid_stride} px (default: {ONE_PASS_DEFAULTS.window})")
     p.add_argument("--window-stride", type=positive_int, default=None, metavar="CELLS",
                    help=f"one-pass: step between windows (default: "
-                        f"{ENGINE_DEFAULTS.window_stride})")
+                        f"{ONE_PASS_DEFAULTS.window_stride})")
     p.add_argument("--max-side", type=non_negative_int, default=None, metavar="PX",
                    help="one-pass: images are scaled down to this long side before "
-                        f"fitting and scoring; 0 = native (default: {ENGINE_DEFAULTS.max_side})")
+                        f"fitting and scoring; 0 = native (default: {ONE_PASS_DEFAULTS.max_side})")
     p.add_argument("--patch-size", type=int, default=None, metavar="PX",
                    help=f"crops: patch side in pixels (default: {PATCH_SIZE})")
     p.add_argument("--stride", type=int, default=None, metavar="PX",
@@ -192,7 +192,7 @@ def _taps(args: argparse.Namespace, spec) -> tuple[str, ...]:
     if args.layer:
         return tuple(args.layer)
     if args.encoder.startswith("efficientnet_lite"):
-        return ENGINE_DEFAULTS.taps
+        return ONE_PASS_DEFAULTS.taps
     return (spec.default_layer,)
 
 
@@ -200,9 +200,9 @@ def _fit_one_pass(args: argparse.Namespace, spec, weights: str):
     from dataclasses import replace
 
     from blindiqa.models.fit import fit_dense
-    from blindiqa.onepass import EngineConfig
+    from blindiqa.onepass import OnePassConfig
 
-    cfg = replace(EngineConfig(), encoder=args.encoder, taps=_taps(args, spec),
+    cfg = replace(OnePassConfig(), encoder=args.encoder, taps=_taps(args, spec),
                   normalization=args.normalization, weights=weights)
     for field, value in (("window", args.window), ("window_stride", args.window_stride),
                          ("max_side", args.max_side)):
@@ -227,13 +227,13 @@ def _fit_head(args: argparse.Namespace):
 
 
 def _fit_crops(args: argparse.Namespace, spec, weights: str):
-    from blindiqa.models.crops import FeatureConfig
+    from blindiqa.models.crops import CropsConfig
     from blindiqa.models.fit import fit_pristine
 
-    cfg = FeatureConfig(encoder=args.encoder,
-                        layers=tuple(args.layer or [spec.default_layer]),
-                        normalization=args.normalization, weights=weights,
-                        patch_size=PATCH_SIZE if args.patch_size is None else args.patch_size,
-                        stride=PATCH_STRIDE if args.stride is None else args.stride)
+    cfg = CropsConfig(encoder=args.encoder,
+                      layers=tuple(args.layer or [spec.default_layer]),
+                      normalization=args.normalization, weights=weights,
+                      patch_size=PATCH_SIZE if args.patch_size is None else args.patch_size,
+                      stride=PATCH_STRIDE if args.stride is None else args.stride)
     return fit_pristine(args.dirs, cfg, checkpoint_path=args.encoder_checkpoint,
                         progress=show_progress(args))

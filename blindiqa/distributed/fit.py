@@ -62,9 +62,9 @@ def plan_fit(kind: str, dirs: Sequence[str | os.PathLike]) -> list[Any]:
 
 
 def _pristine_config(settings: dict[str, Any]) -> Any:
-    from blindiqa.onepass import EngineConfig
+    from blindiqa.onepass import OnePassConfig
 
-    return settings.get("config") or EngineConfig()
+    return settings.get("config") or OnePassConfig()
 
 
 def fit_share(kind: str, plan: Sequence[Any], indices: Sequence[int],
@@ -144,7 +144,7 @@ def fit_with_ray(kind: str, dirs: Sequence[str | os.PathLike],
         workers: Ray tasks.
         num_cpus_per_worker: CPUs each task reserves.
         address: the cluster (see :func:`blindiqa.distributed.ray_score.connect`).
-        **settings: ``pristine``: ``config`` (an :class:`~blindiqa.onepass.EngineConfig`,
+        **settings: ``pristine``: ``config`` (an :class:`~blindiqa.onepass.OnePassConfig`,
             default the shipped recipe), ``checkpoint_path``, ``name``; ``niqe``:
             ``block_size``, ``sharpness_threshold``; ``ilniqe``: ``sharpness_threshold``,
             ``reserved_ratio``, ``dtype``.
@@ -204,15 +204,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("kind", choices=KINDS)
     p.add_argument("dirs", nargs="+", metavar="DIR")
     p.add_argument("--out", required=True, metavar="FILE")
-    p.add_argument("--config", metavar="JSON", help="pristine: an EngineConfig as JSON "
+    p.add_argument("--config", metavar="JSON", help="pristine: an OnePassConfig as JSON "
                                                     "(default: the shipped recipe)")
     p.add_argument("--encoder-checkpoint", metavar="FILE", help="pristine: encoder weights")
     args = p.parse_args(argv)
     settings: dict[str, Any] = {}
     if args.config:
-        from blindiqa.onepass import EngineConfig
+        from blindiqa.onepass import OnePassConfig
 
-        settings["config"] = EngineConfig.from_json(json.loads(Path(args.config).read_text()))
+        settings["config"] = OnePassConfig.from_json(json.loads(Path(args.config).read_text()))
     if args.encoder_checkpoint:
         settings["checkpoint_path"] = args.encoder_checkpoint
     try:

@@ -33,7 +33,7 @@ from blindiqa.gaussian import patch_distances
 from blindiqa.io.decode import decode_image
 from blindiqa.onepass import (
     DenseEncoder,
-    EngineConfig,
+    OnePassConfig,
     Windows,
     build_dense_encoder,
     limit_side,
@@ -64,9 +64,9 @@ class ContentFeatures:
         config: the engine settings (the encoder, its normalisation and the windows).
     """
 
-    def __init__(self, config: EngineConfig) -> None:
+    def __init__(self, config: OnePassConfig) -> None:
         self.config = config
-        cfg = EngineConfig(**{**config.to_json(), "taps": ("head",), "grid_stride": 32})
+        cfg = OnePassConfig(**{**config.to_json(), "taps": ("head",), "grid_stride": 32})
         self.encoder = build_dense_encoder(cfg)
         self.classifier = self.encoder.network._fc
 
@@ -108,7 +108,7 @@ def choose_types(generator: torch.Generator, types: int) -> list[str]:
     return [NAMES[int(i)] for i in torch.randperm(len(NAMES), generator=generator)[:types]]
 
 
-def build_synthetic_cache(files: Sequence[Path], config: EngineConfig, *, types: int = 3,
+def build_synthetic_cache(files: Sequence[Path], config: OnePassConfig, *, types: int = 3,
                           windows_per_image: int = 48, seed: int = 0,
                           encoder: DenseEncoder | None = None,
                           progress: Callable[[int], None] | None = None) -> dict[str, Any]:
@@ -154,7 +154,7 @@ def build_synthetic_cache(files: Sequence[Path], config: EngineConfig, *, types:
             "dims": list(encoder.dims), "seed": seed}
 
 
-def window_content(grid: torch.Tensor, head_map: torch.Tensor, config: EngineConfig,
+def window_content(grid: torch.Tensor, head_map: torch.Tensor, config: OnePassConfig,
                    dims: list[int], content: ContentFeatures) -> tuple[Windows, torch.Tensor]:
     """All windows of one image and their content logits ``(P, 1000)``, from its grid
     features and head map."""
@@ -174,7 +174,7 @@ def training_free_distances(wins: Windows, mean: torch.Tensor, cov: torch.Tensor
     return dist, float((w * dist).sum() / w.sum())
 
 
-def build_authentic_cache(files: Sequence[Path], config: EngineConfig, *,
+def build_authentic_cache(files: Sequence[Path], config: OnePassConfig, *,
                           windows_per_image: int = 48, seed: int = 0,
                           encoder: DenseEncoder | None = None,
                           reference: tuple[torch.Tensor, torch.Tensor] | None = None,

@@ -29,8 +29,9 @@ PATCH_CHUNK = 64
 
 
 @dataclass
-class FeatureConfig:
-    """How patch features are computed; stored in every bundle.
+class CropsConfig:
+    """The crops path's recipe: how crop features are computed and compared (encoder,
+    layers, crop geometry, ridge); stored in every crops bundle.
 
     Attributes:
         encoder: encoder registry name.
@@ -63,13 +64,13 @@ class FeatureConfig:
         return d
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> FeatureConfig:
+    def from_json(cls, d: dict[str, Any]) -> CropsConfig:
         d = dict(d)
         d["layers"] = tuple(d["layers"])
         return cls(**d)
 
 
-def build_extractor(cfg: FeatureConfig,
+def build_extractor(cfg: CropsConfig,
                     state_dict: dict[str, torch.Tensor] | None = None,
                     checkpoint_path: str | None = None) -> FeatureExtractor:
     """The feature extractor a config describes, with its weights."""
@@ -99,7 +100,7 @@ class CropsModel(QualityModel):
         provenance: where the pristine statistics came from.
     """
 
-    def __init__(self, extractor: FeatureExtractor, config: FeatureConfig, mean: torch.Tensor,
+    def __init__(self, extractor: FeatureExtractor, config: CropsConfig, mean: torch.Tensor,
                  cov: torch.Tensor, name: str = "model",
                  provenance: dict[str, Any] | None = None) -> None:
         super().__init__(name)
@@ -175,7 +176,7 @@ def load_crops_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, Any]
                          name: str = "model") -> CropsModel:
     """Build a :class:`CropsModel` from a bundle's contents."""
     try:
-        cfg = FeatureConfig.from_json(metadata["config"])
+        cfg = CropsConfig.from_json(metadata["config"])
         mean, cov = tensors["pristine.mean"], tensors["pristine.cov"]
     except (KeyError, TypeError) as exc:
         raise ValueError(f"model bundle {name} lacks {exc}") from exc

@@ -18,15 +18,15 @@ from blindiqa.head import QualityHead
 from blindiqa.io.decode import decode_image
 from blindiqa.io.files import iter_image_files
 from blindiqa.models.crops import (
+    CropsConfig,
     CropsModel,
-    FeatureConfig,
     build_extractor,
     patch_features,
 )
 from blindiqa.models.one_pass import OnePassModel
 from blindiqa.onepass import (
     DenseEncoder,
-    EngineConfig,
+    OnePassConfig,
     build_dense_encoder,
     limit_side,
     pixel_cells,
@@ -111,7 +111,7 @@ def pristine_stats(extractor: FeatureExtractor, files: Iterable[Path], patch_siz
     return stats, prov
 
 
-def fit_pristine(dirs: Sequence[str | os.PathLike], config: FeatureConfig,
+def fit_pristine(dirs: Sequence[str | os.PathLike], config: CropsConfig,
                  checkpoint_path: str | None = None, name: str = "model",
                  progress: bool = False) -> CropsModel:
     """Fit the pristine Gaussian on the images under ``dirs``.
@@ -126,7 +126,7 @@ def fit_pristine(dirs: Sequence[str | os.PathLike], config: FeatureConfig,
     """
     extractor = build_extractor(config, checkpoint_path=checkpoint_path)
     if checkpoint_path is not None:
-        config = FeatureConfig(**{**config.to_json(), "layers": config.layers,
+        config = CropsConfig(**{**config.to_json(), "layers": config.layers,
                                   "weights": "bundle"})
     stats, prov = pristine_stats(extractor, fit_files(dirs), config.patch_size,
                                  progress=progress)
@@ -178,7 +178,7 @@ def dense_pristine_stats(encoder: DenseEncoder, files: Iterable[Path],
     return stats, dense_provenance(cfg, stats, n_images, skipped)
 
 
-def dense_provenance(cfg: EngineConfig, stats: GaussianStats, n_images: int,
+def dense_provenance(cfg: OnePassConfig, stats: GaussianStats, n_images: int,
                      skipped: list[str]) -> dict[str, Any]:
     """The provenance record of a one-pass fit: image and window counts, skipped files,
     the selection rule and its thresholds."""
@@ -189,11 +189,11 @@ def dense_provenance(cfg: EngineConfig, stats: GaussianStats, n_images: int,
     return prov
 
 
-def dense_encoder(config: EngineConfig, checkpoint_path: str | None = None
-                  ) -> tuple[EngineConfig, DenseEncoder]:
+def dense_encoder(config: OnePassConfig, checkpoint_path: str | None = None
+                  ) -> tuple[OnePassConfig, DenseEncoder]:
     """The config a fit stores (``weights: "bundle"`` with a checkpoint) and its encoder."""
     if checkpoint_path is not None:
-        config = EngineConfig.from_json({**config.to_json(), "weights": "bundle"})
+        config = OnePassConfig.from_json({**config.to_json(), "weights": "bundle"})
     return config, build_dense_encoder(config, checkpoint_path=checkpoint_path)
 
 
@@ -216,7 +216,7 @@ def dense_model(encoder: DenseEncoder, stats: GaussianStats, prov: dict[str, Any
                               head=head)
 
 
-def fit_dense(dirs: Sequence[str | os.PathLike], config: EngineConfig,
+def fit_dense(dirs: Sequence[str | os.PathLike], config: OnePassConfig,
               checkpoint_path: str | None = None, name: str = "model",
               progress: bool = False, head: QualityHead | None = None) -> OnePassModel:
     """Fit the pristine Gaussian of a one-pass (dense) model on the images under ``dirs``.

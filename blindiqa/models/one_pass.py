@@ -14,7 +14,7 @@ from blindiqa.models.base import ModelInfo, QualityModel
 from blindiqa.models.registry import register_bundle_kind
 from blindiqa.onepass import (
     DenseEncoder,
-    EngineConfig,
+    OnePassConfig,
     Windows,
     build_dense_encoder,
     limit_side,
@@ -65,7 +65,7 @@ class OnePassModel(QualityModel):
         self.register_buffer("pristine_cov", cov.double())
 
     @property
-    def config(self) -> EngineConfig:
+    def config(self) -> OnePassConfig:
         return self.encoder.config
 
     @property
@@ -247,12 +247,12 @@ def load_one_pass_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, A
         max_side: overrides the bundle's resolution limit (0 = native resolution).
     """
     try:
-        cfg = EngineConfig.from_json(metadata["config"])
+        cfg = OnePassConfig.from_json(metadata["config"])
         mean, cov = tensors["pristine.mean"], tensors["pristine.cov"]
     except (KeyError, TypeError) as exc:
         raise ValueError(f"model bundle {name} lacks {exc}") from exc
     if max_side is not None:
-        cfg = EngineConfig.from_json({**cfg.to_json(), "max_side": int(max_side)})
+        cfg = OnePassConfig.from_json({**cfg.to_json(), "max_side": int(max_side)})
     sd = None
     if cfg.weights == "bundle":
         sd = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}

@@ -2,14 +2,14 @@
 whole image (in tiles when it is large); patch descriptors are windows pooled from its
 feature maps brought to one grid.
 
-- :mod:`~blindiqa.onepass.config`: what is computed (``EngineConfig``, kept in bundles);
+- :mod:`~blindiqa.onepass.config`: what is computed (``OnePassConfig``, kept in bundles);
 - :mod:`~blindiqa.onepass.dense`: the network pass, resolution limit, padding, tiling;
 - :mod:`~blindiqa.onepass.grid`: taps to one grid, window pooling;
 - :mod:`~blindiqa.onepass.windows`: window descriptors, activity, pristine selection;
 - :mod:`~blindiqa.onepass.distance`: from windows to a score.
 """
 
-from blindiqa.onepass.config import PAD_MULTIPLE, EngineConfig
+from blindiqa.onepass.config import PAD_MULTIPLE, OnePassConfig
 from blindiqa.onepass.dense import DenseEncoder, build_dense_encoder, limit_side, limited_size
 from blindiqa.onepass.distance import score_windows, score_windows_tensor
 from blindiqa.onepass.windows import Windows, pixel_cells, select_pristine, windows
@@ -17,7 +17,7 @@ from blindiqa.onepass.windows import Windows, pixel_cells, select_pristine, wind
 __all__ = [
     "PAD_MULTIPLE",
     "DenseEncoder",
-    "EngineConfig",
+    "OnePassConfig",
     "Windows",
     "build_dense_encoder",
     "limit_side",

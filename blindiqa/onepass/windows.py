@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from blindiqa.onepass.config import EngineConfig
+from blindiqa.onepass.config import OnePassConfig
 from blindiqa.onepass.grid import window_count, window_mean
 from blindiqa.sharpness import local_std
 
@@ -36,9 +36,9 @@ class Windows:
     side: int
 
 
-def window_side(config: EngineConfig, rows: int, cols: int) -> int:
+def window_side(config: OnePassConfig, rows: int, cols: int) -> int:
     """The window side (cells) for a grid, clipped to the grid (a small image still gets
-    one window; :attr:`EngineConfig.min_side` refuses smaller ones)."""
+    one window; :attr:`OnePassConfig.min_side` refuses smaller ones)."""
     return max(1, min(config.window_cells(rows, cols), rows, cols))
 
 
@@ -57,7 +57,7 @@ def safe_sqrt(x: torch.Tensor) -> torch.Tensor:
                        torch.zeros_like(x))
 
 
-def windows(grid: torch.Tensor, config: EngineConfig, dims: list[int]) -> Windows:
+def windows(grid: torch.Tensor, config: OnePassConfig, dims: list[int]) -> Windows:
     """The window descriptors of grid features ``(D, rows, cols)`` (float32, or float64
     where the grid is: a float64 encoder, as the gradient check runs it).
 
@@ -109,7 +109,7 @@ def pixel_cells(image: torch.Tensor, grid_stride: int) -> torch.Tensor:
     return F.avg_pool2d(planes, g)[0]
 
 
-def pixel_window_stats(cells: torch.Tensor, config: EngineConfig, side: int
+def pixel_window_stats(cells: torch.Tensor, config: OnePassConfig, side: int
                        ) -> tuple[torch.Tensor, torch.Tensor]:
     """Sharpness and colourfulness of each window (the paper's pristine criteria, on the
     windows of the feature grid): the mean local standard deviation of the luminance,
@@ -130,7 +130,7 @@ def pixel_window_stats(cells: torch.Tensor, config: EngineConfig, side: int
     return sharp, colour.reshape(-1)
 
 
-def select_pristine(cells: torch.Tensor | None, wins: Windows, config: EngineConfig,
+def select_pristine(cells: torch.Tensor | None, wins: Windows, config: OnePassConfig,
                     sharpness: float = 0.75, colour: float = 0.8) -> torch.Tensor:
     """Boolean mask ``(P,)`` of the windows of a pristine image that enter the model.
 
@@ -159,7 +159,7 @@ def select_pristine(cells: torch.Tensor | None, wins: Windows, config: EngineCon
     return keep & (col > colour * cmax) if cmax > 0 else keep
 
 
-def expected_windows(config: EngineConfig, height: int, width: int) -> tuple[int, int]:
+def expected_windows(config: OnePassConfig, height: int, width: int) -> tuple[int, int]:
     """``(rows, cols)`` of the window grid of an image of ``height`` x ``width``."""
     g = config.grid_stride
     rows, cols = height // g, width // g

@@ -18,7 +18,7 @@ import torch
 
 from blindiqa.distortions import NUM_LEVELS, apply_distortion
 from blindiqa.io.decode import decode_image
-from blindiqa.onepass import DenseEncoder, EngineConfig, build_dense_encoder, limit_side, windows
+from blindiqa.onepass import DenseEncoder, OnePassConfig, build_dense_encoder, limit_side, windows
 from blindiqa.reasons.families import FAMILIES, family_types
 from blindiqa.reasons.features import probe_input
 
@@ -66,7 +66,7 @@ def image_features(encoder: DenseEncoder, image: torch.Tensor) -> torch.Tensor:
     return probe_input(windows(grid, encoder.config, encoder.dims).features, image)
 
 
-def build_reason_set(files: Sequence[Path], config: EngineConfig, *, versions: int = 16,
+def build_reason_set(files: Sequence[Path], config: OnePassConfig, *, versions: int = 16,
                      pair_share: float = 1 / 3, seed: int = 0,
                      encoder: DenseEncoder | None = None,
                      progress: Callable[[int], None] | None = None) -> dict[str, Any]:

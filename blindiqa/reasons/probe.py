@@ -69,7 +69,7 @@ class ReasonProbe(nn.Module):
 
     Args:
         config: the probe's shape.
-        engine: the engine settings (``EngineConfig.to_json()``) of the descriptors it
+        engine: the engine settings (``OnePassConfig.to_json()``) of the descriptors it
             reads; None: unknown (no check).
         generator: seeds the initial weights.
     """

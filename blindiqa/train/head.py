@@ -54,7 +54,7 @@ from blindiqa.losses import (
     simsiam_loss,
 )
 from blindiqa.losses.level_ranking import LevelRankingLoss, badness
-from blindiqa.onepass import EngineConfig
+from blindiqa.onepass import OnePassConfig
 from blindiqa.progress import Progress
 from blindiqa.train.data import make_generator
 from blindiqa.train.log import LOG_FIELDS
@@ -203,7 +203,7 @@ class HeadAuthenticConfig(RunOptions, _HeadAuthenticFields):
 # ------------------------------------------------------------------------- pieces
 
 
-def load_head(run_dir: str | os.PathLike) -> tuple[QualityHead, EngineConfig]:
+def load_head(run_dir: str | os.PathLike) -> tuple[QualityHead, OnePassConfig]:
     """The trained head of a run directory and the engine settings it was trained on.
 
     Raises:
@@ -219,7 +219,7 @@ def load_head(run_dir: str | os.PathLike) -> tuple[QualityHead, EngineConfig]:
         raise ValueError(f"{run} holds an encoder run, not a head run")
     head = QualityHead(HeadConfig.from_json(record["head"]))
     head.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    return head.eval(), EngineConfig.from_json(record["engine"])
+    return head.eval(), OnePassConfig.from_json(record["engine"])
 
 
 def training_free_reference() -> tuple[torch.Tensor, torch.Tensor]:
@@ -228,7 +228,7 @@ def training_free_reference() -> tuple[torch.Tensor, torch.Tensor]:
     from blindiqa.models.load import load
 
     default = load("default")
-    if default.config.to_json() != EngineConfig().to_json():
+    if default.config.to_json() != OnePassConfig().to_json():
         raise ValueError("the shipped default's engine settings differ from the head "
                          "caches'; rebuild the default or the caches")
     return default.pristine_mean, default.pristine_cov
@@ -247,7 +247,7 @@ def window_cache(setup: RunSetup, kind: str, build: Callable[..., dict[str, Any]
         bar = Progress(len(setup.files), f"caching {kind} windows", unit="img",
                        enabled=setup.info.is_main)
         try:
-            cache = build(setup.files, EngineConfig(), windows_per_image=cfg.windows,
+            cache = build(setup.files, OnePassConfig(), windows_per_image=cfg.windows,
                           seed=cfg.seed, progress=bar.update, **kwargs)
         finally:
             bar.close()

@@ -6,7 +6,7 @@ from blindiqa.cli import choices
 from blindiqa.crops import PATCH_SIZE, PATCH_STRIDE
 from blindiqa.encoders import NORMALIZATIONS, list_encoders
 from blindiqa.io.workers import DEFAULT_TIMEOUT
-from blindiqa.onepass import EngineConfig
+from blindiqa.onepass import OnePassConfig
 
 
 def test_encoders():
@@ -17,10 +17,10 @@ def test_normalizations():
     assert tuple(sorted(NORMALIZATIONS)) == choices.NORMALIZATIONS
 
 
-def test_engine_defaults():
-    cfg = EngineConfig()
-    real = tuple(getattr(cfg, f) for f in choices.EngineDefaults._fields)
-    assert real == choices.ENGINE_DEFAULTS
+def test_one_pass_defaults():
+    cfg = OnePassConfig()
+    real = tuple(getattr(cfg, f) for f in choices.OnePassDefaults._fields)
+    assert real == choices.ONE_PASS_DEFAULTS
 
 
 def test_ablation_variants():

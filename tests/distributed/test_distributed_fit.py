@@ -17,11 +17,11 @@ from blindiqa.distributed import fit as dfit
 from blindiqa.gaussian.share import merge_shares
 from blindiqa.models.bundle import load_bundle
 from blindiqa.models.fit import fit_dense
-from blindiqa.onepass import EngineConfig
+from blindiqa.onepass import OnePassConfig
 
 #: A small one-pass recipe (as in tests/models/test_one_pass_model.py).
-CFG = EngineConfig(encoder="efficientnet_lite0", taps=("stage2", "stage3"), grid_stride=8,
-                   window=4, window_stride=2, normalization="imagenet")
+CFG = OnePassConfig(encoder="efficientnet_lite0", taps=("stage2", "stage3"), grid_stride=8,
+                    window=4, window_stride=2, normalization="imagenet")
 TOL = 1e-9
 
 

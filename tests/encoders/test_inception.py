@@ -12,7 +12,7 @@ from blindiqa.encoders import (
     inception,
 )
 from blindiqa.encoders.inception import TAPS, InceptionV3, load_fid_inception_state_dict
-from blindiqa.onepass.config import EngineConfig
+from blindiqa.onepass.config import OnePassConfig
 from blindiqa.onepass.dense import DenseEncoder
 
 
@@ -80,9 +80,9 @@ def test_registered_with_its_normalization():
 
 def test_dense_engine_runs_it():
     torch.manual_seed(0)
-    cfg = EngineConfig(encoder="inception_v3_fid", taps=("stem", "mixed_2", "mixed_7",
+    cfg = OnePassConfig(encoder="inception_v3_fid", taps=("stem", "mixed_2", "mixed_7",
                                                          "mixed_10"),
-                       normalization="inception", weights="bundle", grid_stride=16)
+                        normalization="inception", weights="bundle", grid_stride=16)
     enc = DenseEncoder(InceptionV3().eval(), cfg).eval()
     with torch.no_grad():
         grid = enc(torch.rand(3, 70, 100))

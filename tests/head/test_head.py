@@ -80,11 +80,11 @@ def _tiny_cache(path, scenes=4, windows=6, dim=280):
     levels = torch.tensor([0, 1, 2, 3, 4, 5]).repeat(scenes, 1)
     feats = torch.rand(scenes, 6, windows, dim, generator=gen)
     feats = feats + levels[:, :, None, None] * 0.1  # levels move the descriptors
-    from blindiqa.onepass import EngineConfig
+    from blindiqa.onepass import OnePassConfig
 
     torch.save({"kind": "synthetic", "features": feats.half(), "levels": levels,
                 "types": torch.where(levels > 0, 3, -1), "names": [f"{i}" for i in range(scenes)],
-                "config": EngineConfig().to_json(), "dims": [dim], "seed": 0}, path)
+                "config": OnePassConfig().to_json(), "dims": [dim], "seed": 0}, path)
 
 
 def _images(folder, n=4):
@@ -127,12 +127,12 @@ def test_a_bundle_with_a_head_scores_in_its_space_and_round_trips(tmp_path, phot
     import blindiqa
     from blindiqa.models.bundle import save_bundle
     from blindiqa.models.fit import fit_dense
-    from blindiqa.onepass import EngineConfig
+    from blindiqa.onepass import OnePassConfig
 
     images = _images(tmp_path / "img", n=2)
     head = QualityHead(HeadConfig(in_dim=280, kind="mlp", hidden=16, out_dim=8),
                        generator=torch.Generator().manual_seed(0))
-    model = fit_dense([images], EngineConfig(), head=head)
+    model = fit_dense([images], OnePassConfig(), head=head)
     assert model.pristine_mean.shape == (8,)
     tensors, meta = model.bundle_contents()
     save_bundle(tmp_path / "m.safetensors", tensors, meta)
@@ -146,7 +146,7 @@ def test_the_authentic_cache_covers_photos_whose_sides_are_not_multiples_of_32(t
     from PIL import Image
 
     from blindiqa.head.cache import build_authentic_cache, check_cache
-    from blindiqa.onepass import EngineConfig
+    from blindiqa.onepass import OnePassConfig
 
     gen = torch.Generator().manual_seed(0)
     files = []
@@ -154,12 +154,12 @@ def test_the_authentic_cache_covers_photos_whose_sides_are_not_multiples_of_32(t
         pixels = (torch.rand(size[1], size[0], 3, generator=gen) * 255).to(torch.uint8)
         files.append(tmp_path / f"{i}.png")
         Image.fromarray(pixels.numpy()).save(files[-1])
-    cache = build_authentic_cache(files, EngineConfig(), windows_per_image=5, seed=0)
+    cache = build_authentic_cache(files, OnePassConfig(), windows_per_image=5, seed=0)
     check_cache(cache, "authentic")
     assert cache["features"].shape == (2, 5, 280)
     assert cache["content"].shape == (2, 5, 1000)
     assert torch.isfinite(cache["content"].float()).all()
-    again = build_authentic_cache(files, EngineConfig(), windows_per_image=5, seed=0)
+    again = build_authentic_cache(files, OnePassConfig(), windows_per_image=5, seed=0)
     assert torch.equal(again["content"], cache["content"])
     with pytest.raises(ValueError, match="expected a synthetic"):
         check_cache(cache, "synthetic")

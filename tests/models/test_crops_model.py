@@ -82,12 +82,12 @@ def test_unknown_name():
 
 
 def test_config_is_validated():
-    from blindiqa.models.crops import FeatureConfig
+    from blindiqa.models.crops import CropsConfig
 
     with pytest.raises(ValueError, match="stride must be at least 1"):
-        FeatureConfig(stride=0)
+        CropsConfig(stride=0)
     with pytest.raises(ValueError, match="ridge"):
-        FeatureConfig(ridge=-1.0)
+        CropsConfig(ridge=-1.0)
 
 
 def test_score_and_map_in_one_pass_match_the_separate_calls(small_model, photo):

@@ -16,12 +16,12 @@ from blindiqa.models.bundle import save_bundle
 from blindiqa.models.fit import fit_dense
 from blindiqa.models.load import load_file
 from blindiqa.models.one_pass import OnePassModel
-from blindiqa.onepass import EngineConfig, build_dense_encoder
+from blindiqa.onepass import OnePassConfig, build_dense_encoder
 from blindiqa.onepass.windows import activity_weights, expected_windows
 from blindiqa.scoring import score_files
 
-CFG = EngineConfig(encoder="efficientnet_lite0", taps=("stage2", "stage3"), grid_stride=8,
-                   window=4, window_stride=2, normalization="imagenet")
+CFG = OnePassConfig(encoder="efficientnet_lite0", taps=("stage2", "stage3"), grid_stride=8,
+                    window=4, window_stride=2, normalization="imagenet")
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_a_large_jpeg_is_decoded_reduced_as_part_of_the_definition(pristine_dir,
     assert reduced.shape == (3, 96, 128)
     assert via_path == pytest.approx(capped.score(reduced.float() / 255).item(), rel=0.05)
     old = {k: v for k, v in capped.config.to_json().items() if k != "jpeg_draft"}
-    assert EngineConfig.from_json(old).jpeg_draft  # bundles from before keep the default
+    assert OnePassConfig.from_json(old).jpeg_draft  # bundles from before keep the default
 
 
 def test_bundle_round_trip_gives_identical_scores(model, tmp_path, photo):

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from blindiqa.encoders import create_network
-from blindiqa.onepass import DenseEncoder, EngineConfig, build_dense_encoder, limit_side
+from blindiqa.onepass import DenseEncoder, OnePassConfig, build_dense_encoder, limit_side
 from blindiqa.onepass.dense import pad_to_multiple
 
-CFG = EngineConfig(encoder="efficientnet_lite0", taps=("stage2", "stage3"), grid_stride=8,
-                   window=3, window_stride=1, normalization="imagenet")
+CFG = OnePassConfig(encoder="efficientnet_lite0", taps=("stage2", "stage3"), grid_stride=8,
+                    window=3, window_stride=1, normalization="imagenet")
 
 
 @pytest.fixture(scope="module")

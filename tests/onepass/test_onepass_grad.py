@@ -11,7 +11,7 @@ import torch
 from blindiqa.gaussian import gaussian_distance, gaussian_distance_tensor
 from blindiqa.onepass import (
     DenseEncoder,
-    EngineConfig,
+    OnePassConfig,
     Windows,
     build_dense_encoder,
     score_windows,
@@ -20,8 +20,8 @@ from blindiqa.onepass import (
 )
 from blindiqa.onepass.windows import safe_sqrt
 
-CFG = EngineConfig(encoder="efficientnet_lite0", taps=("stage2", "stage3"), grid_stride=8,
-                   window=3, window_stride=1, normalization="imagenet")
+CFG = OnePassConfig(encoder="efficientnet_lite0", taps=("stage2", "stage3"), grid_stride=8,
+                    window=3, window_stride=1, normalization="imagenet")
 
 
 def gaussian(dim: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -7,7 +7,7 @@ import torch
 
 from blindiqa.distortions import NAMES
 from blindiqa.io.rows import REASON_COLUMNS
-from blindiqa.onepass import EngineConfig
+from blindiqa.onepass import OnePassConfig
 from blindiqa.reasons import (
     FAMILIES,
     PIXEL_STATS,
@@ -121,7 +121,7 @@ def test_fit_errors():
 
 def test_save_and_load(tmp_path):
     x, y = _toy(40)
-    engine = EngineConfig().to_json()
+    engine = OnePassConfig().to_json()
     probe = fit_probe(x, y, hidden=4, epochs=20, engine=engine)
     path = save_probe(probe, tmp_path / "p.safetensors", {"photos": 1})
     back = load_probe(path)
@@ -147,7 +147,7 @@ def test_shipped_probe_reads_the_default_descriptors():
     probe = shipped_probe()
     assert probe.config.families == FAMILIES
     assert probe.config.in_dim == 2 * 280 + PIXEL_STATS
-    probe.check_engine(EngineConfig().to_json())
+    probe.check_engine(OnePassConfig().to_json())
     assert probe.training_info["photos"] == 171
     assert probe.predict(torch.zeros(1, probe.config.in_dim)).shape == (1, 6)
 
