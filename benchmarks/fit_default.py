@@ -17,7 +17,7 @@ import argparse
 from pathlib import Path
 
 from blindiqa.models.bundle import save_bundle
-from blindiqa.models.fit import fit_dense
+from blindiqa.models.fit import fit_one_pass
 from blindiqa.onepass import OnePassConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ def main() -> None:
     ap.add_argument("--pristine", type=Path, default=ROOT.parent / "shared/data/pristine")
     ap.add_argument("--out", type=Path, default=ROOT / "blindiqa/weights/default.safetensors")
     args = ap.parse_args()
-    model = fit_dense([args.pristine], OnePassConfig(), name="default", progress=True)
+    model = fit_one_pass([args.pristine], OnePassConfig(), name="default", progress=True)
     tensors, meta = model.bundle_contents()
     # record the corpus by its folder name, not this machine's absolute path
     meta["provenance"]["sources"] = ["shared/data/pristine"]

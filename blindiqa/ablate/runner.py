@@ -11,7 +11,7 @@ Babu, Kannan, Soundararajan (WACV 2023) report, on CLIVE: synthetic only < + aut
 =================  =====================================================================
 
 For each variant: train (or reuse a finished run), fit the pristine Gaussian
-(:func:`blindiqa.models.fit.fit_pristine`), benchmark (:func:`blindiqa.bench.run_bench`),
+(:func:`blindiqa.models.fit.fit_crops`), benchmark (:func:`blindiqa.bench.run_bench`),
 then write ``results.md``, ``results.json`` and ``ablation.png`` (matplotlib optional).
 
 Layout of the output folder::
@@ -49,7 +49,7 @@ from blindiqa.bench.datasets import load_dataset
 from blindiqa.io.files import iter_image_files
 from blindiqa.models.bundle import save_bundle
 from blindiqa.models.crops import CropsConfig
-from blindiqa.models.fit import fit_pristine
+from blindiqa.models.fit import fit_crops
 from blindiqa.train.authentic import (
     AuthenticConfig,
     build_encoder,
@@ -443,8 +443,8 @@ def fit_variant(key: str, encoder_file: str | None, encoder: str, layer: str,
         except ValueError:
             pass
     say(f"{key}: fitting the pristine model on {len(pristine)} images")
-    model = fit_pristine(pristine, fcfg, checkpoint_path=encoder_file, name=key,
-                         progress=progress)
+    model = fit_crops(pristine, fcfg, checkpoint_path=encoder_file, name=key,
+                      progress=progress)
     tensors, meta = model.bundle_contents()
     path.parent.mkdir(parents=True, exist_ok=True)
     save_bundle(path, tensors, meta)

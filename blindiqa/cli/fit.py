@@ -199,7 +199,7 @@ def _taps(args: argparse.Namespace, spec) -> tuple[str, ...]:
 def _fit_one_pass(args: argparse.Namespace, spec, weights: str):
     from dataclasses import replace
 
-    from blindiqa.models.fit import fit_dense
+    from blindiqa.models.fit import fit_one_pass
     from blindiqa.onepass import OnePassConfig
 
     cfg = replace(OnePassConfig(), encoder=args.encoder, taps=_taps(args, spec),
@@ -208,32 +208,32 @@ def _fit_one_pass(args: argparse.Namespace, spec, weights: str):
                          ("max_side", args.max_side)):
         if value is not None:
             cfg = replace(cfg, **{field: value})
-    return fit_dense(args.dirs, cfg, checkpoint_path=args.encoder_checkpoint,
-                     progress=show_progress(args))
+    return fit_one_pass(args.dirs, cfg, checkpoint_path=args.encoder_checkpoint,
+                        progress=show_progress(args))
 
 
 def _fit_head(args: argparse.Namespace):
     from dataclasses import replace
 
-    from blindiqa.models.fit import fit_dense
+    from blindiqa.models.fit import fit_one_pass
     from blindiqa.train.head import load_head
 
     head, cfg = load_head(args.head)
     if args.max_side is not None:
         cfg = replace(cfg, max_side=args.max_side)
-    model = fit_dense(args.dirs, cfg, progress=show_progress(args), head=head)
+    model = fit_one_pass(args.dirs, cfg, progress=show_progress(args), head=head)
     model.provenance["head_run"] = str(args.head)
     return model
 
 
 def _fit_crops(args: argparse.Namespace, spec, weights: str):
     from blindiqa.models.crops import CropsConfig
-    from blindiqa.models.fit import fit_pristine
+    from blindiqa.models.fit import fit_crops
 
     cfg = CropsConfig(encoder=args.encoder,
                       layers=tuple(args.layer or [spec.default_layer]),
                       normalization=args.normalization, weights=weights,
                       patch_size=PATCH_SIZE if args.patch_size is None else args.patch_size,
                       stride=PATCH_STRIDE if args.stride is None else args.stride)
-    return fit_pristine(args.dirs, cfg, checkpoint_path=args.encoder_checkpoint,
-                        progress=show_progress(args))
+    return fit_crops(args.dirs, cfg, checkpoint_path=args.encoder_checkpoint,
+                     progress=show_progress(args))

@@ -81,17 +81,17 @@ def fit_share(kind: str, plan: Sequence[Any], indices: Sequence[int],
     given = {k: v for k, v in settings.items() if k in _SHARE_SETTINGS[kind]}
     if kind != "pristine":
         return _baseline(kind).fit_share(plan, indices, **given)
-    from blindiqa.models.fit import dense_encoder, dense_pristine_stats
+    from blindiqa.models.fit import one_pass_encoder, one_pass_pristine_stats
 
-    _, encoder = dense_encoder(_pristine_config(settings), settings.get("checkpoint_path"))
+    _, encoder = one_pass_encoder(_pristine_config(settings), settings.get("checkpoint_path"))
     share: FitShare | None = None
     for i in indices:  # image by image, as the single-process fit adds them
-        stats, prov = dense_pristine_stats(encoder, [plan[i]], minimum=0)
+        stats, prov = one_pass_pristine_stats(encoder, [plan[i]], minimum=0)
         one = FitShare(stats, [i] if prov["images"] else [],
                        [(i, text) for text in prov["skipped"]])
         share = one if share is None else share + one
     if share is None:
-        share = FitShare(dense_pristine_stats(encoder, [], minimum=0)[0])
+        share = FitShare(one_pass_pristine_stats(encoder, [], minimum=0)[0])
     return share
 
 
@@ -113,15 +113,20 @@ def finish_fit(kind: str, plan: Sequence[Any], share: FitShare,
         given = {k: v for k, v in settings.items() if k in keys}
         return _baseline(kind).fit_finish(plan, share, out, dirs, **given)
     from blindiqa.models.bundle import save_bundle
-    from blindiqa.models.fit import dense_encoder, dense_model, dense_provenance, require_samples
+    from blindiqa.models.fit import (
+        one_pass_encoder,
+        one_pass_model,
+        one_pass_provenance,
+        require_samples,
+    )
 
     checkpoint = settings.get("checkpoint_path")
-    config, encoder = dense_encoder(_pristine_config(settings), checkpoint)
+    config, encoder = one_pass_encoder(_pristine_config(settings), checkpoint)
     require_samples(share.stats, "window")
-    prov = dense_provenance(config, share.stats, len(share.used),
-                            [text for _, text in share.skipped])
-    model = dense_model(encoder, share.stats, prov, dirs, checkpoint,
-                        settings.get("name", "model"))
+    prov = one_pass_provenance(config, share.stats, len(share.used),
+                               [text for _, text in share.skipped])
+    model = one_pass_model(encoder, share.stats, prov, dirs, checkpoint,
+                           settings.get("name", "model"))
     if out is not None:
         save_bundle(out, *model.bundle_contents())
     return model

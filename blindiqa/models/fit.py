@@ -1,5 +1,5 @@
 """Fitting the pristine Gaussian of a deep-feature model (``blindiqa fit-pristine``): the
-crop-based scorer (:func:`fit_pristine`) and the one-pass engine (:func:`fit_dense`)."""
+crops path (:func:`fit_crops`) and the one-pass path (:func:`fit_one_pass`)."""
 
 from __future__ import annotations
 
@@ -87,9 +87,10 @@ def _accumulate(files: Iterable[Path], dim: int,
     return stats, n_images, skipped
 
 
-def pristine_stats(extractor: FeatureExtractor, files: Iterable[Path], patch_size: int = PATCH_SIZE,
-                   sharpness: float = SHARPNESS_THRESHOLD, colour: float = COLOUR_THRESHOLD,
-                   progress: bool = False) -> tuple[GaussianStats, dict[str, Any]]:
+def crops_pristine_stats(extractor: FeatureExtractor, files: Iterable[Path],
+                         patch_size: int = PATCH_SIZE, sharpness: float = SHARPNESS_THRESHOLD,
+                         colour: float = COLOUR_THRESHOLD, progress: bool = False
+                         ) -> tuple[GaussianStats, dict[str, Any]]:
     """Accumulate the statistics of the selected pristine patches of many images.
 
     Images that cannot be decoded are skipped and listed in the provenance.
@@ -111,9 +112,9 @@ def pristine_stats(extractor: FeatureExtractor, files: Iterable[Path], patch_siz
     return stats, prov
 
 
-def fit_pristine(dirs: Sequence[str | os.PathLike], config: CropsConfig,
-                 checkpoint_path: str | None = None, name: str = "model",
-                 progress: bool = False) -> CropsModel:
+def fit_crops(dirs: Sequence[str | os.PathLike], config: CropsConfig,
+              checkpoint_path: str | None = None, name: str = "model",
+              progress: bool = False) -> CropsModel:
     """Fit the pristine Gaussian on the images under ``dirs``.
 
     Args:
@@ -128,8 +129,8 @@ def fit_pristine(dirs: Sequence[str | os.PathLike], config: CropsConfig,
     if checkpoint_path is not None:
         config = CropsConfig(**{**config.to_json(), "layers": config.layers,
                                   "weights": "bundle"})
-    stats, prov = pristine_stats(extractor, fit_files(dirs), config.patch_size,
-                                 progress=progress)
+    stats, prov = crops_pristine_stats(extractor, fit_files(dirs), config.patch_size,
+                                       progress=progress)
     prov["sources"] = [os.fspath(d) for d in dirs]
     if checkpoint_path is not None:
         prov["encoder_checkpoint"] = os.fspath(checkpoint_path)
@@ -138,10 +139,10 @@ def fit_pristine(dirs: Sequence[str | os.PathLike], config: CropsConfig,
                                      provenance=prov)
 
 
-def dense_pristine_stats(encoder: DenseEncoder, files: Iterable[Path],
-                         progress: bool = False, minimum: int = 2,
-                         head: QualityHead | None = None
-                         ) -> tuple[GaussianStats, dict[str, Any]]:
+def one_pass_pristine_stats(encoder: DenseEncoder, files: Iterable[Path],
+                            progress: bool = False, minimum: int = 2,
+                            head: QualityHead | None = None
+                            ) -> tuple[GaussianStats, dict[str, Any]]:
     """Statistics of the selected windows of many pristine images (one-pass engine).
 
     Each image is limited to the config's ``max_side``, goes once through the encoder,
@@ -175,11 +176,11 @@ def dense_pristine_stats(encoder: DenseEncoder, files: Iterable[Path],
     stats, n_images, skipped = _accumulate(
         files, dim, selected, "window", progress, minimum,
         decode=partial(decode_image, max_side=cfg.decode_max_side))
-    return stats, dense_provenance(cfg, stats, n_images, skipped)
+    return stats, one_pass_provenance(cfg, stats, n_images, skipped)
 
 
-def dense_provenance(cfg: OnePassConfig, stats: GaussianStats, n_images: int,
-                     skipped: list[str]) -> dict[str, Any]:
+def one_pass_provenance(cfg: OnePassConfig, stats: GaussianStats, n_images: int,
+                        skipped: list[str]) -> dict[str, Any]:
     """The provenance record of a one-pass fit: image and window counts, skipped files,
     the selection rule and its thresholds."""
     prov = {"images": n_images, "patches": stats.count, "skipped": skipped,
@@ -189,8 +190,8 @@ def dense_provenance(cfg: OnePassConfig, stats: GaussianStats, n_images: int,
     return prov
 
 
-def dense_encoder(config: OnePassConfig, checkpoint_path: str | None = None
-                  ) -> tuple[OnePassConfig, DenseEncoder]:
+def one_pass_encoder(config: OnePassConfig, checkpoint_path: str | None = None
+                     ) -> tuple[OnePassConfig, DenseEncoder]:
     """The config a fit stores (``weights: "bundle"`` with a checkpoint) and its encoder."""
     if checkpoint_path is not None:
         config = OnePassConfig.from_json({**config.to_json(), "weights": "bundle"})
@@ -205,9 +206,9 @@ def fit_files(dirs: Sequence[str | os.PathLike]) -> list[Path]:
     return files
 
 
-def dense_model(encoder: DenseEncoder, stats: GaussianStats, prov: dict[str, Any],
-                dirs: Sequence[str | os.PathLike], checkpoint_path: str | None = None,
-                name: str = "model", head: QualityHead | None = None) -> OnePassModel:
+def one_pass_model(encoder: DenseEncoder, stats: GaussianStats, prov: dict[str, Any],
+                   dirs: Sequence[str | os.PathLike], checkpoint_path: str | None = None,
+                   name: str = "model", head: QualityHead | None = None) -> OnePassModel:
     """The fitted model from the pooled statistics and provenance of its images."""
     prov["sources"] = [os.fspath(d) for d in dirs]
     if checkpoint_path is not None:
@@ -216,9 +217,9 @@ def dense_model(encoder: DenseEncoder, stats: GaussianStats, prov: dict[str, Any
                               head=head)
 
 
-def fit_dense(dirs: Sequence[str | os.PathLike], config: OnePassConfig,
-              checkpoint_path: str | None = None, name: str = "model",
-              progress: bool = False, head: QualityHead | None = None) -> OnePassModel:
+def fit_one_pass(dirs: Sequence[str | os.PathLike], config: OnePassConfig,
+                 checkpoint_path: str | None = None, name: str = "model",
+                 progress: bool = False, head: QualityHead | None = None) -> OnePassModel:
     """Fit the pristine Gaussian of a one-pass (dense) model on the images under ``dirs``.
 
     The windows are pooled as mergeable sums, so a fit split over workers
@@ -234,6 +235,6 @@ def fit_dense(dirs: Sequence[str | os.PathLike], config: OnePassConfig,
         head: a trained quality head (``blindiqa train head-*``) applied to every
             window descriptor before the distance.
     """
-    config, encoder = dense_encoder(config, checkpoint_path)
-    stats, prov = dense_pristine_stats(encoder, fit_files(dirs), progress=progress, head=head)
-    return dense_model(encoder, stats, prov, dirs, checkpoint_path, name, head=head)
+    config, encoder = one_pass_encoder(config, checkpoint_path)
+    stats, prov = one_pass_pristine_stats(encoder, fit_files(dirs), progress=progress, head=head)
+    return one_pass_model(encoder, stats, prov, dirs, checkpoint_path, name, head=head)

@@ -16,7 +16,7 @@ from blindiqa.baselines import ilniqe, niqe
 from blindiqa.distributed import fit as dfit
 from blindiqa.gaussian.share import merge_shares
 from blindiqa.models.bundle import load_bundle
-from blindiqa.models.fit import fit_dense
+from blindiqa.models.fit import fit_one_pass
 from blindiqa.onepass import OnePassConfig
 
 #: A small one-pass recipe (as in tests/models/test_one_pass_model.py).
@@ -146,7 +146,7 @@ def test_ilniqe_template_is_the_pca_of_the_pooled_patches(many, tmp_path,
 
 
 def test_pristine_shares_merge_to_the_single_process_fit(pristine) -> None:
-    one = fit_dense([pristine], CFG)
+    one = fit_one_pass([pristine], CFG)
     plan, share = _shares("pristine", [pristine], {"config": CFG}, workers=2)
     two = dfit.finish_fit("pristine", plan, share, [pristine], None, {"config": CFG})
     assert two.provenance == one.provenance
@@ -195,7 +195,7 @@ def test_ray_tasks_give_the_single_process_fits(local_ray, pristine, tmp_path) -
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        one = fit_dense([pristine], CFG)
+        one = fit_one_pass([pristine], CFG)
     finally:
         torch.set_num_threads(threads)
     two = dfit.fit_with_ray("pristine", [pristine], tmp_path / "p.safetensors", workers=2,

@@ -126,13 +126,13 @@ def test_load_head_refuses_an_encoder_run(tmp_path):
 def test_a_bundle_with_a_head_scores_in_its_space_and_round_trips(tmp_path, photo):
     import blindiqa
     from blindiqa.models.bundle import save_bundle
-    from blindiqa.models.fit import fit_dense
+    from blindiqa.models.fit import fit_one_pass
     from blindiqa.onepass import OnePassConfig
 
     images = _images(tmp_path / "img", n=2)
     head = QualityHead(HeadConfig(in_dim=280, kind="mlp", hidden=16, out_dim=8),
                        generator=torch.Generator().manual_seed(0))
-    model = fit_dense([images], OnePassConfig(), head=head)
+    model = fit_one_pass([images], OnePassConfig(), head=head)
     assert model.pristine_mean.shape == (8,)
     tensors, meta = model.bundle_contents()
     save_bundle(tmp_path / "m.safetensors", tensors, meta)

@@ -13,7 +13,7 @@ from PIL import Image
 import blindiqa
 from blindiqa.io.decode import to_tensor
 from blindiqa.models.bundle import save_bundle
-from blindiqa.models.fit import fit_dense
+from blindiqa.models.fit import fit_one_pass
 from blindiqa.models.load import load_file
 from blindiqa.models.one_pass import OnePassModel
 from blindiqa.onepass import OnePassConfig, build_dense_encoder
@@ -38,7 +38,7 @@ def model(request, pristine_dir) -> OnePassModel:
     cfg = dataclasses.replace(CFG, distance=request.param,
                               selection="sharpness-colour" if request.param == "mean"
                               else "activity")
-    return fit_dense([pristine_dir], cfg, name="small")
+    return fit_one_pass([pristine_dir], cfg, name="small")
 
 
 def test_fit_records_its_windows(model):
@@ -92,7 +92,7 @@ def test_too_small_images_are_refused_with_the_minimum(model):
 
 def test_max_side_limits_the_resolution_and_is_part_of_the_definition(pristine_dir,
                                                                          tmp_path, photo):
-    capped = fit_dense([pristine_dir], dataclasses.replace(CFG, max_side=128))
+    capped = fit_one_pass([pristine_dir], dataclasses.replace(CFG, max_side=128))
     big = torch.from_numpy(photo).permute(2, 0, 1).float() / 255  # 192 x 256
     small = torch.nn.functional.interpolate(big[None], size=(96, 128), mode="bilinear",
                                             antialias=True, align_corners=False)[0]
@@ -109,7 +109,7 @@ def test_max_side_limits_the_resolution_and_is_part_of_the_definition(pristine_d
 
 def test_a_large_jpeg_is_decoded_reduced_as_part_of_the_definition(pristine_dir, tmp_path,
                                                                    photo):
-    capped = fit_dense([pristine_dir], dataclasses.replace(CFG, max_side=96))
+    capped = fit_one_pass([pristine_dir], dataclasses.replace(CFG, max_side=96))
     assert capped.decode_max_side == 96 and capped.config.to_json()["jpeg_draft"] is True
     path = tmp_path / "large.jpg"
     Image.fromarray(photo).save(path, quality=95)  # 256 x 192: decoded at 1/2
