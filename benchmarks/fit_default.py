@@ -34,7 +34,7 @@ def main() -> None:
     # record the corpus by its folder name, not this machine's absolute path
     meta["provenance"]["sources"] = ["shared/data/pristine"]
     save_bundle(args.out, tensors, meta)
-    print(f"wrote {args.out}: {model.provenance['patches']} windows of "
+    print(f"wrote {args.out}: {model.provenance['windows']} windows of "
           f"{model.provenance['images']} images")
 
 

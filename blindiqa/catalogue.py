@@ -30,8 +30,10 @@ BUILTINS: dict[str, str] = {
     "contentsep": "blindiqa.models.shipped",
     "niqe": "blindiqa.baselines.niqe",
     "ilniqe": "blindiqa.baselines.ilniqe",
-    "dense-gaussian": "blindiqa.models.one_pass",
-    "gaussian-distance": "blindiqa.models.crops",
+    "one-pass": "blindiqa.models.one_pass",
+    "dense-gaussian": "blindiqa.models.one_pass",  # one-pass's old name
+    "crops": "blindiqa.models.crops",
+    "gaussian-distance": "blindiqa.models.crops",  # crops' old name
 }
 
 

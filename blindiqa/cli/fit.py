@@ -132,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
             entry.fit(args.dirs, args.out, progress=show_progress(args))
         else:
             from blindiqa.encoders import get_encoder_spec
+            from blindiqa.models.fit import fitted_count
 
             spec = get_encoder_spec(args.encoder)
             if args.normalization is None:
@@ -156,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
             save_bundle(args.out, tensors, meta)
             prov = model.provenance
             if not args.quiet:
-                print(f"fitted on {prov['patches']} patches of {prov['images']} images; "
+                print(f"fitted on {fitted_count(prov)} of {prov['images']} images; "
                       f"wrote {args.out}", file=sys.stderr)
     except ValueError as exc:
         return fail(str(exc), code=1)

@@ -21,7 +21,12 @@ from blindiqa.gaussian import DEFAULT_RIDGE, GaussianStats, gaussian_distance, p
 from blindiqa.models.base import ModelInfo, QualityModel
 from blindiqa.models.registry import register_bundle_kind
 
-BUNDLE_KIND = "gaussian-distance"
+#: The kind crops bundles are written with.
+BUNDLE_KIND = "crops"
+#: Every kind the crops loader reads: the kind, and ``gaussian-distance``, its name before
+#: the two paths were named crops and one-pass, which older bundles (the shipped
+#: ``contentsep`` among them) still carry.
+BUNDLE_KINDS = (BUNDLE_KIND, "gaussian-distance")
 
 #: Patches per forward pass. Fixed, so that an image's score depends on that image alone
 #: (never on the batch it came in or on a user setting).
@@ -188,4 +193,5 @@ def load_crops_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, Any]
                                  provenance=metadata.get("provenance"))
 
 
-register_bundle_kind(BUNDLE_KIND, load_crops_bundle)
+for _kind in BUNDLE_KINDS:
+    register_bundle_kind(_kind, load_crops_bundle)

@@ -183,11 +183,20 @@ def one_pass_provenance(cfg: OnePassConfig, stats: GaussianStats, n_images: int,
                         skipped: list[str]) -> dict[str, Any]:
     """The provenance record of a one-pass fit: image and window counts, skipped files,
     the selection rule and its thresholds."""
-    prov = {"images": n_images, "patches": stats.count, "skipped": skipped,
+    prov = {"images": n_images, "windows": stats.count, "skipped": skipped,
             "selection": cfg.selection}
     if cfg.selection == "sharpness-colour":
         prov.update(sharpness_threshold=SHARPNESS_THRESHOLD, colour_threshold=COLOUR_THRESHOLD)
     return prov
+
+
+def fitted_count(prov: dict[str, Any]) -> str:
+    """How many feature vectors a fit's provenance says its pristine Gaussian pools, with
+    their unit: ``"N windows"`` (one-pass), else ``"N patches"`` (crops, and one-pass
+    bundles written before that count was named ``windows``)."""
+    if "windows" in prov:
+        return f"{prov['windows']} windows"
+    return f"{prov['patches']} patches"
 
 
 def one_pass_encoder(config: OnePassConfig, checkpoint_path: str | None = None

@@ -1,5 +1,5 @@
 """The completely blind scorer on the one-pass engine: image -> grid features ->
-windows -> distance to the pristine Gaussian (bundle kind ``dense-gaussian``)."""
+windows -> distance to the pristine Gaussian (bundle kind ``one-pass``)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,12 @@ from blindiqa.onepass import (
 from blindiqa.reasons import probe_input
 from blindiqa.reasons.probe import ReasonProbe, shipped_probe
 
-BUNDLE_KIND = "dense-gaussian"
+#: The kind one-pass bundles are written with.
+BUNDLE_KIND = "one-pass"
+#: Every kind the one-pass loader reads: the kind, and ``dense-gaussian``, its name before
+#: the two paths were named crops and one-pass, which older bundles (the shipped
+#: ``default`` among them) still carry.
+BUNDLE_KINDS = (BUNDLE_KIND, "dense-gaussian")
 
 
 class OnePassModel(QualityModel):
@@ -266,4 +271,5 @@ def load_one_pass_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, A
                               provenance=metadata.get("provenance"), head=head)
 
 
-register_bundle_kind(BUNDLE_KIND, load_one_pass_bundle, options=("max_side",))
+for _kind in BUNDLE_KINDS:
+    register_bundle_kind(_kind, load_one_pass_bundle, options=("max_side",))

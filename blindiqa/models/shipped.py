@@ -11,7 +11,7 @@ from safetensors import safe_open
 from blindiqa.models import crops  # noqa: F401  (registers the kind of contentsep's file)
 from blindiqa.models.base import ModelInfo, QualityModel
 from blindiqa.models.load import load_file
-from blindiqa.models.one_pass import BUNDLE_KIND as ONE_PASS_KIND
+from blindiqa.models.one_pass import BUNDLE_KINDS as ONE_PASS_KINDS
 from blindiqa.models.registry import ModelEntry, bundle_options, register_model
 
 WEIGHTS_DIR = Path(str(resources.files("blindiqa.weights")))
@@ -72,4 +72,4 @@ for _name, (_file, _desc) in SHIPPED.items():
                                                  weights=_describe(_path), description=_desc),
                                   factory=_factory(_name, _file),
                                   options=bundle_options(_metadata(_path)["kind"]),
-                                  differentiable=_metadata(_path).get("kind") == ONE_PASS_KIND))
+                                  differentiable=_metadata(_path).get("kind") in ONE_PASS_KINDS))

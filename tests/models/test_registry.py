@@ -143,8 +143,8 @@ def test_the_catalogue_table_covers_every_builtin():
 def test_options_are_checked_against_what_a_model_declares():
     from blindiqa.models.registry import bundle_options, refuse_options
 
-    assert get_entry("default").options == ("max_side",) == bundle_options("dense-gaussian")
-    assert bundle_options("gaussian-distance") == ()
+    assert get_entry("default").options == ("max_side",) == bundle_options("one-pass")
+    assert bundle_options("crops") == ()
     refuse_options({"max_side": 1}, ("max_side",), "x")  # declared: accepted
     with pytest.raises(ValueError, match=r"^option\(s\) a, b do not apply to model 'y'$"):
         refuse_options({"b": 1, "a": 2, "max_side": 3}, ("max_side",), "model 'y'")
