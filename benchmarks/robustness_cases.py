@@ -492,7 +492,7 @@ MODEL_CASES: tuple[ModelCase, ...] = (
     ModelCase("empty", "an empty .safetensors file", make_model_empty,
               "not a readable model bundle"),
     ModelCase("wrong-content", "a bundle with a valid checksum but misshapen tensors",
-              make_model_wrong_content, "do not match the encoder"),
+              make_model_wrong_content, "do not match the feature size"),
     ModelCase("unknown-kind", "a valid bundle of an unknown kind", make_model_unknown_kind,
               "unknown model bundle kind"),
     ModelCase("directory", "a folder named .safetensors", make_model_directory,

@@ -16,9 +16,10 @@ from blindiqa.crops import (
     extract_patches,
     grid_shape,
 )
-from blindiqa.encoders import create_network, get_encoder_spec
+from blindiqa.encoders import create_network
 from blindiqa.gaussian import DEFAULT_RIDGE, GaussianStats, gaussian_distance, patch_distances
-from blindiqa.models.base import ModelInfo, QualityModel
+from blindiqa.models.base import ModelInfo
+from blindiqa.models.pristine import PristineGaussianModel, read_pristine_bundle
 from blindiqa.models.registry import register_bundle_kind
 
 #: The kind crops bundles are written with.
@@ -93,7 +94,7 @@ def patch_features(extractor: FeatureExtractor, patches: torch.Tensor) -> torch.
     return torch.cat(out) if out else torch.zeros(0, extractor.feature_dim, dtype=torch.float64)
 
 
-class CropsModel(QualityModel):
+class CropsModel(PristineGaussianModel):
     """The crops path's completely blind scorer (method.md): every crop goes through the
     encoder.
 
@@ -105,20 +106,18 @@ class CropsModel(QualityModel):
         provenance: where the pristine statistics came from.
     """
 
+    bundle_kind = BUNDLE_KIND
+
     def __init__(self, extractor: FeatureExtractor, config: CropsConfig, mean: torch.Tensor,
                  cov: torch.Tensor, name: str = "model",
                  provenance: dict[str, Any] | None = None) -> None:
-        super().__init__(name)
-        if mean.shape != (extractor.feature_dim,) or cov.shape != (mean.shape[0],) * 2:
-            raise ValueError(
-                f"pristine statistics of shape {tuple(mean.shape)}/{tuple(cov.shape)} do not "
-                f"match the encoder's feature size {extractor.feature_dim}"
-            )
+        super().__init__(name, mean, cov, extractor.feature_dim, provenance)
         self.extractor = extractor
         self.config = config
-        self.provenance = provenance or {}
-        self.register_buffer("pristine_mean", mean.double())
-        self.register_buffer("pristine_cov", cov.double())
+
+    @property
+    def network(self) -> torch.nn.Module:
+        return self.extractor.network
 
     @property
     def min_size(self) -> int:
@@ -139,9 +138,6 @@ class CropsModel(QualityModel):
         return gaussian_distance(self.pristine_mean, self.pristine_cov, feats.mean(0),
                                  self._image_cov(feats), self.config.ridge)
 
-    def quality_map_tensor(self, image: torch.Tensor) -> np.ndarray:
-        return self.score_and_map_tensor(image)[1]
-
     def score_and_map_tensor(self, image: torch.Tensor) -> tuple[float, np.ndarray]:
         """One encoder pass for both the score and the map (``score --maps``)."""
         feats = self.features(image).to(self.pristine_mean.device)
@@ -156,41 +152,21 @@ class CropsModel(QualityModel):
 
     def info(self) -> ModelInfo:
         cfg = self.config
-        weights = (get_encoder_spec(cfg.encoder).weights_source if cfg.weights == "pretrained"
-                   else "trained weights stored in the bundle")
         return ModelInfo(
             name=self.name, feature_dim=self.extractor.feature_dim,
-            weights=weights,
+            weights=self.weights_source(),
             description=(f"{cfg.encoder} [{'+'.join(cfg.layers)}], norm={cfg.normalization}, "
                          f"patch {cfg.patch_size}/{cfg.stride}"),
         )
 
-    # ------------------------------------------------------------------ bundles
-    def bundle_contents(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Tensors and metadata to save this model with ``save_bundle``."""
-        tensors = {"pristine.mean": self.pristine_mean, "pristine.cov": self.pristine_cov}
-        if self.config.weights == "bundle":
-            for k, v in self.extractor.network.state_dict().items():
-                tensors[f"encoder.{k}"] = v
-        meta = {"kind": BUNDLE_KIND, "config": self.config.to_json(),
-                "provenance": self.provenance}
-        return tensors, meta
-
 
 def load_crops_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, Any],
-                         name: str = "model") -> CropsModel:
+                      name: str = "model") -> CropsModel:
     """Build a :class:`CropsModel` from a bundle's contents."""
-    try:
-        cfg = CropsConfig.from_json(metadata["config"])
-        mean, cov = tensors["pristine.mean"], tensors["pristine.cov"]
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"model bundle {name} lacks {exc}") from exc
-    sd = None
-    if cfg.weights == "bundle":
-        sd = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}
+    cfg, mean, cov, sd = read_pristine_bundle(tensors, metadata, name, CropsConfig.from_json)
     extractor = build_extractor(cfg, state_dict=sd)
     return CropsModel(extractor, cfg, mean, cov, name=name,
-                                 provenance=metadata.get("provenance"))
+                      provenance=metadata.get("provenance"))
 
 
 for _kind in BUNDLE_KINDS:

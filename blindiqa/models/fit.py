@@ -136,7 +136,7 @@ def fit_crops(dirs: Sequence[str | os.PathLike], config: CropsConfig,
         prov["encoder_checkpoint"] = os.fspath(checkpoint_path)
     with torch.no_grad():
         return CropsModel(extractor, config, stats.mean, stats.cov, name=name,
-                                     provenance=prov)
+                          provenance=prov)
 
 
 def one_pass_pristine_stats(encoder: DenseEncoder, files: Iterable[Path],
@@ -223,7 +223,7 @@ def one_pass_model(encoder: DenseEncoder, stats: GaussianStats, prov: dict[str, 
     if checkpoint_path is not None:
         prov["encoder_checkpoint"] = os.fspath(checkpoint_path)
     return OnePassModel(encoder, stats.mean, stats.cov, name=name, provenance=prov,
-                              head=head)
+                        head=head)
 
 
 def fit_one_pass(dirs: Sequence[str | os.PathLike], config: OnePassConfig,

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from blindiqa.encoders import get_encoder_spec
 from blindiqa.head import HeadConfig, QualityHead
-from blindiqa.models.base import ModelInfo, QualityModel
+from blindiqa.models.base import ModelInfo
+from blindiqa.models.pristine import PristineGaussianModel, read_pristine_bundle
 from blindiqa.models.registry import register_bundle_kind
 from blindiqa.onepass import (
     DenseEncoder,
@@ -34,7 +34,7 @@ BUNDLE_KIND = "one-pass"
 BUNDLE_KINDS = (BUNDLE_KIND, "dense-gaussian")
 
 
-class OnePassModel(QualityModel):
+class OnePassModel(PristineGaussianModel):
     """Completely blind scorer whose encoder runs once over the whole image.
 
     Args:
@@ -48,30 +48,28 @@ class OnePassModel(QualityModel):
             are.
     """
 
+    bundle_kind = BUNDLE_KIND
+
     def __init__(self, encoder: DenseEncoder, mean: torch.Tensor, cov: torch.Tensor,
                  name: str = "model", provenance: dict[str, Any] | None = None,
                  head: QualityHead | None = None) -> None:
-        super().__init__(name)
         if head is not None and head.config.in_dim != encoder.feature_dim:
             raise ValueError(f"the head takes {head.config.in_dim}-d descriptors, the "
                              f"encoder gives {encoder.feature_dim}-d")
         dim = head.config.score_dim if head is not None else encoder.feature_dim
-        if mean.shape != (dim,) or cov.shape != (mean.shape[0],) * 2:
-            raise ValueError(
-                f"pristine statistics of shape {tuple(mean.shape)}/{tuple(cov.shape)} do not "
-                f"match the feature size {dim}"
-            )
+        super().__init__(name, mean, cov, dim, provenance)
         self.encoder = encoder
         self.head = head.eval() if head is not None else None
-        self.provenance = provenance or {}
         self._probe: ReasonProbe | None = None
         self._probe_problem: str | None = None
-        self.register_buffer("pristine_mean", mean.double())
-        self.register_buffer("pristine_cov", cov.double())
 
     @property
     def config(self) -> OnePassConfig:
         return self.encoder.config
+
+    @property
+    def network(self) -> torch.nn.Module:
+        return self.encoder.network
 
     @property
     def decode_max_side(self) -> int:
@@ -197,9 +195,6 @@ class OnePassModel(QualityModel):
                                         self.config.ridge)
         return score
 
-    def quality_map_tensor(self, image: torch.Tensor) -> np.ndarray:
-        return self.score_and_map_tensor(image)[1]
-
     def score_and_map_tensor(self, image: torch.Tensor) -> tuple[float, np.ndarray]:
         """One encoder pass for the score and the map (each window's distance)."""
         wins = self.windows(image)
@@ -209,14 +204,12 @@ class OnePassModel(QualityModel):
 
     def info(self) -> ModelInfo:
         cfg = self.config
-        weights = (get_encoder_spec(cfg.encoder).weights_source if cfg.weights == "pretrained"
-                   else "trained weights stored in the bundle")
         side = "native" if cfg.max_side == 0 else f"long side <= {cfg.max_side}"
         head = "" if self.head is None else f", trained head ({self.head.extra_repr()})"
         dim = self.pristine_mean.shape[0]
         return ModelInfo(
             name=self.name, feature_dim=dim,
-            weights=weights,
+            weights=self.weights_source(),
             description=(f"one pass: {cfg.encoder} [{'+'.join(cfg.taps)}], "
                          f"norm={cfg.normalization}, windows {cfg.window}/{cfg.window_stride} "
                          f"cells of {cfg.grid_stride} px, {cfg.distance} distance, {side}"
@@ -228,13 +221,10 @@ class OnePassModel(QualityModel):
 
     # ------------------------------------------------------------------ bundles
     def bundle_contents(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Tensors and metadata to save this model with ``save_bundle``."""
-        tensors = {"pristine.mean": self.pristine_mean, "pristine.cov": self.pristine_cov}
-        if self.config.weights == "bundle":
-            for k, v in self.encoder.network.state_dict().items():
-                tensors[f"encoder.{k}"] = v
-        meta = {"kind": BUNDLE_KIND, "config": self.config.to_json(),
-                "provenance": self.provenance}
+        """Tensors and metadata to save this model with ``save_bundle``: the pristine
+        Gaussian's (:class:`~blindiqa.models.pristine.PristineGaussianModel`) and the
+        head's, where there is one."""
+        tensors, meta = super().bundle_contents()
         if self.head is not None:
             for k, v in self.head.state_dict().items():
                 tensors[f"head.{k}"] = v
@@ -243,7 +233,7 @@ class OnePassModel(QualityModel):
 
 
 def load_one_pass_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, Any],
-                      name: str = "model", max_side: int | None = None) -> OnePassModel:
+                         name: str = "model", max_side: int | None = None) -> OnePassModel:
     """Build a :class:`OnePassModel` from a bundle's contents.
 
     Args:
@@ -251,16 +241,9 @@ def load_one_pass_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, A
         name: the model's name.
         max_side: overrides the bundle's resolution limit (0 = native resolution).
     """
-    try:
-        cfg = OnePassConfig.from_json(metadata["config"])
-        mean, cov = tensors["pristine.mean"], tensors["pristine.cov"]
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"model bundle {name} lacks {exc}") from exc
+    cfg, mean, cov, sd = read_pristine_bundle(tensors, metadata, name, OnePassConfig.from_json)
     if max_side is not None:
         cfg = OnePassConfig.from_json({**cfg.to_json(), "max_side": int(max_side)})
-    sd = None
-    if cfg.weights == "bundle":
-        sd = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}
     encoder = build_dense_encoder(cfg, state_dict=sd)
     head = None
     if metadata.get("head") is not None:
@@ -268,7 +251,7 @@ def load_one_pass_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, A
         head.load_state_dict({k[len("head."):]: v for k, v in tensors.items()
                               if k.startswith("head.")})
     return OnePassModel(encoder, mean, cov, name=name,
-                              provenance=metadata.get("provenance"), head=head)
+                        provenance=metadata.get("provenance"), head=head)
 
 
 for _kind in BUNDLE_KINDS:

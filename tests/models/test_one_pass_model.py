@@ -121,7 +121,7 @@ def test_a_large_jpeg_is_decoded_reduced_as_part_of_the_definition(pristine_dir,
     assert via_path != capped.score(to_tensor(path)).item()  # pixels: never reduced
     full = dataclasses.replace(capped.config, jpeg_draft=False)
     unreduced = OnePassModel(build_dense_encoder(full), capped.pristine_mean,
-                                   capped.pristine_cov)
+                             capped.pristine_cov)
     assert unreduced.decode_max_side == 0
     assert unreduced.score(path).item() == capped.score(to_tensor(path)).item()
     assert reduced.shape == (3, 96, 128)
