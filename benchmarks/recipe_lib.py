@@ -79,7 +79,7 @@ class Variant:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def fit_pristine_from_cache(cache: Cache, cfg: OnePassConfig) -> tuple[GaussianStats, int]:
+def fit_one_pass_from_cache(cache: Cache, cfg: OnePassConfig) -> tuple[GaussianStats, int]:
     """The pristine statistics of a variant, from the cached pristine grids."""
     idx, dims = cache.channels(cfg.taps)
     dim = int(idx.numel())

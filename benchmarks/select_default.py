@@ -40,7 +40,7 @@ from recipe_lib import (
     MOS,
     Cache,
     bootstrap_srcc,
-    fit_pristine_from_cache,
+    fit_one_pass_from_cache,
     paired_delta,
     read_mos,
     score_cache,
@@ -237,7 +237,7 @@ def main() -> None:
             print(f"skipped (no cache {cand.cache}): {cand.label}")
             continue
         cs = caches[cand.cache]
-        stats, _ = fit_pristine_from_cache(cs["pristine"], cand.config)
+        stats, _ = fit_one_pass_from_cache(cs["pristine"], cand.config)
         fitted[cand.label] = (cand, stats)
         key = (cand.cache, cand.config.max_side)
         if key not in ladders:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
-from recipe_lib import MOS, SHARED, Cache, fit_pristine_from_cache, read_mos, score_cache
+from recipe_lib import MOS, SHARED, Cache, fit_one_pass_from_cache, read_mos, score_cache
 from scipy.stats import rankdata
 
 from blindiqa.onepass import OnePassConfig
@@ -31,7 +31,7 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=20)
     args = ap.parse_args()
     cfg = OnePassConfig(max_side=0)
-    stats, _ = fit_pristine_from_cache(Cache.load(args.cache / "pristine.pt"), cfg)
+    stats, _ = fit_one_pass_from_cache(Cache.load(args.cache / "pristine.pt"), cfg)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, folder in IMAGES.items():
         cache = Cache.load(args.cache / f"{name}.pt")

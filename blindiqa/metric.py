@@ -189,7 +189,7 @@ def create_metric(name: str | os.PathLike = "default", device: str | torch.devic
     Raises:
         ValueError: an unknown name, an unavailable device, a bad option, or
             ``as_loss=True`` for a model that is not differentiable (NIQE, IL-NIQE and
-            the crop-based ``contentsep``: the message names those that are).
+            the crops path's ``contentsep``: the message names those that are).
     """
     return QualityMetric(load(name, device=device, **options), as_loss=as_loss,
                          loss_weight=loss_weight, loss_reduction=loss_reduction)

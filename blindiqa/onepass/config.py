@@ -1,4 +1,4 @@
-"""What the one-pass engine computes: one dataclass, stored in every dense bundle."""
+"""What the one-pass engine computes: one dataclass, stored in every one-pass bundle."""
 
 from __future__ import annotations
 

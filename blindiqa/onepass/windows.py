@@ -1,6 +1,6 @@
 """Window descriptors from grid features, their activity, and the pristine selection.
 
-A *window* of the grid plays the part a crop played in the crop-based scorer: its
+A *window* of the grid plays the part a crop plays in the crops path's scorer: its
 descriptor is the weighted mean of the grid cells it covers.
 """
 
