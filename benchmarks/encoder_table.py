@@ -48,7 +48,7 @@ from select_default import ladder_images
 
 from blindiqa.bench.metrics import srcc
 from blindiqa.gaussian import GaussianStats
-from blindiqa.onepass import OnePassConfig, build_dense_encoder, select_pristine, windows
+from blindiqa.onepass import OnePassConfig, build_one_pass_encoder, select_pristine, windows
 from blindiqa.onepass.distance import score_windows
 from blindiqa.onepass.windows import Windows
 
@@ -207,7 +207,7 @@ def score_grids(grids: list[torch.Tensor], idx: torch.Tensor, dims: list[int],
 def ladder_grids(cache_dir: Path, cache: str) -> tuple[list[torch.Tensor], Cache]:
     meta = torch.load(cache_dir / cache / "pristine.pt", weights_only=False)
     cfg = OnePassConfig.from_json(meta["config"])
-    enc = build_dense_encoder(cfg)
+    enc = build_one_pass_encoder(cfg)
     with torch.inference_mode():
         grids = [enc(t) for t in ladder_images()]
     return grids, Cache([], grids, [], np.zeros(0), meta["taps"], meta["dims"])

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from blindiqa.io.decode import decode_image
 from blindiqa.io.files import iter_image_files
 from blindiqa.models.load import load
-from blindiqa.onepass import OnePassConfig, build_dense_encoder, limit_side, pixel_cells
+from blindiqa.onepass import OnePassConfig, build_one_pass_encoder, limit_side, pixel_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -107,13 +107,13 @@ def main() -> None:
     cfg = OnePassConfig(encoder=args.encoder, taps=tuple(args.taps),
                         normalization=args.normalization,
                         weights="pretrained" if args.checkpoint is None else "bundle")
-    encoder = build_dense_encoder(cfg, checkpoint_path=args.checkpoint)
+    encoder = build_one_pass_encoder(cfg, checkpoint_path=args.checkpoint)
     niqe = load("niqe")
     content = None
     if args.content_sets:
         content_cfg = OnePassConfig(encoder=args.encoder, taps=("head",), grid_stride=32,
                                     normalization=args.normalization, weights=cfg.weights)
-        content = build_dense_encoder(content_cfg, checkpoint_path=args.checkpoint)
+        content = build_one_pass_encoder(content_cfg, checkpoint_path=args.checkpoint)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, folder in sets.items():
         cache_set(name, Path(folder), args.out, encoder, niqe, args.scale,

@@ -42,7 +42,7 @@ from blindiqa.head.cache import ContentFeatures
 from blindiqa.onepass import (
     OnePassConfig,
     Windows,
-    build_dense_encoder,
+    build_one_pass_encoder,
     limit_side,
     score_windows,
     select_pristine,
@@ -183,7 +183,7 @@ def ladder_set(cfg: OnePassConfig) -> SetWindows:
     from blindiqa.distortions.ladder import ladder_images, sample_photo
     from blindiqa.io.decode import to_tensor
 
-    enc = build_dense_encoder(cfg)
+    enc = build_one_pass_encoder(cfg)
     wins = []
     for im in ladder_images(sample_photo()):
         with torch.inference_mode():

@@ -48,7 +48,7 @@ from recipe_lib import (
 
 from blindiqa.bench.metrics import srcc
 from blindiqa.io.decode import to_tensor
-from blindiqa.onepass import OnePassConfig, build_dense_encoder, limit_side, windows
+from blindiqa.onepass import OnePassConfig, build_one_pass_encoder, limit_side, windows
 from blindiqa.onepass.distance import score_windows
 
 SETS = ("clive", "biq")
@@ -127,7 +127,7 @@ def ladder_images() -> list[torch.Tensor]:
 def ladder_grids(cache_dir: Path, cfg: OnePassConfig) -> list[torch.Tensor]:
     """Grid features of the ladder images with the cache's encoder and taps."""
     ref = torch.load(cache_dir / "pristine.pt", weights_only=False)
-    enc = build_dense_encoder(OnePassConfig.from_json(ref["config"]))
+    enc = build_one_pass_encoder(OnePassConfig.from_json(ref["config"]))
     with torch.inference_mode():
         return [enc(limit_side(t, cfg.max_side)) for t in ladder_images()]
 

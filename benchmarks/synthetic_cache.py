@@ -23,7 +23,7 @@ from tqdm import tqdm
 from blindiqa.distortions import NAMES, apply_distortion
 from blindiqa.io.decode import decode_image
 from blindiqa.io.files import iter_image_files
-from blindiqa.onepass import OnePassConfig, build_dense_encoder, pixel_cells
+from blindiqa.onepass import OnePassConfig, build_one_pass_encoder, pixel_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -41,7 +41,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     ref = torch.load(args.cache / "pristine.pt", weights_only=False)
     cfg = OnePassConfig.from_json(ref["config"])
-    encoder = build_dense_encoder(cfg)
+    encoder = build_one_pass_encoder(cfg)
     gen = torch.Generator().manual_seed(args.seed)
     names, grids, cells, levels, kinds = [], [], [], [], []
     t0 = time.perf_counter()

@@ -32,10 +32,10 @@ from blindiqa.distortions import NAMES, NUM_LEVELS, apply_distortion
 from blindiqa.gaussian import patch_distances
 from blindiqa.io.decode import decode_image
 from blindiqa.onepass import (
-    DenseEncoder,
     OnePassConfig,
+    OnePassEncoder,
     Windows,
-    build_dense_encoder,
+    build_one_pass_encoder,
     limit_side,
     windows,
 )
@@ -67,7 +67,7 @@ class ContentFeatures:
     def __init__(self, config: OnePassConfig) -> None:
         self.config = config
         cfg = OnePassConfig(**{**config.to_json(), "taps": ("head",), "grid_stride": 32})
-        self.encoder = build_dense_encoder(cfg)
+        self.encoder = build_one_pass_encoder(cfg)
         self.classifier = self.encoder.network._fc
 
     @torch.inference_mode()
@@ -94,7 +94,7 @@ class ContentFeatures:
         return self.classifier(pooled[0].flatten(1).T.to(self.classifier.weight))
 
 
-def _descriptors(encoder: DenseEncoder, image: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+def _descriptors(encoder: OnePassEncoder, image: torch.Tensor) -> tuple[torch.Tensor, int, int]:
     with torch.inference_mode():
         grid = encoder(limit_side(image, encoder.config.max_side))
     wins = windows(grid, encoder.config, encoder.dims)
@@ -110,7 +110,7 @@ def choose_types(generator: torch.Generator, types: int) -> list[str]:
 
 def build_synthetic_cache(files: Sequence[Path], config: OnePassConfig, *, types: int = 3,
                           windows_per_image: int = 48, seed: int = 0,
-                          encoder: DenseEncoder | None = None,
+                          encoder: OnePassEncoder | None = None,
                           progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """The synthetic cache of pristine images (see the module docstring).
 
@@ -120,10 +120,10 @@ def build_synthetic_cache(files: Sequence[Path], config: OnePassConfig, *, types
         types: distortion types per image (all 5 levels of each).
         windows_per_image: window positions kept per image.
         seed: seeds the types, the positions and the distortions' own draws.
-        encoder: the frozen dense encoder of ``config`` (built when None).
+        encoder: the frozen one-pass encoder of ``config`` (built when None).
         progress: called with 1 after each image.
     """
-    encoder = encoder or build_dense_encoder(config)
+    encoder = encoder or build_one_pass_encoder(config)
     gen = torch.Generator().manual_seed(seed)
     feats, levels, kinds, names = [], [], [], []
     for path in files:
@@ -176,7 +176,7 @@ def training_free_distances(wins: Windows, mean: torch.Tensor, cov: torch.Tensor
 
 def build_authentic_cache(files: Sequence[Path], config: OnePassConfig, *,
                           windows_per_image: int = 48, seed: int = 0,
-                          encoder: DenseEncoder | None = None,
+                          encoder: OnePassEncoder | None = None,
                           reference: tuple[torch.Tensor, torch.Tensor] | None = None,
                           progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """The authentic cache of unlabeled photos (see the module docstring).
@@ -186,13 +186,13 @@ def build_authentic_cache(files: Sequence[Path], config: OnePassConfig, *,
         config: the engine settings whose descriptors are cached.
         windows_per_image: window positions kept per photo.
         seed: seeds the positions.
-        encoder: the frozen dense encoder of ``config`` (built when None).
+        encoder: the frozen one-pass encoder of ``config`` (built when None).
         reference: the training-free model's pristine mean and covariance (in the
             descriptors' space): when given, the cache keeps the self-training
             pseudo-labels.
         progress: called with 1 after each photo.
     """
-    encoder = encoder or build_dense_encoder(config)
+    encoder = encoder or build_one_pass_encoder(config)
     content = ContentFeatures(config)
     gen = torch.Generator().manual_seed(seed)
     feats, logits, names, pseudo, image_scores = [], [], [], [], []

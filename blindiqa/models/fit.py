@@ -25,9 +25,9 @@ from blindiqa.models.crops import (
 )
 from blindiqa.models.one_pass import OnePassModel
 from blindiqa.onepass import (
-    DenseEncoder,
     OnePassConfig,
-    build_dense_encoder,
+    OnePassEncoder,
+    build_one_pass_encoder,
     limit_side,
     pixel_cells,
     select_pristine,
@@ -139,7 +139,7 @@ def fit_crops(dirs: Sequence[str | os.PathLike], config: CropsConfig,
                           provenance=prov)
 
 
-def one_pass_pristine_stats(encoder: DenseEncoder, files: Iterable[Path],
+def one_pass_pristine_stats(encoder: OnePassEncoder, files: Iterable[Path],
                             progress: bool = False, minimum: int = 2,
                             head: QualityHead | None = None
                             ) -> tuple[GaussianStats, dict[str, Any]]:
@@ -200,11 +200,11 @@ def fitted_count(prov: dict[str, Any]) -> str:
 
 
 def one_pass_encoder(config: OnePassConfig, checkpoint_path: str | None = None
-                     ) -> tuple[OnePassConfig, DenseEncoder]:
+                     ) -> tuple[OnePassConfig, OnePassEncoder]:
     """The config a fit stores (``weights: "bundle"`` with a checkpoint) and its encoder."""
     if checkpoint_path is not None:
         config = OnePassConfig.from_json({**config.to_json(), "weights": "bundle"})
-    return config, build_dense_encoder(config, checkpoint_path=checkpoint_path)
+    return config, build_one_pass_encoder(config, checkpoint_path=checkpoint_path)
 
 
 def fit_files(dirs: Sequence[str | os.PathLike]) -> list[Path]:
@@ -215,7 +215,7 @@ def fit_files(dirs: Sequence[str | os.PathLike]) -> list[Path]:
     return files
 
 
-def one_pass_model(encoder: DenseEncoder, stats: GaussianStats, prov: dict[str, Any],
+def one_pass_model(encoder: OnePassEncoder, stats: GaussianStats, prov: dict[str, Any],
                    dirs: Sequence[str | os.PathLike], checkpoint_path: str | None = None,
                    name: str = "model", head: QualityHead | None = None) -> OnePassModel:
     """The fitted model from the pooled statistics and provenance of its images."""
@@ -229,7 +229,7 @@ def one_pass_model(encoder: DenseEncoder, stats: GaussianStats, prov: dict[str, 
 def fit_one_pass(dirs: Sequence[str | os.PathLike], config: OnePassConfig,
                  checkpoint_path: str | None = None, name: str = "model",
                  progress: bool = False, head: QualityHead | None = None) -> OnePassModel:
-    """Fit the pristine Gaussian of a one-pass (dense) model on the images under ``dirs``.
+    """Fit the pristine Gaussian of a one-pass model on the images under ``dirs``.
 
     The windows are pooled as mergeable sums, so a fit split over workers
     (:mod:`blindiqa.distributed.fit`) gives the same model.

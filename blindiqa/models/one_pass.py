@@ -13,10 +13,10 @@ from blindiqa.models.base import ModelInfo
 from blindiqa.models.pristine import PristineGaussianModel, read_pristine_bundle
 from blindiqa.models.registry import register_bundle_kind
 from blindiqa.onepass import (
-    DenseEncoder,
     OnePassConfig,
+    OnePassEncoder,
     Windows,
-    build_dense_encoder,
+    build_one_pass_encoder,
     limit_side,
     limited_size,
     score_windows,
@@ -38,7 +38,7 @@ class OnePassModel(PristineGaussianModel):
     """Completely blind scorer whose encoder runs once over the whole image.
 
     Args:
-        encoder: the dense encoder (network, taps, grid).
+        encoder: the one-pass encoder (network, taps, grid).
         mean: pristine mean ``(D,)``; cov: pristine covariance ``(D, D)`` (float64), in
             the space the distance is computed in (the head's, when there is one).
         name: the model's name.
@@ -50,7 +50,7 @@ class OnePassModel(PristineGaussianModel):
 
     bundle_kind = BUNDLE_KIND
 
-    def __init__(self, encoder: DenseEncoder, mean: torch.Tensor, cov: torch.Tensor,
+    def __init__(self, encoder: OnePassEncoder, mean: torch.Tensor, cov: torch.Tensor,
                  name: str = "model", provenance: dict[str, Any] | None = None,
                  head: QualityHead | None = None) -> None:
         if head is not None and head.config.in_dim != encoder.feature_dim:
@@ -244,7 +244,7 @@ def load_one_pass_bundle(tensors: dict[str, torch.Tensor], metadata: dict[str, A
     cfg, mean, cov, sd = read_pristine_bundle(tensors, metadata, name, OnePassConfig.from_json)
     if max_side is not None:
         cfg = OnePassConfig.from_json({**cfg.to_json(), "max_side": int(max_side)})
-    encoder = build_dense_encoder(cfg, state_dict=sd)
+    encoder = build_one_pass_encoder(cfg, state_dict=sd)
     head = None
     if metadata.get("head") is not None:
         head = QualityHead(HeadConfig.from_json(metadata["head"]))

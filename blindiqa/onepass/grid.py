@@ -1,6 +1,6 @@
 """Feature maps on one grid: bringing taps of different strides together, and windows.
 
-Pure tensor functions; :mod:`blindiqa.onepass.dense` runs the network, this module only
+Pure tensor functions; :mod:`blindiqa.onepass.encoder` runs the network, this module only
 resamples and pools what it returns.
 """
 

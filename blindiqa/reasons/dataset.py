@@ -18,7 +18,13 @@ import torch
 
 from blindiqa.distortions import NUM_LEVELS, apply_distortion
 from blindiqa.io.decode import decode_image
-from blindiqa.onepass import DenseEncoder, OnePassConfig, build_dense_encoder, limit_side, windows
+from blindiqa.onepass import (
+    OnePassConfig,
+    OnePassEncoder,
+    build_one_pass_encoder,
+    limit_side,
+    windows,
+)
 from blindiqa.reasons.families import FAMILIES, family_types
 from blindiqa.reasons.features import probe_input
 
@@ -58,7 +64,7 @@ def recipe_target(steps: Sequence[Step]) -> torch.Tensor:
     return target
 
 
-def image_features(encoder: DenseEncoder, image: torch.Tensor) -> torch.Tensor:
+def image_features(encoder: OnePassEncoder, image: torch.Tensor) -> torch.Tensor:
     """The probe's input of one ``(3, H, W)`` image, as the scoring pass computes it."""
     image = limit_side(image, encoder.config.max_side)
     with torch.inference_mode():
@@ -68,7 +74,7 @@ def image_features(encoder: DenseEncoder, image: torch.Tensor) -> torch.Tensor:
 
 def build_reason_set(files: Sequence[Path], config: OnePassConfig, *, versions: int = 16,
                      pair_share: float = 1 / 3, seed: int = 0,
-                     encoder: DenseEncoder | None = None,
+                     encoder: OnePassEncoder | None = None,
                      progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """The training set of the probe (see the module docstring).
 
@@ -78,7 +84,7 @@ def build_reason_set(files: Sequence[Path], config: OnePassConfig, *, versions: 
         versions: versions per photo, the undistorted one included (at least 2).
         pair_share: share of distorted versions with two families.
         seed: seeds every draw (recipes and the distortions' own noise).
-        encoder: the frozen dense encoder of ``config`` (built when None).
+        encoder: the frozen one-pass encoder of ``config`` (built when None).
         progress: called with 1 after each photo.
 
     Returns:
@@ -88,7 +94,7 @@ def build_reason_set(files: Sequence[Path], config: OnePassConfig, *, versions: 
     """
     if versions < 2:
         raise ValueError(f"versions must be at least 2, got {versions}")
-    encoder = encoder or build_dense_encoder(config)
+    encoder = encoder or build_one_pass_encoder(config)
     gen = torch.Generator().manual_seed(seed)
     feats, targets, recipes, names = [], [], [], []
     for path in files:

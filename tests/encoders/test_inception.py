@@ -13,7 +13,7 @@ from blindiqa.encoders import (
 )
 from blindiqa.encoders.inception import TAPS, InceptionV3, load_fid_inception_state_dict
 from blindiqa.onepass.config import OnePassConfig
-from blindiqa.onepass.dense import DenseEncoder
+from blindiqa.onepass.encoder import OnePassEncoder
 
 
 def _fid_file() -> Path:
@@ -78,12 +78,12 @@ def test_registered_with_its_normalization():
     assert ex.dims == [288, 2048]
 
 
-def test_dense_engine_runs_it():
+def test_the_one_pass_engine_runs_it():
     torch.manual_seed(0)
     cfg = OnePassConfig(encoder="inception_v3_fid", taps=("stem", "mixed_2", "mixed_7",
                                                          "mixed_10"),
                         normalization="inception", weights="bundle", grid_stride=16)
-    enc = DenseEncoder(InceptionV3().eval(), cfg).eval()
+    enc = OnePassEncoder(InceptionV3().eval(), cfg).eval()
     with torch.no_grad():
         grid = enc(torch.rand(3, 70, 100))
     assert grid.shape == (192 + 288 + 768 + 2048, 70 // 16, 100 // 16)

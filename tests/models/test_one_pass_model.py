@@ -16,7 +16,7 @@ from blindiqa.models.bundle import save_bundle
 from blindiqa.models.fit import fit_one_pass
 from blindiqa.models.load import load_file
 from blindiqa.models.one_pass import OnePassModel
-from blindiqa.onepass import OnePassConfig, build_dense_encoder
+from blindiqa.onepass import OnePassConfig, build_one_pass_encoder
 from blindiqa.onepass.windows import activity_weights, expected_windows
 from blindiqa.scoring import score_files
 
@@ -120,7 +120,7 @@ def test_a_large_jpeg_is_decoded_reduced_as_part_of_the_definition(pristine_dir,
     assert record.score == via_path  # files score the same through both entry points
     assert via_path != capped.score(to_tensor(path)).item()  # pixels: never reduced
     full = dataclasses.replace(capped.config, jpeg_draft=False)
-    unreduced = OnePassModel(build_dense_encoder(full), capped.pristine_mean,
+    unreduced = OnePassModel(build_one_pass_encoder(full), capped.pristine_mean,
                              capped.pristine_cov)
     assert unreduced.decode_max_side == 0
     assert unreduced.score(path).item() == capped.score(to_tensor(path)).item()

