@@ -373,7 +373,7 @@ def _score_pair(get_model: Callable[[], QualityModel], dataset: Dataset, score_p
         number scored (with a score or an error) and the seconds it took.
     """
     from blindiqa.progress import Progress
-    from blindiqa.scoring import score_files
+    from blindiqa.scoring.local import score_files
 
     rows = read_score_file(score_path)
     todo = [it for it in dataset.items

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from blindiqa.io.rows import Row
     from blindiqa.models.base import QualityModel
+    from blindiqa.scoring.rows import Row
 
 
 class ExamplesHelpFormatter(argparse.HelpFormatter):
@@ -223,7 +223,7 @@ def show_progress(args: argparse.Namespace) -> bool:
 def add_score_file_options(p: argparse.ArgumentParser) -> None:
     """``SCORES`` (a score file of ``blindiqa score``) and ``--root DIR``, the options of
     the commands that read one (:func:`read_score_file`)."""
-    from blindiqa.io.rows import OUT_EXTENSIONS
+    from blindiqa.scoring.rows import OUT_EXTENSIONS
 
     p.add_argument("scores", metavar="SCORES",
                    help=f"a score file from `blindiqa score --out` "
@@ -239,9 +239,9 @@ def read_score_file(scores: str, root: str | None) -> tuple[list[Row], Path]:
 
     Raises:
         ValueError: the file cannot be read or is not a score file
-            (:class:`~blindiqa.io.rows.RowFileError`), or ``root`` is not a folder.
+            (:class:`~blindiqa.scoring.rows.RowFileError`), or ``root`` is not a folder.
     """
-    from blindiqa.io.rows import read_rows
+    from blindiqa.scoring.rows import read_rows
 
     rows = read_rows(scores)
     folder = Path(root) if root else Path()

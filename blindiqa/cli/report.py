@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from blindiqa.report import write_report
-    from blindiqa.scoring import score_files
+    from blindiqa.scoring.local import score_files
 
     problem = check_out_dir(Path(args.out), args.overwrite)
     if problem:

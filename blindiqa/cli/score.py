@@ -25,7 +25,8 @@ from blindiqa.cli.common import (
 from blindiqa.cli.score_ray import add_ray_options
 from blindiqa.io.atomic import atomic_write
 from blindiqa.io.lock import OutputLockedError, acquire, release
-from blindiqa.io.rows import (
+from blindiqa.progress import Progress
+from blindiqa.scoring.rows import (
     OUT_EXTENSIONS,
     Row,
     RowFileError,
@@ -34,7 +35,7 @@ from blindiqa.io.rows import (
     read_rows,
     reason_cells,
 )
-from blindiqa.io.sidecar import (
+from blindiqa.scoring.sidecar import (
     Provenance,
     SidecarError,
     describe,
@@ -43,10 +44,9 @@ from blindiqa.io.sidecar import (
     sidecar_path,
     write_sidecar,
 )
-from blindiqa.progress import Progress
 
 if TYPE_CHECKING:
-    from blindiqa.scoring import ScoreRecord
+    from blindiqa.scoring.local import ScoreRecord
 
 #: How a ``..`` in an image's display name is written in its ``--maps`` file path.
 _UP = "__"
@@ -153,7 +153,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 class _Writer(RowWriter):
-    """:class:`~blindiqa.io.rows.RowWriter` taking score records."""
+    """:class:`~blindiqa.scoring.rows.RowWriter` taking score records."""
 
     def write(self, rec: ScoreRecord) -> None:  # type: ignore[override]
         super().write(Row(rec.name, rec.score, rec.quality, rec.error, rec.width, rec.height,
@@ -358,7 +358,7 @@ def _selected(args: argparse.Namespace, skip: Counter | None = None,
 def score_files(*args, **kwargs) -> Iterator[ScoreRecord]:
     """:func:`blindiqa.scoring.score_files`, imported on the first call (it imports torch,
     which ``blindiqa score --help`` must not)."""
-    from blindiqa.scoring import score_files as _score_files
+    from blindiqa.scoring.local import score_files as _score_files
 
     return _score_files(*args, **kwargs)
 
@@ -471,7 +471,7 @@ def _run_locked(args: argparse.Namespace) -> int:
         return fail(f"--reasons: {model.reasons_problem()}")
     prov = None
     if args.out:
-        from blindiqa.models.provenance import provenance_of
+        from blindiqa.scoring.provenance import provenance_of
 
         try:
             prov = provenance_of(model, args.shard)

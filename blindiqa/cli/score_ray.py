@@ -16,18 +16,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from blindiqa.cli.common import fail, positive_int
+from blindiqa.distributed.cluster import connect, import_ray
 from blindiqa.distributed.quiet import new_log_path, stderr_to_file
-from blindiqa.distributed.ray_score import (
+from blindiqa.progress import Progress
+from blindiqa.scoring.parts import DEFAULT_ROWS_PER_PART, PartWriter, part_files
+from blindiqa.scoring.ray import (
     DEFAULT_BATCH,
     batch_provenance,
     batch_rows,
-    connect,
-    import_ray,
     score_with_ray,
 )
-from blindiqa.io.parts import DEFAULT_ROWS_PER_PART, PartWriter, part_files
-from blindiqa.io.sidecar import Provenance, describe, differences
-from blindiqa.progress import Progress
+from blindiqa.scoring.sidecar import Provenance, describe, differences
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import ray.data

@@ -7,7 +7,6 @@ import torch
 
 from blindiqa.distortions import NAMES
 from blindiqa.engine import EngineConfig
-from blindiqa.io.rows import REASON_COLUMNS
 from blindiqa.reasons import (
     FAMILIES,
     PIXEL_STATS,
@@ -25,6 +24,7 @@ from blindiqa.reasons import (
 from blindiqa.reasons.dataset import draw_recipe, recipe_target
 from blindiqa.reasons.families import family_types
 from blindiqa.reasons.probe import shipped_probe
+from blindiqa.scoring.rows import REASON_COLUMNS
 
 
 def test_every_type_has_its_family():

@@ -12,17 +12,17 @@ pa = pytest.importorskip("pyarrow", reason="pyarrow is not installed "
                          "(pip install 'blindiqa[ray]')")
 
 from blindiqa.cli import score_ray  # noqa: E402
-from blindiqa.distributed.ray_score import (  # noqa: E402
+from blindiqa.progress import Progress  # noqa: E402
+from blindiqa.scoring.parquet_rows import read_parquet_rows  # noqa: E402
+from blindiqa.scoring.parts import PartWriter  # noqa: E402
+from blindiqa.scoring.ray import (  # noqa: E402
     PROVENANCE_COLUMN,
     _schema,
     batch_provenance,
     batch_rows,
 )
-from blindiqa.io.parquet_rows import read_parquet_rows  # noqa: E402
-from blindiqa.io.parts import PartWriter  # noqa: E402
-from blindiqa.io.rows import Row  # noqa: E402
-from blindiqa.io.sidecar import Provenance, read_sidecar  # noqa: E402
-from blindiqa.progress import Progress  # noqa: E402
+from blindiqa.scoring.rows import Row  # noqa: E402
+from blindiqa.scoring.sidecar import Provenance, read_sidecar  # noqa: E402
 
 PROV = Provenance("default", "12" * 32, "0.1.0", 1024)
 

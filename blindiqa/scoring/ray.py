@@ -4,12 +4,13 @@ ray``, see :mod:`blindiqa.cli.score_ray`).
 A Ray Data pipeline over the file list: :meth:`ray.data.Dataset.map_batches` with a pool
 of actors, each holding one model and decoding its files itself, so only paths travel
 to the workers and only result rows come back. Each image is scored by the same code as
-the local path (:func:`blindiqa.scoring.score_files`, decoding in the actor), so the
+the local path (:func:`blindiqa.scoring.local.score_files`, decoding in the actor), so the
 scores, qualities, sizes and error texts are the local ones; nothing is resized beyond
 the model's own policy.
 
-Ray is quiet unless asked (:func:`connect` with ``verbose=False``): no worker logs, no
-dashboard, no Ray Data progress bars or execution plans, only errors.
+Ray is quiet unless asked (:func:`~blindiqa.distributed.cluster.connect` with
+``verbose=False``): no worker logs, no dashboard, no Ray Data progress bars or execution
+plans, only errors.
 
 Ray is an optional dependency (``pip install "blindiqa[ray]"``); it is imported only
 when this module's functions run.
@@ -18,46 +19,36 @@ when this module's functions run.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from blindiqa.io.rows import COLUMNS, Row
-from blindiqa.io.sidecar import CHECKED, Provenance
+from blindiqa.distributed.cluster import import_ray
+from blindiqa.scoring.rows import COLUMNS, Row
+from blindiqa.scoring.sidecar import CHECKED, Provenance
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pyarrow
     import ray.data
 
 __all__ = ["DEFAULT_BATCH", "OUTPUT_COLUMNS", "PROVENANCE_COLUMN", "RayScorer",
-           "batch_provenance", "batch_rows", "connect", "import_ray", "quiet_data",
+           "batch_provenance", "batch_rows",
            "read_parts", "score_with_ray"]
 
 #: The columns of every output row, as the local ``blindiqa score`` writes them.
 OUTPUT_COLUMNS: tuple[str, ...] = COLUMNS
 #: The extra column of ``score_with_ray(..., provenance=True)``: each actor's
-#: provenance (:class:`~blindiqa.io.sidecar.Provenance`) as JSON.
+#: provenance (:class:`~blindiqa.scoring.sidecar.Provenance`) as JSON.
 PROVENANCE_COLUMN = "provenance"
 #: Files each actor scores per call (they are scored one by one inside).
 DEFAULT_BATCH = 8
 
 
-def import_ray() -> Any:
-    """The ``ray`` module (with Ray Data); ``ImportError`` naming the extra if absent."""
-    try:
-        import ray
-        import ray.data  # noqa: F401  (the Data library is part of the extra)
-    except ImportError as exc:
-        raise ImportError('Ray is not installed: pip install "blindiqa[ray]"') from exc
-    return ray
-
-
 def _schema(provenance: bool = False) -> pyarrow.Schema:
     import pyarrow as pa
 
-    from blindiqa.io.parquet_rows import rows_schema
+    from blindiqa.scoring.parquet_rows import rows_schema
 
     schema = rows_schema()
     return schema.append(pa.field(PROVENANCE_COLUMN, pa.string())) if provenance else schema
@@ -78,7 +69,7 @@ class RayScorer:
     def __init__(self, model: str, device: str = "cpu",
                  options: dict[str, Any] | None = None, provenance: bool = False) -> None:
         from blindiqa.models.load import load
-        from blindiqa.models.provenance import provenance_of
+        from blindiqa.scoring.provenance import provenance_of
 
         self.model = load(model, device=device, **(options or {}))
         self.provenance = provenance_of(self.model).to_json() if provenance else None
@@ -87,7 +78,7 @@ class RayScorer:
         """Score a batch of ``file`` / ``path`` rows; one output row per input row."""
         import pyarrow as pa
 
-        from blindiqa.scoring import score_files
+        from blindiqa.scoring.local import score_files
 
         items = zip((Path(f) for f in batch.column("file").to_pylist()),
                     batch.column("path").to_pylist(), strict=True)
@@ -177,51 +168,14 @@ def batch_provenance(batch: pyarrow.Table) -> list[Provenance]:
     return out
 
 
-def quiet_data(verbose: bool = False) -> None:
-    """Make Ray Data quiet in this process (``verbose`` restores its defaults): no
-    progress bars or progress log lines, no execution plan at the start, and only errors
-    on the console (its log files keep everything)."""
-    import_ray()
-    from ray.data import DataContext
-
-    ctx = DataContext.get_current()
-    ctx.enable_progress_bars = verbose
-    if hasattr(ctx, "print_on_execution_start"):  # newer Ray versions
-        ctx.print_on_execution_start = verbose
-    level = logging.INFO if verbose else logging.ERROR
-    for handler in logging.getLogger("ray.data").handlers:
-        if handler.get_name() == "console":
-            handler.setLevel(level)
-
-
-def connect(address: str | None = None, *, verbose: bool = False, **init_args: Any) -> None:
-    """Start or join Ray (``ray.init``) unless this process already is connected.
-
-    Args:
-        address: ``"auto"``, ``"ray://head:10001"`` ...; None uses ``RAY_ADDRESS`` where
-            set, else starts a local instance.
-        verbose: Ray's own logs on the console (worker output, Ray Data progress and
-            plans, the dashboard); else only errors (:func:`quiet_data`).
-        **init_args: more ``ray.init`` arguments (e.g. ``num_cpus`` locally); they win
-            over the quiet settings.
-    """
-    ray = import_ray()
-    if not ray.is_initialized():
-        if not verbose:
-            init_args = {"log_to_driver": False, "include_dashboard": False,
-                         "logging_level": logging.ERROR, **init_args}
-        ray.init(address=address, ignore_reinit_error=True, **init_args)
-    quiet_data(verbose)
-
-
 def read_parts(folder: str | os.PathLike) -> list[dict[str, Any]]:
     """The rows of the parts a Ray run wrote (Parquet or CSV), in no particular order,
     as dicts of :data:`OUTPUT_COLUMNS` (parts without ``width`` and ``height`` give
     None for them)."""
     from dataclasses import asdict
 
-    from blindiqa.io.parquet_rows import read_parquet_rows
-    from blindiqa.io.rows import read_rows
+    from blindiqa.scoring.parquet_rows import read_parquet_rows
+    from blindiqa.scoring.rows import read_rows
 
     rows: list[dict[str, Any]] = []
     for part in sorted(Path(folder).iterdir()):

@@ -4,7 +4,7 @@
 This is how ``blindiqa score --engine ray`` writes its ``--out`` folder: one part for
 up to :data:`DEFAULT_ROWS_PER_PART` rows, so that a few hundred photos make one file.
 Each part appears whole (written to a temporary file and renamed), with its sidecar
-(``part-00000.parquet.json``, :mod:`blindiqa.io.sidecar`) written after it, so that
+(``part-00000.parquet.json``, :mod:`blindiqa.scoring.sidecar`) written after it, so that
 ``blindiqa merge DIR/*.parquet`` checks that one model made every row.
 """
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from blindiqa.io.parquet_rows import write_parquet_rows
-from blindiqa.io.rows import Row, RowWriter
-from blindiqa.io.sidecar import Provenance, sidecar_path, write_sidecar
+from blindiqa.scoring.parquet_rows import write_parquet_rows
+from blindiqa.scoring.rows import Row, RowWriter
+from blindiqa.scoring.sidecar import Provenance, sidecar_path, write_sidecar
 
 __all__ = ["DEFAULT_ROWS_PER_PART", "PART_FORMATS", "PartWriter", "part_files"]
 
