@@ -135,7 +135,9 @@ def read_xmp():
 @pytest.fixture()
 def map_render_spy(monkeypatch):
     """The keyword arguments of every ``blindiqa.viz.render_quality_map`` call (drawing
-    as usual)."""
+    as usual), by the report (through ``blindiqa.viz``) or by ``blindiqa score --maps``
+    (:mod:`blindiqa.scoring.local`)."""
+    import blindiqa.scoring.local
     import blindiqa.viz
 
     calls: list[dict] = []
@@ -146,4 +148,5 @@ def map_render_spy(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(blindiqa.viz, "render_quality_map", render)
+    monkeypatch.setattr(blindiqa.scoring.local, "render_quality_map", render)
     return calls

@@ -204,14 +204,20 @@ def add_quiet_option(parser: argparse.ArgumentParser, also: str = "no summary") 
                              f"$BLINDIQA_PROGRESS_EVERY s, default 10) and {also}")
 
 
+def model_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The model options given on the command line (``--params``, ``--max-side``), as
+    :func:`blindiqa.models.load.load` takes them; the same for both scoring engines."""
+    options: dict[str, Any] = {"params": args.params} if getattr(args, "params", None) else {}
+    if getattr(args, "max_side", None) is not None:
+        options["max_side"] = args.max_side
+    return options
+
+
 def load_model(name: str, args: argparse.Namespace) -> QualityModel:
     """Load a model named on the command line; ``ValueError`` says what is wrong."""
     from blindiqa.models.load import load
 
-    options = {"params": args.params} if getattr(args, "params", None) else {}
-    if getattr(args, "max_side", None) is not None:
-        options["max_side"] = args.max_side
-    return load(name, device=args.device, **options)
+    return load(name, device=args.device, **model_options(args))
 
 
 def show_progress(args: argparse.Namespace) -> bool:
@@ -272,6 +278,12 @@ def row_problems(heading: str, problems: list[tuple[str, str]]) -> list[str]:
     if len(problems) > SHOWN_ROWS:
         lines.append(f"  ... and {len(problems) - SHOWN_ROWS} more")
     return lines
+
+
+def no_images(args: argparse.Namespace) -> int:
+    """Exit 1 with ``no images found in`` the inputs (``paths`` and ``manifest``)."""
+    what = ", ".join([*args.paths, *([args.manifest] if args.manifest else [])])
+    return fail(f"no images found in {what}", code=1)
 
 
 def fail(message: str, code: int = 2) -> int:

@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _expected(manifest: str) -> list[str]:
     """The input names a manifest stands for, in order."""
-    from blindiqa.cli.score import input_args, iter_inputs
+    from blindiqa.scoring.inputs import input_args, iter_inputs
 
     return [name for _, name in iter_inputs(input_args([], manifest), warn_empty=False)]
 

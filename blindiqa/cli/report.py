@@ -19,7 +19,6 @@ from blindiqa.cli.common import (
     positive_int,
 )
 from blindiqa.cli.demo import check_out_dir
-from blindiqa.cli.score import iter_inputs
 from blindiqa.progress import Progress
 
 
@@ -63,6 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from blindiqa.report import write_report
+    from blindiqa.scoring.inputs import iter_inputs
     from blindiqa.scoring.local import score_files
 
     problem = check_out_dir(Path(args.out), args.overwrite)

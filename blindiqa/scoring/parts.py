@@ -11,6 +11,7 @@ Each part appears whole (written to a temporary file and renamed), with its side
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from blindiqa.scoring.parquet_rows import write_parquet_rows
@@ -31,6 +32,15 @@ def part_files(folder: str | os.PathLike) -> list[Path]:
     return sorted(p for p in Path(folder).iterdir()
                   if p.name.endswith(suffixes)
                   or p.name.endswith(tuple(s + ".json" for s in suffixes)))
+
+
+def clear_parts(folder: str | os.PathLike) -> None:
+    """Remove the result parts (and their sidecars) an earlier run left in ``folder``
+    (none where it does not exist)."""
+    if not Path(folder).is_dir():
+        return
+    for part in part_files(folder):
+        part.unlink() if part.is_file() else shutil.rmtree(part)
 
 
 class PartWriter:

@@ -20,20 +20,25 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
-from blindiqa.distributed.cluster import import_ray
+from blindiqa.distributed.cluster import connect, import_ray
+from blindiqa.progress import Progress
+from blindiqa.scoring.outputs import Tally
+from blindiqa.scoring.parts import DEFAULT_ROWS_PER_PART, PartWriter
 from blindiqa.scoring.rows import COLUMNS, Row
-from blindiqa.scoring.sidecar import CHECKED, Provenance
+from blindiqa.scoring.sidecar import CHECKED, Provenance, describe, differences
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pyarrow
     import ray.data
 
-__all__ = ["DEFAULT_BATCH", "OUTPUT_COLUMNS", "PROVENANCE_COLUMN", "RayScorer",
-           "batch_provenance", "batch_rows",
+__all__ = ["DEFAULT_BATCH", "OUTPUT_COLUMNS", "PROVENANCE_COLUMN", "RayRunError",
+           "RayScorer", "batch_provenance", "batch_rows", "cpu_shortage", "score_to_parts",
+           "write_parts",
            "read_parts", "score_with_ray"]
 
 #: The columns of every output row, as the local ``blindiqa score`` writes them.
@@ -184,3 +189,108 @@ def read_parts(folder: str | os.PathLike) -> list[dict[str, Any]]:
         elif part.suffix == ".csv":
             rows += [asdict(r) for r in read_rows(part, allow_partial=False)]
     return rows
+
+
+class RayRunError(Exception):
+    """Why a Ray run into parts failed (its message is the whole story)."""
+
+
+def cpu_shortage(concurrency: int, address: str | None) -> str | None:
+    """Why a local Ray instance cannot hold ``concurrency`` actors (None where it can).
+
+    Each actor reserves one CPU; a fixed pool larger than the instance would wait for
+    ever. A cluster joined by address (``address`` or ``RAY_ADDRESS``) may grow, so it
+    is not checked. Ray must be connected.
+    """
+    if address or os.environ.get("RAY_ADDRESS"):
+        return None
+    cpus = import_ray().cluster_resources().get("CPU", 0)
+    if concurrency > cpus:
+        return (f"--concurrency {concurrency} needs {concurrency} CPUs, the local Ray "
+                f"instance has {cpus:g}; give --concurrency {max(1, int(cpus))} or less")
+    return None
+
+
+def _disagreement(first: Provenance, other: Provenance) -> str:
+    """Why two actors' provenances differ, field by field."""
+    return "; ".join(f"{name}: {describe(first, name)} and {describe(other, name)}"
+                     for name in differences(first, other))
+
+
+def write_parts(ds: ray.data.Dataset, writer: PartWriter, tally: Tally,
+                progress: Progress | None = None, shard: tuple[int, int] | None = None,
+                ) -> str | None:
+    """Stream the rows of ``score_with_ray(..., provenance=True)`` into the parts,
+    counting them; the disagreement of two actors' models where there is one (the run
+    stops there), else None. The parts' sidecars carry the first actor's provenance with
+    the run's ``shard``."""
+    first: Provenance | None = None
+    for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):
+        for prov in batch_provenance(batch):
+            if first is None:
+                first = prov
+                writer.provenance = replace(prov, shard=shard)
+            elif differences(first, prov):
+                return f"the Ray actors loaded different models ({_disagreement(first, prov)})"
+        for row in batch_rows(batch):
+            writer.write(row)
+            tally.add(row.score, row.quality)
+        if progress is not None:
+            progress.update(batch.num_rows)
+    return None
+
+
+def score_to_parts(items: Sequence[tuple[Path, str]], model: str, out: str | os.PathLike,
+                   *, fmt: str = "parquet", rows_per_part: int = DEFAULT_ROWS_PER_PART,
+                   address: str | None = None, verbose: bool = False,
+                   concurrency: int = 1, num_gpus_per_worker: float = 0,
+                   device: str = "cpu", batch_size: int = DEFAULT_BATCH,
+                   shard: tuple[int, int] | None = None, progress_file: TextIO | None = None,
+                   show_progress: bool = True, **options: Any) -> tuple[Tally, list[Path]]:
+    """``blindiqa score --engine ray``'s run: score ``items`` on Ray into numbered parts.
+
+    Args:
+        items: ``(file, display name)`` pairs, walked and sharded as the local engine
+            does (:func:`~blindiqa.scoring.inputs.walk_inputs`).
+        model: a registered name or a model file.
+        out: the folder of the parts (``part-00000.parquet`` ..., each with its sidecar).
+        fmt: ``"parquet"`` or ``"csv"``.
+        rows_per_part: rows per part file.
+        address, verbose: as for :func:`~blindiqa.distributed.cluster.connect`.
+        concurrency, num_gpus_per_worker, batch_size: as for :func:`score_with_ray`.
+        device: where each actor's model runs (``"cuda"`` wherever GPUs are reserved).
+        shard: the run's ``(i, N)``, recorded in the sidecars.
+        progress_file: where the progress line goes (default stderr).
+        show_progress: draw the progress line.
+        **options: model options (``params=``, ``max_side=``).
+
+    Returns:
+        The tally of the rows and the parts written.
+
+    Raises:
+        RayRunError: too few CPUs locally, actors that loaded different models, a part
+            that cannot be written, or a failed Ray task or actor.
+    """
+    ray = import_ray()
+    try:
+        connect(address, verbose=verbose)
+        problem = cpu_shortage(concurrency, address)
+        if problem:
+            raise RayRunError(problem)
+        ds = score_with_ray(list(items), model, concurrency=concurrency,
+                            num_gpus_per_worker=num_gpus_per_worker,
+                            device="cuda" if num_gpus_per_worker > 0 else device,
+                            batch_size=batch_size, provenance=True, **options)
+        writer = PartWriter(out, fmt, rows_per_part=rows_per_part)
+        tally = Tally()
+        with Progress(len(items), "scoring", enabled=show_progress,
+                      file=progress_file) as progress:
+            problem = write_parts(ds, writer, tally, progress, shard)
+        if problem:
+            raise RayRunError(problem)
+        return tally, writer.close()
+    except OSError as exc:
+        raise RayRunError(f"cannot write {exc.filename or out}: {exc.strerror or exc}"
+                          ) from exc
+    except ray.exceptions.RayError as exc:  # a task or actor failed, a lost node ...
+        raise RayRunError(f"the Ray run failed: {type(exc).__name__}: {exc}") from exc

@@ -91,7 +91,7 @@ def _cli_args(photos: list[Path], out: Path, *extra: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     score_ray.add_ray_options(parser)
     args = parser.parse_args(["--engine", "ray", "--concurrency", "2", *extra])
-    args.__dict__.update(paths=[str(photos[0].parent)], manifest=None, shard=None,
+    args.__dict__.update(paths=[str(p) for p in photos], manifest=None, shard=None,
                          model=MODEL, params=None, device="cpu", max_side=None,
                          batch_size=2, out=str(out), overwrite=False, quiet=True,
                          maps=None, resume=False, sort=False)
@@ -99,7 +99,8 @@ def _cli_args(photos: list[Path], out: Path, *extra: str) -> argparse.Namespace:
 
 
 def _run(args: argparse.Namespace, photos: list[Path]) -> int:
-    return score_ray.run_ray_cli(args, [(p, str(p)) for p in photos])
+    assert args.paths == [str(p) for p in photos]
+    return score_ray.run_ray_cli(args)
 
 
 def _check_parts(out: Path, fmt: str, photos: list[Path], local: dict, model,
