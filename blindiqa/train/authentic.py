@@ -32,6 +32,9 @@ step: total loss, SimSiam loss, MI estimate, MI penalty, q's loss, the per-dimen
 of the normalised features as a collapse check, crops/s), ``checkpoint.pt`` (full state,
 ``--resume`` continues exactly), ``encoder.pt`` (for ``blindiqa fit-pristine
 --encoder-checkpoint``) and ``summary.json``.
+
+The crop pairs (the dataset and its sampler) are in :mod:`blindiqa.train.authentic_data`;
+this module holds the stage: its settings, model, step and :class:`AuthenticStage`.
 """
 
 from __future__ import annotations
@@ -48,24 +51,16 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.func import functional_call
-from torch.utils.data import Dataset
 
 from blindiqa.encoders import NORMALIZATIONS, FeatureExtractor, create_network, get_encoder_spec
 from blindiqa.encoders.efficientnet_lite import EfficientNetLite
 from blindiqa.encoders.resnet import ResNet
 from blindiqa.losses.club import Q_OBJECTIVES, ConditionalGaussian, club_penalty, q_loss
 from blindiqa.losses.simsiam import SimSiamPredictor, feature_std, simsiam_loss
+from blindiqa.train.authentic_data import TAG_AUTHENTIC, AuthenticDataset, collate_views
 from blindiqa.train.checkpoint import load_checkpoint
 from blindiqa.train.content import DEFAULT_CONTENT_NETWORK, ContentNetwork
-from blindiqa.train.data import (
-    crop,
-    decode_first_readable,
-    derive_seed,
-    make_generator,
-    resize_square,
-    to_uint8,
-    two_halves_boxes,
-)
+from blindiqa.train.data import derive_seed
 from blindiqa.train.distributed import DistInfo, env_world_size, wrap_model
 from blindiqa.train.run import (
     CHECKPOINT_FILE,
@@ -102,9 +97,6 @@ DEFAULT_FREEZE: dict[str, tuple[str, ...]] = {
     "resnet": ("layer1", "layer2"),
     "efficientnet_lite": ("stage1", "stage2", "stage3"),
 }
-
-#: Seed tag of the crops of authentic photos (the Stage-1 tags are 1..3).
-TAG_AUTHENTIC = 11
 
 #: Columns of ``log.csv`` (``mi``: the CLUB estimate in nats; ``mi_penalty``: the
 #: weighted penalty added to the loss, 0 before ``mi_start_epoch``; ``feat_std``: mean
@@ -474,71 +466,6 @@ def q_without_grad_to_params(q: nn.Module, z: torch.Tensor) -> tuple[torch.Tenso
     params = {k: v.detach() for k, v in q.named_parameters()}
     buffers = dict(q.named_buffers())
     return functional_call(q, {**params, **buffers}, (z,))
-
-
-# -------------------------------------------------------------------------------- data
-
-
-def two_halves_pair(image: torch.Tensor, generator: torch.Generator,
-                    size: int | None) -> torch.Tensor:
-    """The two crops of the two-halves sampler of one photo.
-
-    The photo is split along its height or width (p = 1/2 each); from each half a
-    random crop of side ``min(H, W) // 2`` is taken and resized to ``size``.
-
-    Args:
-        image: ``(3, H, W)``.
-        generator: source of the random draws.
-        size: output side (None: keep ``min(H, W) // 2``).
-
-    Returns:
-        ``(2, 3, size, size)`` of ``image``'s dtype: half-1 crop, half-2 crop.
-    """
-    box = two_halves_boxes(image.shape[1], image.shape[2], generator)
-    pair = torch.stack([crop(image, box.first, box.side), crop(image, box.second, box.side)])
-    return resize_square(pair, size)
-
-
-class AuthenticDataset(Dataset):
-    """Two-halves crop pairs of unlabeled photos, made on the fly.
-
-    Items are addressed like :class:`blindiqa.train.data.SceneDataset`: ``(seed_key,
-    index)``, every random draw from ``make_generator(seed, TAG_AUTHENTIC, *seed_key)``;
-    an item is ``{"views": uint8 (2, 3, c, c)}``. A photo that fails to decode is
-    reported with a warning and replaced by the next one of the list.
-
-    Args:
-        files: the photos.
-        crop_size: side the crops are resized to.
-        seed: run seed.
-    """
-
-    def __init__(self, files: Sequence[str | os.PathLike], crop_size: int = 256,
-                 seed: int = 0) -> None:
-        if not files:
-            raise ValueError("no images")
-        self.files = [Path(f) for f in files]
-        self.crop_size = int(crop_size)
-        self.seed = int(seed)
-        self._bad: set[int] = set()
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def load(self, index: int) -> torch.Tensor:
-        """Decode photo ``index``, or the next decodable one of side 4 or more."""
-        return decode_first_readable(self.files, self._bad, index, min_side=4)
-
-    def __getitem__(self, item: tuple[Sequence[int], int]) -> dict[str, torch.Tensor]:
-        seed_key, index = item
-        gen = make_generator(self.seed, TAG_AUTHENTIC, *seed_key)
-        image = to_uint8(self.load(int(index)))
-        return {"views": two_halves_pair(image, gen, self.crop_size)}
-
-
-def collate_views(items: list[dict[str, torch.Tensor]]) -> torch.Tensor:
-    """``(B, 2, 3, c, c)`` uint8."""
-    return torch.stack([it["views"] for it in items])
 
 
 # -------------------------------------------------------------------------------- step

@@ -12,7 +12,6 @@ from torch import nn
 from blindiqa.encoders import create_network
 from blindiqa.train.authentic import (
     AuthenticConfig,
-    AuthenticDataset,
     AuthenticModel,
     StepParts,
     apply_freeze,
@@ -22,8 +21,8 @@ from blindiqa.train.authentic import (
     parse_freeze,
     resolve_config,
     train_authentic,
-    two_halves_pair,
 )
+from blindiqa.train.authentic_data import AuthenticDataset, two_halves_pair
 from blindiqa.train.checkpoint import load_checkpoint
 
 TINY = {"encoder": "efficientnet_lite0", "init": "random", "crop_size": 32,
