@@ -21,11 +21,9 @@ Two defects of the official code are fixed here:
    measurement, see :data:`DEFAULT_Q_LR` and docs/training.md) and the CLUB estimate
    (nats) is logged every step, with ``q``'s own loss.
 
-Freezing: the paper trains ResNet-50's ``conv1, bn1, layer3, layer4`` and freezes
-``layer1, layer2``; for EfficientNet-Lite the equivalent is freezing ``stage1..stage3``
-(everything up to stride 8) and training the stem and ``stage4..`` (see
-:data:`DEFAULT_FREEZE`). Frozen blocks are also kept in eval mode, so their BatchNorm
-statistics stay those of Stage 1.
+Freezing (:mod:`blindiqa.train.freeze`): by default the blocks up to stride 8 are frozen,
+the paper's cut. Frozen blocks are also kept in eval mode, so their BatchNorm statistics
+stay those of Stage 1.
 
 The run directory gets the files of Stage 1: ``config.json``, ``log.csv`` (one row per
 step: total loss, SimSiam loss, MI estimate, MI penalty, q's loss, the per-dimension std
@@ -53,8 +51,6 @@ from torch import nn
 from torch.func import functional_call
 
 from blindiqa.encoders import NORMALIZATIONS, FeatureExtractor, create_network, get_encoder_spec
-from blindiqa.encoders.efficientnet_lite import EfficientNetLite
-from blindiqa.encoders.resnet import ResNet
 from blindiqa.losses.club import Q_OBJECTIVES, ConditionalGaussian, club_penalty, q_loss
 from blindiqa.losses.simsiam import SimSiamPredictor, feature_std, simsiam_loss
 from blindiqa.train.authentic_data import TAG_AUTHENTIC, AuthenticDataset, collate_views
@@ -62,6 +58,7 @@ from blindiqa.train.checkpoint import load_checkpoint
 from blindiqa.train.content import DEFAULT_CONTENT_NETWORK, ContentNetwork
 from blindiqa.train.data import derive_seed
 from blindiqa.train.distributed import DistInfo, env_world_size, wrap_model
+from blindiqa.train.freeze import apply_freeze, parse_freeze
 from blindiqa.train.run import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
@@ -88,15 +85,6 @@ MI_MODES = ("none", *Q_OBJECTIVES)
 #: rates measured (docs/training.md, "q's learning rate"); the official 1e-7 leaves q
 #: untrained.
 DEFAULT_Q_LR = 1e-4
-
-#: Blocks frozen by default, per encoder family (see :func:`freeze_groups`): every block
-#: up to stride 8, the paper's cut (ResNet ``layer1, layer2``; EfficientNet-Lite
-#: ``stage1..stage3``). docs/training.md, "Frozen blocks", has the measurement that
-#: kept it.
-DEFAULT_FREEZE: dict[str, tuple[str, ...]] = {
-    "resnet": ("layer1", "layer2"),
-    "efficientnet_lite": ("stage1", "stage2", "stage3"),
-}
 
 #: Columns of ``log.csv`` (``mi``: the CLUB estimate in nats; ``mi_penalty``: the
 #: weighted penalty added to the loss, 0 before ``mi_start_epoch``; ``feat_std``: mean
@@ -159,7 +147,7 @@ class AuthenticConfig(RunOptions, _AuthenticFields):
             ``"none"``).
         freeze: comma-separated blocks to freeze (``stem``, ``layer1``.. / ``stage1``..,
             ``head``; ranges like ``stage1-3``), ``"none"``, or None for
-            :data:`DEFAULT_FREEZE`.
+            :data:`~blindiqa.train.freeze.DEFAULT_FREEZE`.
         mi: ``"none"``, ``"loglik"`` or ``"contrastive"`` (how ``q`` is trained).
         mi_weight: lambda, the weight of the CLUB penalty (the paper: 1000).
         mi_start_epoch: first epoch (1-based) with the penalty; ``q`` trains from the
@@ -309,94 +297,6 @@ def resolve_config(given: dict[str, Any], out_dir: str | os.PathLike, resume: bo
                 merged[key] = stage1[key]
         merged["encoder"] = merged.get("encoder") or "resnet50"
     return AuthenticConfig(**merged)
-
-
-# ------------------------------------------------------------------------------ freezing
-
-
-def freeze_groups(network: nn.Module) -> dict[str, list[nn.Module]]:
-    """The blocks of a network that ``--freeze`` can name, in input-to-output order.
-
-    ResNet: ``stem`` (conv1, bn1), ``layer1`` .. ``layer4``, ``fc``. EfficientNet-Lite:
-    ``stem`` (conv + BN), ``stage1`` .. ``stage7`` (the MBConv blocks of each stage),
-    ``head`` (1x1 conv + BN), ``fc``.
-
-    Raises:
-        ValueError: a network of another kind.
-    """
-    if isinstance(network, ResNet):
-        groups = {"stem": [network.conv1, network.bn1]}
-        groups.update({f"layer{i}": [getattr(network, f"layer{i}")] for i in range(1, 5)})
-        groups["fc"] = [network.fc]
-        return groups
-    if isinstance(network, EfficientNetLite):
-        groups = {"stem": [network._conv_stem, network._bn0]}
-        start = 0
-        for i, end in enumerate(network.stage_ends):
-            groups[f"stage{i + 1}"] = list(network._blocks[start:end + 1])
-            start = end + 1
-        groups["head"] = [network._conv_head, network._bn1]
-        groups["fc"] = [network._fc]
-        return groups
-    raise ValueError(f"freezing is defined for ResNet and EfficientNet-Lite, not "
-                     f"{type(network).__name__}")
-
-
-def default_freeze(network: nn.Module) -> tuple[str, ...]:
-    """:data:`DEFAULT_FREEZE` of the network's family."""
-    if isinstance(network, ResNet):
-        return DEFAULT_FREEZE["resnet"]
-    if isinstance(network, EfficientNetLite):
-        return DEFAULT_FREEZE["efficientnet_lite"]
-    return ()
-
-
-def parse_freeze(text: str | None, network: nn.Module) -> tuple[str, ...]:
-    """Block names from a ``--freeze`` value.
-
-    Args:
-        text: None or ``"default"`` (:func:`default_freeze`), ``"none"``, or a comma
-            list of block names and ranges (``stage1-3`` = stage1,stage2,stage3).
-        network: the network the names refer to.
-
-    Raises:
-        ValueError: an unknown name.
-    """
-    if text is None or text.strip() == "default":
-        return default_freeze(network)
-    if text.strip() in ("", "none"):
-        return ()
-    groups = freeze_groups(network)
-    out: list[str] = []
-    for item in (t.strip() for t in text.split(",")):
-        if not item:
-            continue
-        names = [item]
-        head = item.rstrip("0123456789-")
-        rest = item[len(head):]
-        if "-" in rest:
-            lo, _, hi = rest.partition("-")
-            if not (lo.isdigit() and hi.isdigit()):
-                raise ValueError(f"bad block range {item!r}")
-            names = [f"{head}{i}" for i in range(int(lo), int(hi) + 1)]
-        for name in names:
-            if name not in groups:
-                raise ValueError(f"unknown block {name!r} to freeze; known: "
-                                 f"{', '.join(groups)}")
-            if name not in out:
-                out.append(name)
-    order = list(groups)
-    return tuple(sorted(out, key=order.index))
-
-
-def apply_freeze(network: nn.Module, names: Sequence[str]) -> list[nn.Module]:
-    """Stop the gradients of the named blocks; returns their modules (to keep in eval)."""
-    groups = freeze_groups(network)
-    modules = [m for n in names for m in groups[n]]
-    for m in modules:
-        for p in m.parameters():
-            p.requires_grad_(False)
-    return modules
 
 
 # ------------------------------------------------------------------------------- model

@@ -14,16 +14,15 @@ from blindiqa.train.authentic import (
     AuthenticConfig,
     AuthenticModel,
     StepParts,
-    apply_freeze,
     authentic_step,
     embed_crops,
     init_settings,
-    parse_freeze,
     resolve_config,
     train_authentic,
 )
 from blindiqa.train.authentic_data import AuthenticDataset, two_halves_pair
 from blindiqa.train.checkpoint import load_checkpoint
+from blindiqa.train.freeze import apply_freeze, parse_freeze
 
 TINY = {"encoder": "efficientnet_lite0", "init": "random", "crop_size": 32,
         "batch_images": 4, "device": "cpu", "workers": 0, "q_hidden": 32}
