@@ -75,7 +75,7 @@ from blindiqa.train.settings import (
     INHERITED,
     RunOptions,
 )
-from blindiqa.train.stage import RunSetup, Stage, StageParts
+from blindiqa.train.stage import RunSetup, Stage, StageParts, init_encoder
 
 #: ``--mi`` values: no MI term, or the CLUB penalty with ``q`` trained by likelihood or
 #: by contrastive likelihood.
@@ -449,15 +449,9 @@ def authentic_step(parts: StepParts, view1: torch.Tensor, view2: torch.Tensor,
 def build_encoder(cfg: AuthenticConfig) -> FeatureExtractor:
     """The Stage-1 network (or ImageNet / seeded random) pooled at ``cfg.layer``."""
     weights, _ = init_settings(cfg.init)
-    torch.manual_seed(cfg.seed)
     assert cfg.encoder is not None
-    if weights == "imagenet":
-        net = create_network(cfg.encoder, pretrained=True)
-    elif weights == "random":
-        net = create_network(cfg.encoder)
-    else:
-        net = create_network(cfg.encoder, checkpoint_path=weights)
-    return FeatureExtractor(net, (cfg.resolved_layer,), cfg.resolved_normalization)
+    return init_encoder(cfg.encoder, weights, cfg.resolved_layer, cfg.resolved_normalization,
+                        cfg.seed)
 
 
 class AuthenticStage(Stage):

@@ -38,7 +38,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from blindiqa.encoders import NORMALIZATIONS, FeatureExtractor, create_network, get_encoder_spec
+from blindiqa.encoders import NORMALIZATIONS, FeatureExtractor, get_encoder_spec
 from blindiqa.losses import IntraSceneInfoNCELoss, NTXentMultiPositiveLoss
 from blindiqa.train.data import (
     NUM_CLASSES,
@@ -71,7 +71,7 @@ from blindiqa.train.settings import (
     INHERITED,
     RunOptions,
 )
-from blindiqa.train.stage import RunSetup, Stage, StageParts
+from blindiqa.train.stage import RunSetup, Stage, StageParts, init_encoder
 
 OBJECTIVES = ("infonce", "contrique")
 
@@ -208,14 +208,8 @@ def resolve_config(given: dict[str, Any], out_dir: str | os.PathLike, resume: bo
 
 def build_encoder(cfg: SyntheticConfig) -> FeatureExtractor:
     """The network (seeded / ImageNet / checkpoint init) wrapped to pool ``layer``."""
-    torch.manual_seed(cfg.seed)
-    if cfg.init == "imagenet":
-        net = create_network(cfg.encoder, pretrained=True)
-    elif cfg.init == "random":
-        net = create_network(cfg.encoder)
-    else:
-        net = create_network(cfg.encoder, checkpoint_path=cfg.init)
-    return FeatureExtractor(net, (cfg.resolved_layer,), cfg.normalization)
+    return init_encoder(cfg.encoder, cfg.init, cfg.resolved_layer, cfg.normalization,
+                        cfg.seed)
 
 
 def make_loss(cfg: SyntheticConfig) -> nn.Module:
