@@ -69,12 +69,7 @@ from blindiqa.train.run import (
     merge_settings,
     train_stage,
 )
-from blindiqa.train.run import LOG_FILE as LOG_FILE
-from blindiqa.train.run import SUMMARY_FILE as SUMMARY_FILE
-from blindiqa.train.settings import (
-    INHERITED,
-    RunOptions,
-)
+from blindiqa.train.settings import INHERITED, RunOptions
 from blindiqa.train.stage import RunSetup, Stage, StageParts, init_encoder
 
 #: ``--mi`` values: no MI term, or the CLUB penalty with ``q`` trained by likelihood or

@@ -52,9 +52,6 @@ from blindiqa.train.data import (
 )
 from blindiqa.train.distributed import env_world_size, wrap_model
 from blindiqa.train.log import LOG_FIELDS
-from blindiqa.train.run import CHECKPOINT_FILE as CHECKPOINT_FILE
-from blindiqa.train.run import CONFIG_FILE as CONFIG_FILE
-from blindiqa.train.run import LOG_FILE as LOG_FILE
 from blindiqa.train.run import (
     SCHEDULES,
     TrainResult,
@@ -62,15 +59,7 @@ from blindiqa.train.run import (
     merge_settings,
     train_stage,
 )
-from blindiqa.train.run import SUMMARY_FILE as SUMMARY_FILE
-from blindiqa.train.run import default_workers as default_workers
-from blindiqa.train.run import read_config as read_config
-from blindiqa.train.run import stop_on_sigterm as stop_on_sigterm
-from blindiqa.train.run import throughput as throughput
-from blindiqa.train.settings import (
-    INHERITED,
-    RunOptions,
-)
+from blindiqa.train.settings import INHERITED, RunOptions
 from blindiqa.train.stage import RunSetup, Stage, StageParts, init_encoder
 
 OBJECTIVES = ("infonce", "contrique")
