@@ -1,5 +1,7 @@
 """Shared fixtures: sample photos, a small fitted model, a folder of small training
-images, the shared data folder.
+images, the shared data folder; and, from ``bench_fixtures.py`` beside this file, the
+fake scorer and dataset of the bench tests (tests/bench and the ``blindiqa bench``
+command's tests in tests/cli).
 
 Tests must pass on any machine: see "Tests that pass on any machine" in CONTRIBUTING.md
 (golden values with a relative tolerance of ~1e-6, exact equality only within one
@@ -16,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from bench_fixtures import fake_model, generic_tree  # noqa: F401
 from PIL import Image
 
 #: benchmarks/robustness_cases.py (the bad inputs that benchmarks/robustness_table.py
