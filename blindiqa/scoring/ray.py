@@ -21,15 +21,19 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from blindiqa.distributed.cluster import connect, import_ray
+from blindiqa.models.load import load
 from blindiqa.progress import Progress
+from blindiqa.scoring.local import score_files
 from blindiqa.scoring.outputs import Tally
+from blindiqa.scoring.parquet_rows import read_parquet_rows, rows_schema
 from blindiqa.scoring.parts import DEFAULT_ROWS_PER_PART, PartWriter
-from blindiqa.scoring.rows import COLUMNS, Row
+from blindiqa.scoring.provenance import provenance_of
+from blindiqa.scoring.rows import COLUMNS, Row, read_rows
 from blindiqa.scoring.sidecar import CHECKED, Provenance, describe, differences
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -53,8 +57,6 @@ DEFAULT_BATCH = 8
 def _schema(provenance: bool = False) -> pyarrow.Schema:
     import pyarrow as pa
 
-    from blindiqa.scoring.parquet_rows import rows_schema
-
     schema = rows_schema()
     return schema.append(pa.field(PROVENANCE_COLUMN, pa.string())) if provenance else schema
 
@@ -73,17 +75,12 @@ class RayScorer:
 
     def __init__(self, model: str, device: str = "cpu",
                  options: dict[str, Any] | None = None, provenance: bool = False) -> None:
-        from blindiqa.models.load import load
-        from blindiqa.scoring.provenance import provenance_of
-
         self.model = load(model, device=device, **(options or {}))
         self.provenance = provenance_of(self.model).to_json() if provenance else None
 
     def __call__(self, batch: pyarrow.Table) -> pyarrow.Table:
         """Score a batch of ``file`` / ``path`` rows; one output row per input row."""
         import pyarrow as pa
-
-        from blindiqa.scoring.local import score_files
 
         items = zip((Path(f) for f in batch.column("file").to_pylist()),
                     batch.column("path").to_pylist(), strict=True)
@@ -177,11 +174,6 @@ def read_parts(folder: str | os.PathLike) -> list[dict[str, Any]]:
     """The rows of the parts a Ray run wrote (Parquet or CSV), in no particular order,
     as dicts of :data:`OUTPUT_COLUMNS` (parts without ``width`` and ``height`` give
     None for them)."""
-    from dataclasses import asdict
-
-    from blindiqa.scoring.parquet_rows import read_parquet_rows
-    from blindiqa.scoring.rows import read_rows
-
     rows: list[dict[str, Any]] = []
     for part in sorted(Path(folder).iterdir()):
         if part.suffix == ".parquet":
