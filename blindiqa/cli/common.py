@@ -220,6 +220,19 @@ def load_model(name: str, args: argparse.Namespace) -> QualityModel:
     return load(name, device=args.device, **model_options(args))
 
 
+def load_scorer(args: argparse.Namespace) -> QualityModel:
+    """Load ``--model`` to score with (``score``, ``report``): as :func:`load_model`, and
+    a model that cannot give the ``--reasons`` asked for is a ``ValueError`` too.
+
+    Raises:
+        ValueError, OSError: what is wrong, in words for the command line.
+    """
+    model = load_model(args.model, args)
+    if getattr(args, "reasons", False) and model.reasons_problem() is not None:
+        raise ValueError(f"--reasons: {model.reasons_problem()}")
+    return model
+
+
 def show_progress(args: argparse.Namespace) -> bool:
     """Progress unless ``--quiet``: a bar on a terminal, plain lines elsewhere (see
     :class:`blindiqa.progress.Progress`)."""

@@ -14,7 +14,7 @@ from blindiqa.cli.common import (
     add_workers_option,
     examples,
     fail,
-    load_model,
+    load_scorer,
     non_negative_int,
     positive_int,
 )
@@ -75,11 +75,9 @@ def run(args: argparse.Namespace) -> int:
     if not items:
         return fail("no images found in " + ", ".join(args.paths), code=1)
     try:
-        model = load_model(args.model, args)
+        model = load_scorer(args)
     except (ValueError, OSError) as exc:
         return fail(str(exc))
-    if args.reasons and model.reasons_problem() is not None:
-        return fail(f"--reasons: {model.reasons_problem()}")
     bursts = None
     if args.bursts:
         from blindiqa.bursts import group_files

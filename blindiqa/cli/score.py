@@ -17,7 +17,7 @@ from blindiqa.cli.common import (
     add_workers_option,
     examples,
     fail,
-    load_model,
+    load_scorer,
     no_images,
     positive_int,
 )
@@ -197,11 +197,9 @@ def _run_locked(args: argparse.Namespace) -> int:
         return fail(f"cannot read --manifest {args.manifest}: {exc.strerror or exc}")
     with inputs:
         try:
-            model = load_model(args.model, args)
+            model = load_scorer(args)
         except (ValueError, OSError) as exc:
             return fail(str(exc))
-        if args.reasons and model.reasons_problem() is not None:
-            return fail(f"--reasons: {model.reasons_problem()}")
         prov = None
         if args.out:
             from blindiqa.scoring.outputs import resume_problem

@@ -183,7 +183,7 @@ def test_cli_over_a_big_folder_in_bounded_memory(big_folder: tuple[Path, float],
     import blindiqa.cli.score as score_cli
     from blindiqa.scoring.outputs import RecordWriter
 
-    monkeypatch.setattr(score_cli, "load_model", lambda name, args: small_model)
+    monkeypatch.setattr(score_cli, "load_scorer", lambda args: small_model)
     out = tmp_path / "out.csv"
     main(["score", str(folder / "img_000000.jpg"), "--workers", "0", "--quiet",
           "--out", str(tmp_path / "warm-up.csv")])  # imports every command first
