@@ -39,7 +39,7 @@ from blindiqa.train.data import (
     finish_device_batch,
     list_training_images,
 )
-from blindiqa.train.synthetic import default_workers
+from blindiqa.train.run import default_workers
 
 
 def _sync(device: torch.device) -> None:

@@ -340,6 +340,25 @@ def mermaid(report: Report) -> Iterator[str]:
         yield f"    {_ident(a)} {'-.->' if looped else '-->'}|{n}| {_ident(b)}"
 
 
+def layered(report: Report) -> Iterator[str]:
+    """The folders as a Mermaid flowchart of their levels, the command line on top: one
+    box per level holding its folders, one arrow from each level to the one below (a
+    folder imports only folders of lower levels; the import graph test keeps it so)."""
+    level = layers(report.folder_graph(), report.folder_nodes)
+    by_level: dict[int, list[str]] = defaultdict(list)
+    for node, lv in level.items():
+        by_level[lv].append(node)
+    yield "flowchart TB"
+    order = sorted(by_level, reverse=True)
+    for lv in order:
+        yield f'    subgraph L{lv}["level {lv}"]'
+        yield "        direction LR"
+        yield from (f'        {_ident(node)}["{node}"]' for node in sorted(by_level[lv]))
+        yield "    end"
+    for upper, lower in zip(order, order[1:], strict=False):
+        yield f"    L{upper} --> L{lower}"
+
+
 def dot(report: Report) -> Iterator[str]:
     """The folder graph in Graphviz DOT; arrows inside a cycle are red and dashed."""
     yield "digraph blindiqa {\n    rankdir=TB; node [shape=box];"
@@ -387,17 +406,23 @@ def layer_lines(report: Report) -> Iterator[str]:
         yield f"level {lv}: {', '.join(sorted(by_level[lv]))}"
 
 
+#: ``--format`` -> the drawing.
+_DRAWINGS = {"mermaid": mermaid, "dot": dot, "layers": layered}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1],
                         help="the checkout holding blindiqa/ (default: this one)")
-    parser.add_argument("--format", choices=("mermaid", "dot"), default="mermaid",
-                        help="how to draw the folder graph (default: mermaid)")
+    parser.add_argument("--format", choices=tuple(_DRAWINGS), default="mermaid",
+                        help="how to draw the folder graph: Mermaid with an arrow per "
+                             "folder pair, Graphviz DOT, or Mermaid by levels (layers) "
+                             "(default: mermaid)")
     parser.add_argument("--edges", action="store_true",
                         help="also list every module import behind each folder arrow")
     args = parser.parse_args(argv)
     report = analyse(args.root)
-    print("\n".join(mermaid(report) if args.format == "mermaid" else dot(report)))
+    print("\n".join(_DRAWINGS[args.format](report)))
     print()
     print(f"{len(report.modules)} modules, {len(report.edges)} imports between them, "
           f"{len(report.folders)} folder arrows")

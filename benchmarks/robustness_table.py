@@ -154,7 +154,7 @@ def checkpoint_table(r: Runner, model_file: Path, image: Path) -> list[str]:
 
 
 def output_table(r: Runner, model_file: Path, image: Path) -> list[str]:
-    import blindiqa.cli.score as score_cli
+    import blindiqa.scoring.local as scoring_local
     from blindiqa.scoring import score_files
 
     folder = r.folder / "outputs"
@@ -198,13 +198,13 @@ def output_table(r: Runner, model_file: Path, image: Path) -> list[str]:
             yield rec
 
     target = folder / "interrupted.csv"
-    real = score_cli.score_files
-    score_cli.score_files = interrupted
+    real = scoring_local.score_files
+    scoring_local.score_files = interrupted
     try:
         code, _, err = r.cli(["score", str(image), str(image), "--model", m, "--out",
                               str(target), "--workers", "0"])
     finally:
-        score_cli.score_files = real
+        scoring_local.score_files = real
     leftovers = [p.name for p in folder.iterdir() if p.name.startswith(".")]
     note = ("no target, no temporary file" if not target.exists() and not leftovers
             else f"target exists: {target.exists()}, leftovers: {leftovers}")

@@ -471,7 +471,7 @@ def measure_ray(model: str, device: str, size: str, files: Sequence[Path],
     label = f"{model} (ray x{concurrency})"
     out = Measurement(label, device, size, len(files), workers=concurrency)
     try:
-        from blindiqa.distributed import score_with_ray
+        from blindiqa.scoring import score_with_ray
 
         times, rows = [], []
         part = max(1, len(files) // 4)

@@ -15,8 +15,9 @@ and the built-in scorers are registered on the registry's first lookup (see
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from blindiqa.lazy import lazy_exports
 from blindiqa.models import registry as _registry
 from blindiqa.models.registry import create_model, is_model, list_models
 from blindiqa.version import __version__
@@ -48,15 +49,4 @@ def _register_builtins(key: str | None = None) -> bool:
 _registry.set_builtins_loader(_register_builtins)
 
 
-def __getattr__(name: str) -> Any:
-    """Import the lazily exported names on first access (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

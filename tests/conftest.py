@@ -1,4 +1,7 @@
-"""Shared fixtures: sample photos, a small fitted model, the shared data folder.
+"""Shared fixtures: sample photos, a small fitted model, a folder of small training
+images, the shared data folder; and, from ``bench_fixtures.py`` beside this file, the
+fake scorer and dataset of the bench tests (tests/bench and the ``blindiqa bench``
+command's tests in tests/cli).
 
 Tests must pass on any machine: see "Tests that pass on any machine" in CONTRIBUTING.md
 (golden values with a relative tolerance of ~1e-6, exact equality only within one
@@ -13,6 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
+from bench_fixtures import fake_model, generic_tree  # noqa: F401
+from PIL import Image
 
 #: benchmarks/robustness_cases.py (the bad inputs that benchmarks/robustness_table.py
 #: tabulates and tests/robustness checks) holds the small model's recipe; the robustness
@@ -83,6 +90,31 @@ def small_model():
     return fit_small_model((data.astronaut(), data.rocket()))
 
 
+#: (height, width) of the fixture images: landscape, portrait, square, smaller than the
+#: working size of the training tests (128) so that they get enlarged.
+_PRISTINE_SIZES = ((100, 140), (150, 120), (128, 128), (90, 160), (200, 96))
+
+
+def _smooth_image(height: int, width: int, seed: int) -> np.ndarray:
+    """A deterministic uint8 RGB image with structure at a few scales."""
+    g = torch.Generator().manual_seed(seed)
+    out = torch.zeros(1, 3, height, width)
+    for cells in (4, 12, 40):
+        noise = torch.rand(1, 3, cells, cells, generator=g)
+        out += F.interpolate(noise, size=(height, width), mode="bicubic", align_corners=False)
+    out = (out / 3).clamp(0, 1)
+    return (out[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def pristine_dir(tmp_path_factory) -> Path:
+    """A folder of five small smooth PNG images (the training tests' pristine images)."""
+    d = tmp_path_factory.mktemp("pristine")
+    for i, (h, w) in enumerate(_PRISTINE_SIZES):
+        Image.fromarray(_smooth_image(h, w, i)).save(d / f"img{i}.png")
+    return d
+
+
 #: A sidecar as darktable / digiKam / Lightroom leave them: a rating, a colour label,
 #: keywords, hierarchical keywords and darktable's own namespace with a history.
 _XMP_OTHER_FIELDS = """\
@@ -135,7 +167,9 @@ def read_xmp():
 @pytest.fixture()
 def map_render_spy(monkeypatch):
     """The keyword arguments of every ``blindiqa.viz.render_quality_map`` call (drawing
-    as usual)."""
+    as usual), by the report (through ``blindiqa.viz``) or by ``blindiqa score --maps``
+    (:mod:`blindiqa.scoring.local`)."""
+    import blindiqa.scoring.local
     import blindiqa.viz
 
     calls: list[dict] = []
@@ -146,4 +180,5 @@ def map_render_spy(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(blindiqa.viz, "render_quality_map", render)
+    monkeypatch.setattr(blindiqa.scoring.local, "render_quality_map", render)
     return calls

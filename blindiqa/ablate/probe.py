@@ -44,7 +44,7 @@ def collect_pairs(encoder: nn.Module, content: nn.Module, dataset: Any, count: i
     Args:
         encoder: crops in ``[0, 1]`` -> ``(N, d)`` (eval mode).
         content: crops in ``[0, 1]`` -> ``(N, classes)`` probabilities.
-        dataset: a :class:`blindiqa.train.authentic.AuthenticDataset`.
+        dataset: a :class:`blindiqa.train.authentic_data.AuthenticDataset`.
         count: photos to use (the first ``count`` of the dataset).
         batch: photos per forward pass.
         seed: seed key of the crops.
@@ -146,7 +146,7 @@ def evaluate_q(q: ConditionalGaussian, z: torch.Tensor, x_c: torch.Tensor) -> di
 def main(argv: list[str] | None = None) -> int:
     from blindiqa.crops.features import FeatureExtractor
     from blindiqa.encoders import create_network, list_encoders
-    from blindiqa.train.authentic import AuthenticDataset
+    from blindiqa.train.authentic_data import AuthenticDataset
     from blindiqa.train.content import ContentNetwork
     from blindiqa.train.data import list_training_images
 

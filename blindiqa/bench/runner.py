@@ -45,7 +45,10 @@ from blindiqa.bench.datasets import Dataset, load_dataset
 from blindiqa.bench.metrics import LogisticFitWarning, evaluate, fit_logistic
 from blindiqa.io.atomic import atomic_write
 from blindiqa.models.base import QualityModel
+from blindiqa.models.load import load
 from blindiqa.models.registry import get_entry, is_model, unknown_model_error
+from blindiqa.progress import Progress
+from blindiqa.scoring.local import score_files
 
 SCORE_COLUMNS = ("image", "score", "error", "mos")
 RESULT_COLUMNS = ("model", "dataset", "n", "srcc", "plcc", "krcc", "seconds_per_image")
@@ -372,9 +375,6 @@ def _score_pair(get_model: Callable[[], QualityModel], dataset: Dataset, score_p
         The rows by image name (reused and new), the number of images to score, the
         number scored (with a score or an error) and the seconds it took.
     """
-    from blindiqa.progress import Progress
-    from blindiqa.scoring import score_files
-
     rows = read_score_file(score_path)
     todo = [it for it in dataset.items
             if it.name not in rows or rows[it.name].score is None]
@@ -473,8 +473,6 @@ def run_bench(models: Sequence[ModelSpec], datasets: Sequence[DatasetSpec],
                     m = spec.to(device) if device is not None else spec
                     cache["m"] = m.eval()
                 else:
-                    from blindiqa.models.load import load
-
                     cache["m"] = load(spec, device=device,
                                       **_options_for(spec, options))
             return cache["m"]

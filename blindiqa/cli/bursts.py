@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from blindiqa.cli.common import add_score_file_options, examples, fail, read_score_file
 
 if TYPE_CHECKING:
-    from blindiqa.io.rows import Row
+    from blindiqa.scoring.rows import Row
 
 #: Copies of :mod:`blindiqa.bursts`' defaults (that module imports numpy lazily, but the
 #: parser should not import it at all); ``tests/cli/test_bursts_command.py`` checks them.
@@ -113,7 +113,7 @@ def format_grouped(rows: Sequence[Row], bursts: Sequence[int], best: Sequence[bo
     """The rows with their burst columns (after any further columns every row has), as
     the text of a CSV or JSON lines file."""
     from blindiqa.bursts import burst_sizes
-    from blindiqa.io.rows import COLUMNS, format_row
+    from blindiqa.scoring.rows import COLUMNS, format_row
 
     sizes = burst_sizes(bursts)
     columns = (*COLUMNS, *carried_columns(rows))  # format_row writes the carried ones
@@ -136,7 +136,7 @@ def format_grouped(rows: Sequence[Row], bursts: Sequence[int], best: Sequence[bo
 def run(args: argparse.Namespace) -> int:
     from blindiqa.bursts import best_of_bursts, goodness, group_files
     from blindiqa.io.atomic import write_text_atomic
-    from blindiqa.io.rows import OUT_EXTENSIONS, is_jsonl
+    from blindiqa.scoring.rows import OUT_EXTENSIONS, is_jsonl
 
     if args.out and not args.out.lower().endswith(OUT_EXTENSIONS):
         return fail(f"--out must end in {', '.join(OUT_EXTENSIONS)}, got {args.out}")

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from blindiqa.io.rows import Row
     from blindiqa.models.base import QualityModel
+    from blindiqa.scoring.rows import Row
 
 
 class ExamplesHelpFormatter(argparse.HelpFormatter):
@@ -204,14 +204,33 @@ def add_quiet_option(parser: argparse.ArgumentParser, also: str = "no summary") 
                              f"$BLINDIQA_PROGRESS_EVERY s, default 10) and {also}")
 
 
+def model_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The model options given on the command line (``--params``, ``--max-side``), as
+    :func:`blindiqa.models.load.load` takes them; the same for both scoring engines."""
+    options: dict[str, Any] = {"params": args.params} if getattr(args, "params", None) else {}
+    if getattr(args, "max_side", None) is not None:
+        options["max_side"] = args.max_side
+    return options
+
+
 def load_model(name: str, args: argparse.Namespace) -> QualityModel:
     """Load a model named on the command line; ``ValueError`` says what is wrong."""
     from blindiqa.models.load import load
 
-    options = {"params": args.params} if getattr(args, "params", None) else {}
-    if getattr(args, "max_side", None) is not None:
-        options["max_side"] = args.max_side
-    return load(name, device=args.device, **options)
+    return load(name, device=args.device, **model_options(args))
+
+
+def load_scorer(args: argparse.Namespace) -> QualityModel:
+    """Load ``--model`` to score with (``score``, ``report``): as :func:`load_model`, and
+    a model that cannot give the ``--reasons`` asked for is a ``ValueError`` too.
+
+    Raises:
+        ValueError, OSError: what is wrong, in words for the command line.
+    """
+    model = load_model(args.model, args)
+    if getattr(args, "reasons", False) and model.reasons_problem() is not None:
+        raise ValueError(f"--reasons: {model.reasons_problem()}")
+    return model
 
 
 def show_progress(args: argparse.Namespace) -> bool:
@@ -223,7 +242,7 @@ def show_progress(args: argparse.Namespace) -> bool:
 def add_score_file_options(p: argparse.ArgumentParser) -> None:
     """``SCORES`` (a score file of ``blindiqa score``) and ``--root DIR``, the options of
     the commands that read one (:func:`read_score_file`)."""
-    from blindiqa.io.rows import OUT_EXTENSIONS
+    from blindiqa.scoring.rows import OUT_EXTENSIONS
 
     p.add_argument("scores", metavar="SCORES",
                    help=f"a score file from `blindiqa score --out` "
@@ -239,9 +258,9 @@ def read_score_file(scores: str, root: str | None) -> tuple[list[Row], Path]:
 
     Raises:
         ValueError: the file cannot be read or is not a score file
-            (:class:`~blindiqa.io.rows.RowFileError`), or ``root`` is not a folder.
+            (:class:`~blindiqa.scoring.rows.RowFileError`), or ``root`` is not a folder.
     """
-    from blindiqa.io.rows import read_rows
+    from blindiqa.scoring.rows import read_rows
 
     rows = read_rows(scores)
     folder = Path(root) if root else Path()
@@ -272,6 +291,12 @@ def row_problems(heading: str, problems: list[tuple[str, str]]) -> list[str]:
     if len(problems) > SHOWN_ROWS:
         lines.append(f"  ... and {len(problems) - SHOWN_ROWS} more")
     return lines
+
+
+def no_images(args: argparse.Namespace) -> int:
+    """Exit 1 with ``no images found in`` the inputs (``paths`` and ``manifest``)."""
+    what = ", ".join([*args.paths, *([args.manifest] if args.manifest else [])])
+    return fail(f"no images found in {what}", code=1)
 
 
 def fail(message: str, code: int = 2) -> int:

@@ -29,8 +29,8 @@ from blindiqa.cli.common import (
 from blindiqa.cull import Rule, decide, parse_percent, relative_names
 from blindiqa.io.lock import OutputLockedError, output_lock
 from blindiqa.io.place import DestinationTakenError, place, same_content
-from blindiqa.io.rows import Row
 from blindiqa.io.xmp import SIDECAR_NAMINGS, sidecar_path
+from blindiqa.scoring.rows import Row
 
 #: The folders under ``--out``, for kept and rejected photos.
 FOLDERS = {True: "keep", False: "reject"}

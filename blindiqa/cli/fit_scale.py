@@ -44,11 +44,11 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from blindiqa.cli.score import iter_inputs
     from blindiqa.models.bundle import BundleError
     from blindiqa.models.load import load_file
     from blindiqa.models.quality_scale import QualityScale, WindowScale, with_quality_scale
-    from blindiqa.scoring import score_files
+    from blindiqa.scoring.inputs import iter_inputs
+    from blindiqa.scoring.local import score_files
 
     if Path(args.out).exists() and not args.overwrite:
         return fail(f"--out {args.out} exists; give --overwrite to replace it")

@@ -8,8 +8,8 @@ import sys
 from collections import Counter
 
 from blindiqa.cli.common import examples, fail
-from blindiqa.io.parquet_rows import is_parquet, read_parquet_rows
-from blindiqa.io.rows import (
+from blindiqa.scoring.parquet_rows import is_parquet, read_parquet_rows
+from blindiqa.scoring.rows import (
     OUT_EXTENSIONS,
     REASON_COLUMNS,
     Row,
@@ -17,7 +17,7 @@ from blindiqa.io.rows import (
     RowWriter,
     read_rows,
 )
-from blindiqa.io.sidecar import (
+from blindiqa.scoring.sidecar import (
     Provenance,
     SidecarError,
     combine,
@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _expected(manifest: str) -> list[str]:
     """The input names a manifest stands for, in order."""
-    from blindiqa.cli.score import input_args, iter_inputs
+    from blindiqa.scoring.inputs import input_args, iter_inputs
 
     return [name for _, name in iter_inputs(input_args([], manifest), warn_empty=False)]
 

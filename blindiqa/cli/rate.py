@@ -15,7 +15,6 @@ from blindiqa.cli.common import (
     read_score_file,
     row_problems,
 )
-from blindiqa.io.rows import Row
 from blindiqa.io.xmp import (
     SIDECAR_NAMINGS,
     MissingXmpExtraError,
@@ -25,6 +24,7 @@ from blindiqa.io.xmp import (
     sidecar_path,
     write_rating,
 )
+from blindiqa.scoring.rows import Row
 from blindiqa.stars import DEFAULT_THRESHOLDS, parse_thresholds, stars
 
 

@@ -14,12 +14,11 @@ from blindiqa.cli.common import (
     add_workers_option,
     examples,
     fail,
-    load_model,
+    load_scorer,
     non_negative_int,
     positive_int,
 )
 from blindiqa.cli.demo import check_out_dir
-from blindiqa.cli.score import iter_inputs
 from blindiqa.progress import Progress
 
 
@@ -63,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from blindiqa.report import write_report
-    from blindiqa.scoring import score_files
+    from blindiqa.scoring.inputs import iter_inputs
+    from blindiqa.scoring.local import score_files
 
     problem = check_out_dir(Path(args.out), args.overwrite)
     if problem:
@@ -75,11 +75,9 @@ def run(args: argparse.Namespace) -> int:
     if not items:
         return fail("no images found in " + ", ".join(args.paths), code=1)
     try:
-        model = load_model(args.model, args)
+        model = load_scorer(args)
     except (ValueError, OSError) as exc:
         return fail(str(exc))
-    if args.reasons and model.reasons_problem() is not None:
-        return fail(f"--reasons: {model.reasons_problem()}")
     bursts = None
     if args.bursts:
         from blindiqa.bursts import group_files

@@ -1,36 +1,23 @@
-"""``blindiqa score --engine ray``: the options and the run (Ray is imported lazily).
+"""``blindiqa score --engine ray``: the options, their checks and the messages; the run
+is :func:`blindiqa.scoring.ray.score_to_parts` (Ray is imported lazily).
 
 ``blindiqa score`` adds the options with :func:`add_ray_options` and, when
-``args.engine == "ray"``, returns ``run_ray_cli(args, items)`` with its input items.
+``args.engine == "ray"``, returns ``run_ray_cli(args)``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-from collections.abc import Iterable
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from blindiqa.cli.common import fail, positive_int
-from blindiqa.distributed.quiet import new_log_path, stderr_to_file
-from blindiqa.distributed.ray_score import (
-    DEFAULT_BATCH,
-    batch_provenance,
-    batch_rows,
-    connect,
-    import_ray,
-    score_with_ray,
-)
-from blindiqa.io.parts import DEFAULT_ROWS_PER_PART, PartWriter, part_files
-from blindiqa.io.sidecar import Provenance, describe, differences
-from blindiqa.progress import Progress
+from blindiqa.cli.common import fail, model_options, no_images, positive_int
+from blindiqa.scoring.parts import DEFAULT_ROWS_PER_PART
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    import ray.data
+    from blindiqa.scoring.outputs import Tally
 
 __all__ = ["add_ray_options", "run_ray_cli"]
 
@@ -88,94 +75,25 @@ def _problem(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _clear_parts(folder: Path) -> None:
-    """Remove the result parts (and their sidecars) an earlier run left in ``folder``
-    (``--overwrite``)."""
-    for part in part_files(folder):
-        part.unlink() if part.is_file() else shutil.rmtree(part)
-
-
-def _model_options(args: argparse.Namespace) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    if getattr(args, "params", None):
-        options["params"] = args.params
-    if getattr(args, "max_side", None) is not None:
-        options["max_side"] = args.max_side
-    return options
-
-
-class _Tally:
-    """Scored and failed rows, and the sum of the scores."""
-
-    def __init__(self) -> None:
-        self.ok = self.bad = 0
-        self.total = 0.0
-
-    def add(self, score: float | None) -> None:
-        if score is None:
-            self.bad += 1
-        else:
-            self.ok, self.total = self.ok + 1, self.total + score
-
-    def mean(self) -> str:
-        return "n/a" if not self.ok else f"{self.total / self.ok:.4f}"
-
-
-def _disagreement(first: Provenance, other: Provenance) -> str:
-    """Why two actors' provenances differ, field by field."""
-    return "; ".join(f"{name}: {describe(first, name)} and {describe(other, name)}"
-                     for name in differences(first, other))
-
-
-def _local_cpu_problem(args: argparse.Namespace, ray: Any) -> str | None:
-    """Why a local Ray instance cannot hold the actors (None where it can).
-
-    Each actor reserves one CPU; a fixed pool larger than the instance would wait for
-    ever. A cluster joined by address may grow, so it is not checked.
-    """
-    if args.ray_address or os.environ.get("RAY_ADDRESS"):
-        return None
-    cpus = ray.cluster_resources().get("CPU", 0)
-    if args.concurrency > cpus:
-        return (f"--concurrency {args.concurrency} needs {args.concurrency} CPUs, the local "
-                f"Ray instance has {cpus:g}; give --concurrency {max(1, int(cpus))} or less")
-    return None
-
-
-def _score_into(ds: ray.data.Dataset, writer: PartWriter, progress: Any, tally: _Tally,
-                shard: tuple[int, int] | None) -> str | None:
-    """Stream the scored rows into the parts, counting them; the disagreement of two
-    actors' models where there is one (the run stops there), else None."""
-    first: Provenance | None = None
-    for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):
-        for prov in batch_provenance(batch):
-            if first is None:
-                first = prov
-                writer.provenance = replace(prov, shard=shard)
-            elif differences(first, prov):
-                return f"the Ray actors loaded different models ({_disagreement(first, prov)})"
-        for row in batch_rows(batch):
-            writer.write(row)
-            tally.add(row.score)
-        progress.update(batch.num_rows)
-    return None
-
-
-def run_ray_cli(args: argparse.Namespace, items: Iterable[tuple[Path, str]]) -> int:
+def run_ray_cli(args: argparse.Namespace) -> int:
     """``blindiqa score --engine ray``: score the inputs on Ray, write parts to ``--out``.
 
     Args:
-        args: the namespace of ``blindiqa score`` (``paths``, ``manifest``, ``model``,
-            ``params``, ``device``, ``max_side``, ``batch_size``, ``out``, ``overwrite``,
-            ``quiet``, ``maps``, ``resume``, ``sort`` and the options of
+        args: the namespace of ``blindiqa score`` (``paths``, ``manifest``, ``shard``,
+            ``model``, ``params``, ``device``, ``max_side``, ``batch_size``, ``out``,
+            ``overwrite``, ``quiet``, ``maps``, ``resume``, ``sort`` and the options of
             :func:`add_ray_options`).
-        items: the ``(file, display name)`` pairs to score, already walked and sharded
-            as the local engine does (read after the options are checked).
 
     Returns:
         0 when every input was scored, 1 when some failed or none was found, 2 for
         options that do not go together or a missing Ray.
     """
+    from blindiqa.distributed.cluster import import_ray
+    from blindiqa.distributed.quiet import new_log_path, stderr_to_file
+    from blindiqa.scoring.inputs import walk_inputs
+    from blindiqa.scoring.parts import clear_parts
+    from blindiqa.scoring.ray import RayRunError, score_to_parts
+
     problem = _problem(args)
     if problem:
         return fail(problem)
@@ -184,55 +102,35 @@ def run_ray_cli(args: argparse.Namespace, items: Iterable[tuple[Path, str]]) -> 
     except ImportError as exc:
         return fail(str(exc))
     try:
-        items = list(items)
+        with walk_inputs(args.paths, args.manifest, shard=args.shard) as inputs:
+            items = list(inputs)
     except OSError as exc:
         return fail(f"cannot read --manifest {args.manifest}: {exc.strerror or exc}")
     if not items:
-        what = ", ".join([*args.paths, *([args.manifest] if args.manifest else [])])
-        return fail(f"no images found in {what}", code=1)
-    out = Path(args.out)
-    if out.is_dir():
-        _clear_parts(out)
-    if getattr(args, "verbose", False):
-        return _finish(args, _score(args, items, sys.stderr), None)
-    log = new_log_path()
+        return no_images(args)
+    clear_parts(args.out)
+    verbose = getattr(args, "verbose", False)
+    log = None if verbose else new_log_path()
+
+    def run(console: TextIO) -> str | tuple[Tally, list[Path]]:
+        try:
+            return score_to_parts(
+                items, args.model, args.out, fmt=args.ray_format,
+                rows_per_part=args.rows_per_part, address=args.ray_address, verbose=verbose,
+                concurrency=args.concurrency, num_gpus_per_worker=args.num_gpus_per_worker,
+                device=args.device, batch_size=args.batch_size, shard=args.shard,
+                progress_file=console, show_progress=not args.quiet, **model_options(args))
+        except RayRunError as exc:
+            return str(exc)
+
+    if log is None:
+        return _finish(args, run(sys.stderr), None)
     with stderr_to_file(log) as console:
-        result = _score(args, items, console)
+        result = run(console)
     return _finish(args, result, log)
 
 
-def _score(args: argparse.Namespace, items: list[tuple[Path, str]], console: TextIO
-           ) -> str | tuple[_Tally, list[Path]]:
-    """Score on Ray into the parts, the progress line on ``console``; the counts and the
-    parts, or why it failed."""
-    ray = import_ray()
-    try:
-        connect(args.ray_address, verbose=getattr(args, "verbose", False))
-        problem = _local_cpu_problem(args, ray)
-        if problem:
-            return problem
-        device = "cuda" if args.num_gpus_per_worker > 0 else getattr(args, "device", "cpu")
-        ds = score_with_ray([(p, name) for p, name in items], args.model,
-                            concurrency=args.concurrency,
-                            num_gpus_per_worker=args.num_gpus_per_worker, device=device,
-                            batch_size=getattr(args, "batch_size", DEFAULT_BATCH),
-                            provenance=True, **_model_options(args))
-        writer = PartWriter(args.out, args.ray_format, rows_per_part=getattr(
-            args, "rows_per_part", DEFAULT_ROWS_PER_PART))
-        tally = _Tally()
-        with Progress(len(items), "scoring", enabled=not getattr(args, "quiet", False),
-                      file=console) as progress:
-            problem = _score_into(ds, writer, progress, tally, getattr(args, "shard", None))
-        if problem:
-            return problem
-        return tally, writer.close()
-    except OSError as exc:
-        return f"cannot write {exc.filename or args.out}: {exc.strerror or exc}"
-    except ray.exceptions.RayError as exc:  # a task or actor failed, a lost node ...
-        return f"the Ray run failed: {type(exc).__name__}: {exc}"
-
-
-def _finish(args: argparse.Namespace, result: str | tuple[_Tally, list[Path]],
+def _finish(args: argparse.Namespace, result: str | tuple[Tally, list[Path]],
             log: Path | None) -> int:
     """Report the run's result; the exit status. ``log`` holds what Ray wrote to the
     standard error (None with ``--verbose``): removed after a success (or when empty),
@@ -246,8 +144,7 @@ def _finish(args: argparse.Namespace, result: str | tuple[_Tally, list[Path]],
     if log is not None:
         log.unlink(missing_ok=True)
     tally, parts = result
-    if not getattr(args, "quiet", False):
-        print(f"scored {tally.ok}, failed {tally.bad}, mean score {tally.mean()} (model "
-              f"{args.model}; lower score is better); {len(parts)} part(s) in "
+    if not args.quiet:
+        print(f"{tally.summary(args.model)}; {len(parts)} part(s) in "
               f"{args.out.rstrip(os.sep)}{os.sep}", file=sys.stderr)
     return 0 if tally.bad == 0 else 1

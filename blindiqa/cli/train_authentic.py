@@ -45,7 +45,8 @@ def register_subcommand(stages: Any) -> None:
 
 def _options(p: argparse.ArgumentParser) -> None:
     from blindiqa.encoders import NORMALIZATIONS, list_encoders
-    from blindiqa.train.authentic import DEFAULT_FREEZE, MI_MODES, AuthenticConfig
+    from blindiqa.train.authentic import MI_MODES, AuthenticConfig
+    from blindiqa.train.freeze import DEFAULT_FREEZE
     from blindiqa.train.run import SCHEDULES
 
     d = AuthenticConfig()

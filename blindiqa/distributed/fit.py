@@ -148,7 +148,7 @@ def fit_with_ray(kind: str, dirs: Sequence[str | os.PathLike],
         out: the bundle to write (required for ``niqe`` / ``ilniqe``).
         workers: Ray tasks.
         num_cpus_per_worker: CPUs each task reserves.
-        address: the cluster (see :func:`blindiqa.distributed.ray_score.connect`).
+        address: the cluster (see :func:`blindiqa.distributed.cluster.connect`).
         **settings: ``pristine``: ``config`` (an :class:`~blindiqa.onepass.OnePassConfig`,
             default the shipped recipe), ``checkpoint_path``, ``name``; ``niqe``:
             ``block_size``, ``sharpness_threshold``; ``ilniqe``: ``sharpness_threshold``,
@@ -157,7 +157,7 @@ def fit_with_ray(kind: str, dirs: Sequence[str | os.PathLike],
     Returns:
         As :func:`finish_fit`.
     """
-    from blindiqa.distributed.ray_score import connect, import_ray
+    from blindiqa.distributed.cluster import connect, import_ray
 
     ray = import_ray()
     connect(address)

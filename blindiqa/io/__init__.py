@@ -1,14 +1,15 @@
 """Decoding and validating inputs: files, PIL images, arrays and tensors.
 
 The names below are imported on first access (PEP 562): :mod:`blindiqa.io.decode`
-imports torch, while :mod:`blindiqa.io.rows` and :mod:`blindiqa.io.atomic` (which the
+imports torch, while :mod:`blindiqa.scoring.rows` and :mod:`blindiqa.io.atomic` (which the
 command-line parsers use) must not pull it in.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from blindiqa.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from blindiqa.io.decode import ImageDecodeError, decode_image, to_tensor
@@ -25,15 +26,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import the exported names on first access (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -17,7 +17,11 @@ from pathlib import Path
 
 from blindiqa.bursts import best_of_bursts, burst_sizes, goodness
 from blindiqa.io.atomic import write_text_atomic
-from blindiqa.io.rows import (
+from blindiqa.models.quality_scale import QualityScale, WindowScale
+from blindiqa.report.collect import ReportRow, collect_rows
+from blindiqa.report.html import EXTREMES, SCORES_CSV, render_page
+from blindiqa.scoring.local import ScoreRecord
+from blindiqa.scoring.rows import (
     COLUMNS,
     REASONS_FILE_COLUMNS,
     Row,
@@ -25,10 +29,6 @@ from blindiqa.io.rows import (
     format_row,
     reason_cells,
 )
-from blindiqa.models.quality_scale import QualityScale, WindowScale
-from blindiqa.report.collect import ReportRow, collect_rows
-from blindiqa.report.html import EXTREMES, SCORES_CSV, render_page
-from blindiqa.scoring import ScoreRecord
 from blindiqa.viz.checks import MAP_OPACITY, check_map_opacity
 
 __all__ = ["ReportRow", "scale_note", "with_bursts", "write_report"]

@@ -19,9 +19,9 @@ from pathlib import Path
 from PIL import Image
 
 from blindiqa.io.atomic import write_bytes_atomic
-from blindiqa.io.rows import safe_text
 from blindiqa.models.quality_scale import QualityScale, WindowScale
-from blindiqa.scoring import ScoreRecord
+from blindiqa.scoring.local import ScoreRecord
+from blindiqa.scoring.rows import safe_text
 from blindiqa.viz.checks import MAP_OPACITY
 
 #: Sub-folders of the report folder holding the pictures.

@@ -21,17 +21,18 @@ Two defects of the official code are fixed here:
    measurement, see :data:`DEFAULT_Q_LR` and docs/training.md) and the CLUB estimate
    (nats) is logged every step, with ``q``'s own loss.
 
-Freezing: the paper trains ResNet-50's ``conv1, bn1, layer3, layer4`` and freezes
-``layer1, layer2``; for EfficientNet-Lite the equivalent is freezing ``stage1..stage3``
-(everything up to stride 8) and training the stem and ``stage4..`` (see
-:data:`DEFAULT_FREEZE`). Frozen blocks are also kept in eval mode, so their BatchNorm
-statistics stay those of Stage 1.
+Freezing (:mod:`blindiqa.train.freeze`): by default the blocks up to stride 8 are frozen,
+the paper's cut. Frozen blocks are also kept in eval mode, so their BatchNorm statistics
+stay those of Stage 1.
 
 The run directory gets the files of Stage 1: ``config.json``, ``log.csv`` (one row per
 step: total loss, SimSiam loss, MI estimate, MI penalty, q's loss, the per-dimension std
 of the normalised features as a collapse check, crops/s), ``checkpoint.pt`` (full state,
 ``--resume`` continues exactly), ``encoder.pt`` (for ``blindiqa fit-pristine
 --encoder-checkpoint``) and ``summary.json``.
+
+The crop pairs (the dataset and its sampler) are in :mod:`blindiqa.train.authentic_data`;
+this module holds the stage: its settings, model, step and :class:`AuthenticStage`.
 """
 
 from __future__ import annotations
@@ -48,26 +49,17 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.func import functional_call
-from torch.utils.data import Dataset
 
 from blindiqa.crops import FeatureExtractor
 from blindiqa.encoders import NORMALIZATIONS, create_network, get_encoder_spec
-from blindiqa.encoders.efficientnet_lite import EfficientNetLite
-from blindiqa.encoders.resnet import ResNet
 from blindiqa.losses.club import Q_OBJECTIVES, ConditionalGaussian, club_penalty, q_loss
 from blindiqa.losses.simsiam import SimSiamPredictor, feature_std, simsiam_loss
+from blindiqa.train.authentic_data import TAG_AUTHENTIC, AuthenticDataset, collate_views
 from blindiqa.train.checkpoint import load_checkpoint
 from blindiqa.train.content import DEFAULT_CONTENT_NETWORK, ContentNetwork
-from blindiqa.train.data import (
-    crop,
-    decode_first_readable,
-    derive_seed,
-    make_generator,
-    resize_square,
-    to_uint8,
-    two_halves_boxes,
-)
+from blindiqa.train.data import derive_seed
 from blindiqa.train.distributed import DistInfo, env_world_size, wrap_model
+from blindiqa.train.freeze import apply_freeze, parse_freeze
 from blindiqa.train.run import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
@@ -78,13 +70,8 @@ from blindiqa.train.run import (
     merge_settings,
     train_stage,
 )
-from blindiqa.train.run import LOG_FILE as LOG_FILE
-from blindiqa.train.run import SUMMARY_FILE as SUMMARY_FILE
-from blindiqa.train.settings import (
-    INHERITED,
-    RunOptions,
-)
-from blindiqa.train.stage import RunSetup, Stage, StageParts
+from blindiqa.train.settings import INHERITED, RunOptions
+from blindiqa.train.stage import RunSetup, Stage, StageParts, init_encoder
 
 #: ``--mi`` values: no MI term, or the CLUB penalty with ``q`` trained by likelihood or
 #: by contrastive likelihood.
@@ -94,18 +81,6 @@ MI_MODES = ("none", *Q_OBJECTIVES)
 #: rates measured (docs/training.md, "q's learning rate"); the official 1e-7 leaves q
 #: untrained.
 DEFAULT_Q_LR = 1e-4
-
-#: Blocks frozen by default, per encoder family (see :func:`freeze_groups`): every block
-#: up to stride 8, the paper's cut (ResNet ``layer1, layer2``; EfficientNet-Lite
-#: ``stage1..stage3``). docs/training.md, "Frozen blocks", has the measurement that
-#: kept it.
-DEFAULT_FREEZE: dict[str, tuple[str, ...]] = {
-    "resnet": ("layer1", "layer2"),
-    "efficientnet_lite": ("stage1", "stage2", "stage3"),
-}
-
-#: Seed tag of the crops of authentic photos (the Stage-1 tags are 1..3).
-TAG_AUTHENTIC = 11
 
 #: Columns of ``log.csv`` (``mi``: the CLUB estimate in nats; ``mi_penalty``: the
 #: weighted penalty added to the loss, 0 before ``mi_start_epoch``; ``feat_std``: mean
@@ -168,7 +143,7 @@ class AuthenticConfig(RunOptions, _AuthenticFields):
             ``"none"``).
         freeze: comma-separated blocks to freeze (``stem``, ``layer1``.. / ``stage1``..,
             ``head``; ranges like ``stage1-3``), ``"none"``, or None for
-            :data:`DEFAULT_FREEZE`.
+            :data:`~blindiqa.train.freeze.DEFAULT_FREEZE`.
         mi: ``"none"``, ``"loglik"`` or ``"contrastive"`` (how ``q`` is trained).
         mi_weight: lambda, the weight of the CLUB penalty (the paper: 1000).
         mi_start_epoch: first epoch (1-based) with the penalty; ``q`` trains from the
@@ -320,94 +295,6 @@ def resolve_config(given: dict[str, Any], out_dir: str | os.PathLike, resume: bo
     return AuthenticConfig(**merged)
 
 
-# ------------------------------------------------------------------------------ freezing
-
-
-def freeze_groups(network: nn.Module) -> dict[str, list[nn.Module]]:
-    """The blocks of a network that ``--freeze`` can name, in input-to-output order.
-
-    ResNet: ``stem`` (conv1, bn1), ``layer1`` .. ``layer4``, ``fc``. EfficientNet-Lite:
-    ``stem`` (conv + BN), ``stage1`` .. ``stage7`` (the MBConv blocks of each stage),
-    ``head`` (1x1 conv + BN), ``fc``.
-
-    Raises:
-        ValueError: a network of another kind.
-    """
-    if isinstance(network, ResNet):
-        groups = {"stem": [network.conv1, network.bn1]}
-        groups.update({f"layer{i}": [getattr(network, f"layer{i}")] for i in range(1, 5)})
-        groups["fc"] = [network.fc]
-        return groups
-    if isinstance(network, EfficientNetLite):
-        groups = {"stem": [network._conv_stem, network._bn0]}
-        start = 0
-        for i, end in enumerate(network.stage_ends):
-            groups[f"stage{i + 1}"] = list(network._blocks[start:end + 1])
-            start = end + 1
-        groups["head"] = [network._conv_head, network._bn1]
-        groups["fc"] = [network._fc]
-        return groups
-    raise ValueError(f"freezing is defined for ResNet and EfficientNet-Lite, not "
-                     f"{type(network).__name__}")
-
-
-def default_freeze(network: nn.Module) -> tuple[str, ...]:
-    """:data:`DEFAULT_FREEZE` of the network's family."""
-    if isinstance(network, ResNet):
-        return DEFAULT_FREEZE["resnet"]
-    if isinstance(network, EfficientNetLite):
-        return DEFAULT_FREEZE["efficientnet_lite"]
-    return ()
-
-
-def parse_freeze(text: str | None, network: nn.Module) -> tuple[str, ...]:
-    """Block names from a ``--freeze`` value.
-
-    Args:
-        text: None or ``"default"`` (:func:`default_freeze`), ``"none"``, or a comma
-            list of block names and ranges (``stage1-3`` = stage1,stage2,stage3).
-        network: the network the names refer to.
-
-    Raises:
-        ValueError: an unknown name.
-    """
-    if text is None or text.strip() == "default":
-        return default_freeze(network)
-    if text.strip() in ("", "none"):
-        return ()
-    groups = freeze_groups(network)
-    out: list[str] = []
-    for item in (t.strip() for t in text.split(",")):
-        if not item:
-            continue
-        names = [item]
-        head = item.rstrip("0123456789-")
-        rest = item[len(head):]
-        if "-" in rest:
-            lo, _, hi = rest.partition("-")
-            if not (lo.isdigit() and hi.isdigit()):
-                raise ValueError(f"bad block range {item!r}")
-            names = [f"{head}{i}" for i in range(int(lo), int(hi) + 1)]
-        for name in names:
-            if name not in groups:
-                raise ValueError(f"unknown block {name!r} to freeze; known: "
-                                 f"{', '.join(groups)}")
-            if name not in out:
-                out.append(name)
-    order = list(groups)
-    return tuple(sorted(out, key=order.index))
-
-
-def apply_freeze(network: nn.Module, names: Sequence[str]) -> list[nn.Module]:
-    """Stop the gradients of the named blocks; returns their modules (to keep in eval)."""
-    groups = freeze_groups(network)
-    modules = [m for n in names for m in groups[n]]
-    for m in modules:
-        for p in m.parameters():
-            p.requires_grad_(False)
-    return modules
-
-
 # ------------------------------------------------------------------------------- model
 
 
@@ -475,71 +362,6 @@ def q_without_grad_to_params(q: nn.Module, z: torch.Tensor) -> tuple[torch.Tenso
     params = {k: v.detach() for k, v in q.named_parameters()}
     buffers = dict(q.named_buffers())
     return functional_call(q, {**params, **buffers}, (z,))
-
-
-# -------------------------------------------------------------------------------- data
-
-
-def two_halves_pair(image: torch.Tensor, generator: torch.Generator,
-                    size: int | None) -> torch.Tensor:
-    """The two crops of the two-halves sampler of one photo.
-
-    The photo is split along its height or width (p = 1/2 each); from each half a
-    random crop of side ``min(H, W) // 2`` is taken and resized to ``size``.
-
-    Args:
-        image: ``(3, H, W)``.
-        generator: source of the random draws.
-        size: output side (None: keep ``min(H, W) // 2``).
-
-    Returns:
-        ``(2, 3, size, size)`` of ``image``'s dtype: half-1 crop, half-2 crop.
-    """
-    box = two_halves_boxes(image.shape[1], image.shape[2], generator)
-    pair = torch.stack([crop(image, box.first, box.side), crop(image, box.second, box.side)])
-    return resize_square(pair, size)
-
-
-class AuthenticDataset(Dataset):
-    """Two-halves crop pairs of unlabeled photos, made on the fly.
-
-    Items are addressed like :class:`blindiqa.train.data.SceneDataset`: ``(seed_key,
-    index)``, every random draw from ``make_generator(seed, TAG_AUTHENTIC, *seed_key)``;
-    an item is ``{"views": uint8 (2, 3, c, c)}``. A photo that fails to decode is
-    reported with a warning and replaced by the next one of the list.
-
-    Args:
-        files: the photos.
-        crop_size: side the crops are resized to.
-        seed: run seed.
-    """
-
-    def __init__(self, files: Sequence[str | os.PathLike], crop_size: int = 256,
-                 seed: int = 0) -> None:
-        if not files:
-            raise ValueError("no images")
-        self.files = [Path(f) for f in files]
-        self.crop_size = int(crop_size)
-        self.seed = int(seed)
-        self._bad: set[int] = set()
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def load(self, index: int) -> torch.Tensor:
-        """Decode photo ``index``, or the next decodable one of side 4 or more."""
-        return decode_first_readable(self.files, self._bad, index, min_side=4)
-
-    def __getitem__(self, item: tuple[Sequence[int], int]) -> dict[str, torch.Tensor]:
-        seed_key, index = item
-        gen = make_generator(self.seed, TAG_AUTHENTIC, *seed_key)
-        image = to_uint8(self.load(int(index)))
-        return {"views": two_halves_pair(image, gen, self.crop_size)}
-
-
-def collate_views(items: list[dict[str, torch.Tensor]]) -> torch.Tensor:
-    """``(B, 2, 3, c, c)`` uint8."""
-    return torch.stack([it["views"] for it in items])
 
 
 # -------------------------------------------------------------------------------- step
@@ -623,15 +445,9 @@ def authentic_step(parts: StepParts, view1: torch.Tensor, view2: torch.Tensor,
 def build_encoder(cfg: AuthenticConfig) -> FeatureExtractor:
     """The Stage-1 network (or ImageNet / seeded random) pooled at ``cfg.layer``."""
     weights, _ = init_settings(cfg.init)
-    torch.manual_seed(cfg.seed)
     assert cfg.encoder is not None
-    if weights == "imagenet":
-        net = create_network(cfg.encoder, pretrained=True)
-    elif weights == "random":
-        net = create_network(cfg.encoder)
-    else:
-        net = create_network(cfg.encoder, checkpoint_path=weights)
-    return FeatureExtractor(net, (cfg.resolved_layer,), cfg.resolved_normalization)
+    return init_encoder(cfg.encoder, weights, cfg.resolved_layer, cfg.resolved_normalization,
+                        cfg.seed)
 
 
 class AuthenticStage(Stage):

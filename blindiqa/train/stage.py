@@ -5,7 +5,7 @@ directory and resume, the learning-rate schedule, restoring the optimiser, the s
 and the RNG, the data loader, checkpoints, the log, the progress report and the
 summary. A :class:`Stage` keeps only what is its own: how many images a step takes, the
 model and its optimiser (:meth:`Stage.build`), its data, its step, its extra checkpoint
-state, and its log columns.
+state, and its log columns. :func:`init_encoder` makes the encoder both stages start from.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from blindiqa.crops import FeatureExtractor
+from blindiqa.encoders import create_network
 from blindiqa.train.distributed import DistInfo
 
 
@@ -157,3 +159,25 @@ class Stage:
         """Entries of ``summary.json`` after the common ones (``last``: the last step's
         metrics)."""
         return {}
+
+
+def init_encoder(encoder: str, weights: str, layer: str, normalization: str, seed: int
+                 ) -> FeatureExtractor:
+    """The network a stage trains, pooled at one layer.
+
+    Args:
+        encoder: registry name of the network.
+        weights: ``"imagenet"`` (its ImageNet weights), ``"random"`` (a random
+            initialisation drawn after seeding torch with ``seed``) or a state-dict file.
+        layer: the feature layer whose pooled output is the embedding.
+        normalization: input normalisation (:data:`blindiqa.encoders.NORMALIZATIONS`).
+        seed: torch's global seed, set before the network is made.
+    """
+    torch.manual_seed(seed)
+    if weights == "imagenet":
+        net = create_network(encoder, pretrained=True)
+    elif weights == "random":
+        net = create_network(encoder)
+    else:
+        net = create_network(encoder, checkpoint_path=weights)
+    return FeatureExtractor(net, (layer,), normalization)

@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from blindiqa.crops import FeatureExtractor
-from blindiqa.encoders import NORMALIZATIONS, create_network, get_encoder_spec
+from blindiqa.encoders import NORMALIZATIONS, get_encoder_spec
 from blindiqa.losses import IntraSceneInfoNCELoss, NTXentMultiPositiveLoss
 from blindiqa.train.data import (
     NUM_CLASSES,
@@ -53,9 +53,6 @@ from blindiqa.train.data import (
 )
 from blindiqa.train.distributed import env_world_size, wrap_model
 from blindiqa.train.log import LOG_FIELDS
-from blindiqa.train.run import CHECKPOINT_FILE as CHECKPOINT_FILE
-from blindiqa.train.run import CONFIG_FILE as CONFIG_FILE
-from blindiqa.train.run import LOG_FILE as LOG_FILE
 from blindiqa.train.run import (
     SCHEDULES,
     TrainResult,
@@ -63,16 +60,8 @@ from blindiqa.train.run import (
     merge_settings,
     train_stage,
 )
-from blindiqa.train.run import SUMMARY_FILE as SUMMARY_FILE
-from blindiqa.train.run import default_workers as default_workers
-from blindiqa.train.run import read_config as read_config
-from blindiqa.train.run import stop_on_sigterm as stop_on_sigterm
-from blindiqa.train.run import throughput as throughput
-from blindiqa.train.settings import (
-    INHERITED,
-    RunOptions,
-)
-from blindiqa.train.stage import RunSetup, Stage, StageParts
+from blindiqa.train.settings import INHERITED, RunOptions
+from blindiqa.train.stage import RunSetup, Stage, StageParts, init_encoder
 
 OBJECTIVES = ("infonce", "contrique")
 
@@ -209,14 +198,8 @@ def resolve_config(given: dict[str, Any], out_dir: str | os.PathLike, resume: bo
 
 def build_encoder(cfg: SyntheticConfig) -> FeatureExtractor:
     """The network (seeded / ImageNet / checkpoint init) wrapped to pool ``layer``."""
-    torch.manual_seed(cfg.seed)
-    if cfg.init == "imagenet":
-        net = create_network(cfg.encoder, pretrained=True)
-    elif cfg.init == "random":
-        net = create_network(cfg.encoder)
-    else:
-        net = create_network(cfg.encoder, checkpoint_path=cfg.init)
-    return FeatureExtractor(net, (cfg.resolved_layer,), cfg.normalization)
+    return init_encoder(cfg.encoder, cfg.init, cfg.resolved_layer, cfg.normalization,
+                        cfg.seed)
 
 
 def make_loss(cfg: SyntheticConfig) -> nn.Module:

@@ -7,8 +7,9 @@ torch, while :mod:`blindiqa.viz.checks` (which the command-line parsers use to c
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from blindiqa.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from blindiqa.viz.checks import (
@@ -38,15 +39,4 @@ _LAZY = {name: "blindiqa.viz.checks" if name in _CHECKS else "blindiqa.viz.maps"
          for name in __all__}
 
 
-def __getattr__(name: str) -> Any:
-    """Import the exported names on first access (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

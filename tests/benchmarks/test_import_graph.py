@@ -77,3 +77,18 @@ def test_mermaid_has_one_arrow_per_folder_pair(import_graph, report):
     arrows = [ln for ln in lines if "-->" in ln or "-.->" in ln]
     assert lines[0] == "flowchart TD" and len(arrows) == len(report.folders)
     assert not any("-.->" in a for a in arrows)  # dotted arrows mark cycles
+
+
+def test_the_layered_picture_holds_each_folder_once_at_its_level(import_graph, report):
+    lines = list(import_graph.layered(report))
+    level = import_graph.layers(report.folder_graph(), report.folder_nodes)
+    boxes = [ln.strip() for ln in lines if ln.strip().startswith("subgraph")]
+    nodes = [ln.strip().split("[")[0] for ln in lines
+             if ln.startswith(" " * 8) and '["' in ln]  # the folders, inside the boxes
+    assert lines[0] == "flowchart TB"
+    assert len(boxes) == len(set(level.values()))
+    assert sorted(nodes) == sorted(import_graph._ident(n) for n in report.folder_nodes)
+    assert boxes[0] == f'subgraph L{max(level.values())}["level {max(level.values())}"]'
+    assert sum("-->" in ln for ln in lines) == len(boxes) - 1
+    top = [n for n, lv in level.items() if lv == max(level.values())]
+    assert top == ["cli"]  # the command line sits above everything

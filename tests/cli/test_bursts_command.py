@@ -14,7 +14,7 @@ from PIL import Image
 import blindiqa.bursts as lib
 from blindiqa.cli import bursts as cli_bursts
 from blindiqa.cli.main import main
-from blindiqa.io.rows import COLUMNS
+from blindiqa.scoring.rows import COLUMNS
 
 #: (name, scene, capture time or None, quality): two bursts of scene 0 and 1, a single
 #: shot of scene 2; the shots are listed out of order in the score file.

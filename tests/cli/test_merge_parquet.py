@@ -12,9 +12,9 @@ import pytest
 pytest.importorskip("pyarrow", reason="pyarrow is not installed (pip install 'blindiqa[ray]')")
 
 from blindiqa.cli.main import main  # noqa: E402
-from blindiqa.io.parts import PartWriter  # noqa: E402
-from blindiqa.io.rows import COLUMNS, Row, RowWriter, read_rows  # noqa: E402
-from blindiqa.io.sidecar import Provenance, read_sidecar, write_sidecar  # noqa: E402
+from blindiqa.scoring.parts import PartWriter  # noqa: E402
+from blindiqa.scoring.rows import COLUMNS, Row, RowWriter, read_rows  # noqa: E402
+from blindiqa.scoring.sidecar import Provenance, read_sidecar, write_sidecar  # noqa: E402
 
 PROV = Provenance("default", "cd" * 32, "0.1.0", 1024)
 

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from blindiqa.cli.main import main
-from blindiqa.io.rows import COLUMNS, LEGACY_COLUMNS, Row, file_columns, read_rows
-from blindiqa.io.sidecar import read_sidecar, sidecar_path
+from blindiqa.scoring.rows import COLUMNS, LEGACY_COLUMNS, Row, file_columns, read_rows
+from blindiqa.scoring.sidecar import read_sidecar, sidecar_path
 
 
 @pytest.fixture(scope="module")

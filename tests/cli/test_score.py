@@ -2,7 +2,6 @@ import csv
 import io
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -139,39 +138,6 @@ def test_absolute_folder_names_and_one_folder_maps(tmp_path, capsys):
     assert code == 0 and row["path"] == f"{tmp_path}/photos/x.jpg"
     assert [p.name for p in maps.rglob("*.png")] == ["x.jpg.png"]  # one folder: its layout
     assert (maps / "x.jpg.png").is_file()
-
-
-@pytest.mark.parametrize(("name", "base", "expected"), [
-    ("dupA/x.jpg", "", "dupA/x.jpg.png"),
-    ("/abs/photos/sub/x.jpg", "/abs/photos", "sub/x.jpg.png"),
-    ("/abs/photos/x.jpg", "", "abs/photos/x.jpg.png"),
-    ("../up/x.jpg", "", "__/up/x.jpg.png"),
-    ("../up/x.jpg", "../up", "x.jpg.png"),
-    ("a/../../x.jpg", "", "a/__/__/x.jpg.png"),
-    ("//net/x.jpg", "/net", "net/x.jpg.png"),
-])
-def test_map_paths_stay_inside_the_maps_folder(tmp_path, name, base, expected):
-    from blindiqa.cli.score import _map_path
-
-    rec = SimpleNamespace(path=Path(name), name=name)  # what _map_path reads of a record
-    target = _map_path(tmp_path / "maps", rec, base)
-    assert target.relative_to(tmp_path / "maps").as_posix() == expected
-
-
-@pytest.mark.parametrize(("paths", "base"), [
-    (["dupA", "dupB"], ""),
-    (["photos"], "photos"),
-    (["./photos/"], "photos"),
-    (["photos/a.jpg", "photos/sub/b.jpg"], "photos"),
-    (["/abs/a", "rel"], ""),
-])
-def test_maps_base(tmp_path, monkeypatch, paths, base):
-    from blindiqa.cli.score import maps_base
-
-    monkeypatch.chdir(tmp_path)
-    for p in ("dupA", "dupB", "photos/sub"):
-        (tmp_path / p).mkdir(parents=True)
-    assert maps_base(paths) == base
 
 
 @pytest.mark.parametrize("name", ["s.txt", "scores", "s.json", "s.csv.gz"])

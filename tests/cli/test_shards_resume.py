@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from blindiqa.cli.main import main
-from blindiqa.io.rows import Row, read_rows
+from blindiqa.scoring.rows import Row, read_rows
 
 N_IMAGES = 30
 
@@ -156,7 +156,7 @@ def test_sigkill_at_any_moment_then_resume_gives_the_uninterrupted_rows(photos, 
 
 
 def test_row_round_trip(tmp_path):
-    from blindiqa.io.rows import RowWriter
+    from blindiqa.scoring.rows import RowWriter
 
     rows = [Row("a,\"b\".png", 1.5, 62.5, None), Row("c.png", None, None, "bad, file")]
     for name in ("x.csv", "x.jsonl"):
@@ -171,7 +171,7 @@ def test_row_round_trip(tmp_path):
                                   b"\n" * 3 + b"z" * 3000, b"q" * 3000])
 def test_complete_length_reads_back_to_the_last_newline(tmp_path, data):
     """Resuming finds where the last whole row ends from the file's tail alone."""
-    from blindiqa.io.rows import _complete_length
+    from blindiqa.scoring.rows import _complete_length
 
     path = tmp_path / "rows.csv"
     path.write_bytes(data)

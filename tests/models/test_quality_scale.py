@@ -6,9 +6,9 @@ import torch
 
 import blindiqa
 from blindiqa.cli.main import main
-from blindiqa.io.rows import read_rows
 from blindiqa.models.bundle import save_bundle
 from blindiqa.models.quality_scale import QualityScale, read_quality_scale, with_quality_scale
+from blindiqa.scoring.rows import read_rows
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from PIL import Image
 
 import blindiqa
 from blindiqa.cli.main import main
-from blindiqa.io.rows import COLUMNS, REASON_COLUMNS, read_rows
 from blindiqa.reasons import FAMILIES
+from blindiqa.scoring.rows import COLUMNS, REASON_COLUMNS, read_rows
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from blindiqa.distortions import NAMES
-from blindiqa.io.rows import REASON_COLUMNS
 from blindiqa.onepass import OnePassConfig
 from blindiqa.reasons import (
     FAMILIES,
@@ -25,6 +24,7 @@ from blindiqa.reasons import (
 from blindiqa.reasons.dataset import draw_recipe, recipe_target
 from blindiqa.reasons.families import family_types
 from blindiqa.reasons.probe import shipped_probe
+from blindiqa.scoring.rows import REASON_COLUMNS
 
 
 def test_every_type_has_its_family():

@@ -15,11 +15,11 @@ from urllib.request import url2pathname
 import numpy as np
 import pytest
 
-from blindiqa.cli.score import iter_inputs
 from blindiqa.models.load import load
 from blindiqa.models.quality_scale import QualityScale
 from blindiqa.report import write_report
 from blindiqa.scoring import score_files
+from blindiqa.scoring.inputs import iter_inputs
 
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 _DRIVERS = ("chromedriver", "/usr/lib/chromium/chromedriver", "/usr/bin/chromedriver")

@@ -9,9 +9,9 @@ from PIL import Image
 import blindiqa
 import blindiqa.viz
 from blindiqa.cli.main import main
-from blindiqa.cli.score import iter_inputs
 from blindiqa.report import write_report
 from blindiqa.scoring import score_files
+from blindiqa.scoring.inputs import iter_inputs
 
 
 def test_report_maps_show_the_photo_beside_its_map(report_photos, tmp_path, capsys,

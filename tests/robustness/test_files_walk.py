@@ -181,13 +181,14 @@ def test_cli_over_a_big_folder_in_bounded_memory(big_folder: tuple[Path, float],
     stays that of the first rows (the folder's sorted names, nothing per row)."""
     folder, _ = big_folder
     import blindiqa.cli.score as score_cli
+    from blindiqa.scoring.outputs import RecordWriter
 
-    monkeypatch.setattr(score_cli, "load_model", lambda name, args: small_model)
+    monkeypatch.setattr(score_cli, "load_scorer", lambda args: small_model)
     out = tmp_path / "out.csv"
     main(["score", str(folder / "img_000000.jpg"), "--workers", "0", "--quiet",
           "--out", str(tmp_path / "warm-up.csv")])  # imports every command first
     in_use: dict[int, int] = {}
-    write = score_cli._Writer.write
+    write = RecordWriter.write
 
     def counting_write(self, rec) -> None:
         write(self, rec)
@@ -195,7 +196,7 @@ def test_cli_over_a_big_folder_in_bounded_memory(big_folder: tuple[Path, float],
         if self.rows in (1_000, MANY // 2, MANY - 1):
             in_use[self.rows] = sum(t.size for t in _snapshot().traces)
 
-    monkeypatch.setattr(score_cli._Writer, "write", counting_write)
+    monkeypatch.setattr(RecordWriter, "write", counting_write)
     tracemalloc.start()
     try:
         code = main(["score", str(folder), "--workers", "0", "--quiet", "--out", str(out)])

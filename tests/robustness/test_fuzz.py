@@ -200,7 +200,7 @@ def test_score_api_and_cli(small_model, reference: tuple[Path, float],
 
         # the CLI: exactly one row per input, the same scores and errors
         out = folder / ("scores.jsonl" if jsonl else "scores.csv")
-        with mock.patch.object(score_cli, "load_model", lambda name, args: small_model):
+        with mock.patch.object(score_cli, "load_scorer", lambda args: small_model):
             code = main(["score", *map(str, paths), "--workers", "0", "--quiet",
                          "--out", str(out)])
         assert code == (0 if all(r.score is not None for r in recs) else 1)

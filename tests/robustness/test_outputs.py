@@ -13,12 +13,13 @@ import torch
 from PIL import Image
 from robustness_cases import photo_array
 
-import blindiqa.cli.score as score_cli
 import blindiqa.models.bundle as bundle_mod
+import blindiqa.scoring.local as scoring_local
 from blindiqa.cli.main import main
 from blindiqa.models.base import ModelInfo, QualityModel
 from blindiqa.models.registry import _MODELS, ModelEntry, register_model
 from blindiqa.scoring import score_files
+from blindiqa.scoring.outputs import RecordWriter
 
 
 @pytest.fixture()
@@ -100,7 +101,7 @@ class _Interrupting:
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_ctrl_c_mid_run_leaves_no_output(suffix: str, tmp_path: Path, images: list[Path],
                                          model_file: str, monkeypatch, capsys) -> None:
-    monkeypatch.setattr(score_cli, "score_files", _Interrupting(2, KeyboardInterrupt()))
+    monkeypatch.setattr(scoring_local, "score_files", _Interrupting(2, KeyboardInterrupt()))
     out = tmp_path / f"s{suffix}"
     code = main(["score", *map(str, images), "--model", model_file, "--out", str(out),
                  "--workers", "0"])
@@ -112,7 +113,7 @@ def test_ctrl_c_keeps_the_previous_output(tmp_path: Path, images: list[Path],
                                           model_file: str, monkeypatch) -> None:
     out = tmp_path / "s.csv"
     out.write_text("path,score,error\nold.png,1.0,\n")
-    monkeypatch.setattr(score_cli, "score_files", _Interrupting(3, KeyboardInterrupt()))
+    monkeypatch.setattr(scoring_local, "score_files", _Interrupting(3, KeyboardInterrupt()))
     assert main(["score", *map(str, images), "--model", model_file, "--out", str(out),
                  "--overwrite", "--workers", "0"]) == 130
     assert out.read_text() == "path,score,error\nold.png,1.0,\n"
@@ -121,7 +122,7 @@ def test_ctrl_c_keeps_the_previous_output(tmp_path: Path, images: list[Path],
 
 def test_crash_mid_run_leaves_no_output(tmp_path: Path, images: list[Path],
                                         model_file: str, monkeypatch) -> None:
-    monkeypatch.setattr(score_cli, "score_files", _Interrupting(1, RuntimeError("bug")))
+    monkeypatch.setattr(scoring_local, "score_files", _Interrupting(1, RuntimeError("bug")))
     out = tmp_path / "s.csv"
     with pytest.raises(RuntimeError, match="bug"):
         main(["score", *map(str, images), "--model", model_file, "--out", str(out),
@@ -131,7 +132,7 @@ def test_crash_mid_run_leaves_no_output(tmp_path: Path, images: list[Path],
 
 def test_disk_full_mid_run(tmp_path: Path, images: list[Path], model_file: str,
                            monkeypatch, capsys) -> None:
-    write = score_cli._Writer.write
+    write = RecordWriter.write
     calls = []
 
     def failing_write(self, rec) -> None:
@@ -140,7 +141,7 @@ def test_disk_full_mid_run(tmp_path: Path, images: list[Path], model_file: str,
             raise OSError(28, "No space left on device", str(self.tmp))
         write(self, rec)
 
-    monkeypatch.setattr(score_cli._Writer, "write", failing_write)
+    monkeypatch.setattr(RecordWriter, "write", failing_write)
     out = tmp_path / "s.csv"
     code = main(["score", *map(str, images), "--model", model_file, "--out", str(out),
                  "--workers", "0"])
@@ -308,6 +309,6 @@ def test_stdout_closed_by_the_reader(tmp_path: Path, images: list[Path], model_f
     def broken(self, rec) -> None:
         raise BrokenPipeError(32, "Broken pipe")
 
-    monkeypatch.setattr(score_cli._Writer, "write", broken)
+    monkeypatch.setattr(RecordWriter, "write", broken)
     code = main(["score", *map(str, images), "--model", model_file, "--workers", "0"])
     assert code == 141 and "error" not in capsys.readouterr().err

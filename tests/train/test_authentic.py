@@ -12,19 +12,17 @@ from torch import nn
 from blindiqa.encoders import create_network
 from blindiqa.train.authentic import (
     AuthenticConfig,
-    AuthenticDataset,
     AuthenticModel,
     StepParts,
-    apply_freeze,
     authentic_step,
     embed_crops,
     init_settings,
-    parse_freeze,
     resolve_config,
     train_authentic,
-    two_halves_pair,
 )
+from blindiqa.train.authentic_data import AuthenticDataset, two_halves_pair
 from blindiqa.train.checkpoint import load_checkpoint
+from blindiqa.train.freeze import apply_freeze, parse_freeze
 
 TINY = {"encoder": "efficientnet_lite0", "init": "random", "crop_size": 32,
         "batch_images": 4, "device": "cpu", "workers": 0, "q_hidden": 32}

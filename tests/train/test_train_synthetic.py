@@ -13,7 +13,7 @@ import torch
 from blindiqa.encoders import create_network
 from blindiqa.train import SyntheticConfig, resolve_config, train_synthetic
 from blindiqa.train.checkpoint import load_checkpoint
-from blindiqa.train.synthetic import stop_on_sigterm, throughput
+from blindiqa.train.run import stop_on_sigterm, throughput
 
 TINY = {"encoder": "efficientnet_lite0", "work_size": 128, "scenes_per_batch": 2, "k": 2,
         "device": "cpu", "workers": 0}

@@ -1,11 +1,11 @@
-"""blindiqa/io/sidecar.py: the JSON file that says what made a row file's rows."""
+"""blindiqa/scoring/sidecar.py: the JSON file that says what made a row file's rows."""
 
 import json
 import re
 
 import pytest
 
-from blindiqa.io.sidecar import (
+from blindiqa.scoring.sidecar import (
     Provenance,
     SidecarError,
     combine,

@@ -1,10 +1,10 @@
-"""blindiqa/io/rows.py: the width and height columns, and files written without them."""
+"""blindiqa/scoring/rows.py: the width and height columns, and files written without them."""
 
 import json
 
 import pytest
 
-from blindiqa.io.rows import (
+from blindiqa.scoring.rows import (
     COLUMNS,
     LEGACY_COLUMNS,
     Row,
@@ -133,7 +133,7 @@ def test_further_columns_need_new_distinct_names(tmp_path, header):
 
 
 def test_reason_cells_from_a_mapping_or_pairs():
-    from blindiqa.io.rows import reason_cells
+    from blindiqa.scoring.rows import reason_cells
 
     assert reason_cells(None) == ()
     want = (("reason_blur", "2.46"), ("reason_noise", "0.00"))

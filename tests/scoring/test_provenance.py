@@ -1,12 +1,12 @@
-"""blindiqa/models/provenance.py: what a loaded model writes in a row file's sidecar."""
+"""blindiqa/scoring/provenance.py: what a loaded model writes in a row file's sidecar."""
 
 import hashlib
 
 import pytest
 
 from blindiqa.models.load import load
-from blindiqa.models.provenance import engine_max_side, file_sha256, provenance_of
 from blindiqa.models.shipped import SHIPPED, shipped_path
+from blindiqa.scoring.provenance import engine_max_side, file_sha256, provenance_of
 from blindiqa.version import __version__
 
 

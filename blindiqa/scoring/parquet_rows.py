@@ -1,7 +1,7 @@
 """Result rows in Parquet: the parts ``blindiqa score --engine ray`` writes, which
 ``blindiqa merge`` reads beside CSV and JSON lines.
 
-A Parquet row file has the columns of :data:`~blindiqa.io.rows.COLUMNS` (``path`` and
+A Parquet row file has the columns of :data:`~blindiqa.scoring.rows.COLUMNS` (``path`` and
 ``error`` strings, ``score`` and ``quality`` doubles, ``width`` and ``height`` 64-bit
 integers, any of them null except ``path``). Parts written before ``width`` and
 ``height`` existed have only the first four columns; they are read with both null.
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from blindiqa.io.atomic import atomic_write
-from blindiqa.io.rows import COLUMNS, LEGACY_COLUMNS, Row, RowFileError
+from blindiqa.scoring.rows import COLUMNS, LEGACY_COLUMNS, Row, RowFileError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pyarrow

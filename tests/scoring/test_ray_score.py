@@ -1,4 +1,4 @@
-"""blindiqa.distributed.ray_score and score --engine ray (blindiqa.cli.score_ray) on a local
+"""blindiqa.scoring.ray and score --engine ray (blindiqa.cli.score_ray) on a local
 Ray instance (2 CPUs): the local scores."""
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'blin
 
 from blindiqa.cli import score_ray  # noqa: E402
 from blindiqa.cli.main import main  # noqa: E402
-from blindiqa.distributed import ray_score  # noqa: E402
-from blindiqa.io.rows import COLUMNS, read_rows  # noqa: E402
-from blindiqa.io.sidecar import differences, read_sidecar  # noqa: E402
+from blindiqa.distributed import cluster  # noqa: E402
 from blindiqa.models.load import load  # noqa: E402
-from blindiqa.models.provenance import provenance_of  # noqa: E402
+from blindiqa.scoring import ray as ray_score  # noqa: E402
 from blindiqa.scoring import score_files  # noqa: E402
+from blindiqa.scoring.provenance import provenance_of  # noqa: E402
+from blindiqa.scoring.rows import COLUMNS, read_rows  # noqa: E402
+from blindiqa.scoring.sidecar import differences, read_sidecar  # noqa: E402
 
 MODEL = "default"
 
@@ -90,7 +91,7 @@ def _cli_args(photos: list[Path], out: Path, *extra: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     score_ray.add_ray_options(parser)
     args = parser.parse_args(["--engine", "ray", "--concurrency", "2", *extra])
-    args.__dict__.update(paths=[str(photos[0].parent)], manifest=None, shard=None,
+    args.__dict__.update(paths=[str(p) for p in photos], manifest=None, shard=None,
                          model=MODEL, params=None, device="cpu", max_side=None,
                          batch_size=2, out=str(out), overwrite=False, quiet=True,
                          maps=None, resume=False, sort=False)
@@ -98,7 +99,8 @@ def _cli_args(photos: list[Path], out: Path, *extra: str) -> argparse.Namespace:
 
 
 def _run(args: argparse.Namespace, photos: list[Path]) -> int:
-    return score_ray.run_ray_cli(args, [(p, str(p)) for p in photos])
+    assert args.paths == [str(p) for p in photos]
+    return score_ray.run_ray_cli(args)
 
 
 def _check_parts(out: Path, fmt: str, photos: list[Path], local: dict, model,
@@ -160,12 +162,12 @@ def test_cli_refuses_more_actors_than_the_local_cpus(local_ray, photos, tmp_path
 def test_quiet_data_hides_ray_data_progress_and_verbose_restores_it(local_ray) -> None:
     ctx = ray.data.DataContext.get_current()
     try:
-        ray_score.quiet_data(verbose=True)
+        cluster.quiet_data(verbose=True)
         assert ctx.enable_progress_bars and ctx.print_on_execution_start
-        ray_score.quiet_data()
+        cluster.quiet_data()
         assert not ctx.enable_progress_bars and not ctx.print_on_execution_start
     finally:
-        ray_score.quiet_data()
+        cluster.quiet_data()
 
 
 def test_cli_refuses_local_only_options(photos, tmp_path) -> None:

@@ -4,12 +4,13 @@ ray``, see :mod:`blindiqa.cli.score_ray`).
 A Ray Data pipeline over the file list: :meth:`ray.data.Dataset.map_batches` with a pool
 of actors, each holding one model and decoding its files itself, so only paths travel
 to the workers and only result rows come back. Each image is scored by the same code as
-the local path (:func:`blindiqa.scoring.score_files`, decoding in the actor), so the
+the local path (:func:`blindiqa.scoring.local.score_files`, decoding in the actor), so the
 scores, qualities, sizes and error texts are the local ones; nothing is resized beyond
 the model's own policy.
 
-Ray is quiet unless asked (:func:`connect` with ``verbose=False``): no worker logs, no
-dashboard, no Ray Data progress bars or execution plans, only errors.
+Ray is quiet unless asked (:func:`~blindiqa.distributed.cluster.connect` with
+``verbose=False``): no worker logs, no dashboard, no Ray Data progress bars or execution
+plans, only errors.
 
 Ray is an optional dependency (``pip install "blindiqa[ray]"``); it is imported only
 when this module's functions run.
@@ -18,46 +19,43 @@ when this module's functions run.
 from __future__ import annotations
 
 import json
-import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
-from blindiqa.io.rows import COLUMNS, Row
-from blindiqa.io.sidecar import CHECKED, Provenance
+from blindiqa.distributed.cluster import connect, import_ray
+from blindiqa.models.load import load
+from blindiqa.progress import Progress
+from blindiqa.scoring.local import score_files
+from blindiqa.scoring.outputs import Tally
+from blindiqa.scoring.parquet_rows import read_parquet_rows, rows_schema
+from blindiqa.scoring.parts import DEFAULT_ROWS_PER_PART, PartWriter
+from blindiqa.scoring.provenance import provenance_of
+from blindiqa.scoring.rows import COLUMNS, Row, read_rows
+from blindiqa.scoring.sidecar import CHECKED, Provenance, describe, differences
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pyarrow
     import ray.data
 
-__all__ = ["DEFAULT_BATCH", "OUTPUT_COLUMNS", "PROVENANCE_COLUMN", "RayScorer",
-           "batch_provenance", "batch_rows", "connect", "import_ray", "quiet_data",
+__all__ = ["DEFAULT_BATCH", "OUTPUT_COLUMNS", "PROVENANCE_COLUMN", "RayRunError",
+           "RayScorer", "batch_provenance", "batch_rows", "cpu_shortage", "score_to_parts",
+           "write_parts",
            "read_parts", "score_with_ray"]
 
 #: The columns of every output row, as the local ``blindiqa score`` writes them.
 OUTPUT_COLUMNS: tuple[str, ...] = COLUMNS
 #: The extra column of ``score_with_ray(..., provenance=True)``: each actor's
-#: provenance (:class:`~blindiqa.io.sidecar.Provenance`) as JSON.
+#: provenance (:class:`~blindiqa.scoring.sidecar.Provenance`) as JSON.
 PROVENANCE_COLUMN = "provenance"
 #: Files each actor scores per call (they are scored one by one inside).
 DEFAULT_BATCH = 8
 
 
-def import_ray() -> Any:
-    """The ``ray`` module (with Ray Data); ``ImportError`` naming the extra if absent."""
-    try:
-        import ray
-        import ray.data  # noqa: F401  (the Data library is part of the extra)
-    except ImportError as exc:
-        raise ImportError('Ray is not installed: pip install "blindiqa[ray]"') from exc
-    return ray
-
-
 def _schema(provenance: bool = False) -> pyarrow.Schema:
     import pyarrow as pa
-
-    from blindiqa.io.parquet_rows import rows_schema
 
     schema = rows_schema()
     return schema.append(pa.field(PROVENANCE_COLUMN, pa.string())) if provenance else schema
@@ -77,17 +75,12 @@ class RayScorer:
 
     def __init__(self, model: str, device: str = "cpu",
                  options: dict[str, Any] | None = None, provenance: bool = False) -> None:
-        from blindiqa.models.load import load
-        from blindiqa.models.provenance import provenance_of
-
         self.model = load(model, device=device, **(options or {}))
         self.provenance = provenance_of(self.model).to_json() if provenance else None
 
     def __call__(self, batch: pyarrow.Table) -> pyarrow.Table:
         """Score a batch of ``file`` / ``path`` rows; one output row per input row."""
         import pyarrow as pa
-
-        from blindiqa.scoring import score_files
 
         items = zip((Path(f) for f in batch.column("file").to_pylist()),
                     batch.column("path").to_pylist(), strict=True)
@@ -177,52 +170,10 @@ def batch_provenance(batch: pyarrow.Table) -> list[Provenance]:
     return out
 
 
-def quiet_data(verbose: bool = False) -> None:
-    """Make Ray Data quiet in this process (``verbose`` restores its defaults): no
-    progress bars or progress log lines, no execution plan at the start, and only errors
-    on the console (its log files keep everything)."""
-    import_ray()
-    from ray.data import DataContext
-
-    ctx = DataContext.get_current()
-    ctx.enable_progress_bars = verbose
-    if hasattr(ctx, "print_on_execution_start"):  # newer Ray versions
-        ctx.print_on_execution_start = verbose
-    level = logging.INFO if verbose else logging.ERROR
-    for handler in logging.getLogger("ray.data").handlers:
-        if handler.get_name() == "console":
-            handler.setLevel(level)
-
-
-def connect(address: str | None = None, *, verbose: bool = False, **init_args: Any) -> None:
-    """Start or join Ray (``ray.init``) unless this process already is connected.
-
-    Args:
-        address: ``"auto"``, ``"ray://head:10001"`` ...; None uses ``RAY_ADDRESS`` where
-            set, else starts a local instance.
-        verbose: Ray's own logs on the console (worker output, Ray Data progress and
-            plans, the dashboard); else only errors (:func:`quiet_data`).
-        **init_args: more ``ray.init`` arguments (e.g. ``num_cpus`` locally); they win
-            over the quiet settings.
-    """
-    ray = import_ray()
-    if not ray.is_initialized():
-        if not verbose:
-            init_args = {"log_to_driver": False, "include_dashboard": False,
-                         "logging_level": logging.ERROR, **init_args}
-        ray.init(address=address, ignore_reinit_error=True, **init_args)
-    quiet_data(verbose)
-
-
 def read_parts(folder: str | os.PathLike) -> list[dict[str, Any]]:
     """The rows of the parts a Ray run wrote (Parquet or CSV), in no particular order,
     as dicts of :data:`OUTPUT_COLUMNS` (parts without ``width`` and ``height`` give
     None for them)."""
-    from dataclasses import asdict
-
-    from blindiqa.io.parquet_rows import read_parquet_rows
-    from blindiqa.io.rows import read_rows
-
     rows: list[dict[str, Any]] = []
     for part in sorted(Path(folder).iterdir()):
         if part.suffix == ".parquet":
@@ -230,3 +181,108 @@ def read_parts(folder: str | os.PathLike) -> list[dict[str, Any]]:
         elif part.suffix == ".csv":
             rows += [asdict(r) for r in read_rows(part, allow_partial=False)]
     return rows
+
+
+class RayRunError(Exception):
+    """Why a Ray run into parts failed (its message is the whole story)."""
+
+
+def cpu_shortage(concurrency: int, address: str | None) -> str | None:
+    """Why a local Ray instance cannot hold ``concurrency`` actors (None where it can).
+
+    Each actor reserves one CPU; a fixed pool larger than the instance would wait for
+    ever. A cluster joined by address (``address`` or ``RAY_ADDRESS``) may grow, so it
+    is not checked. Ray must be connected.
+    """
+    if address or os.environ.get("RAY_ADDRESS"):
+        return None
+    cpus = import_ray().cluster_resources().get("CPU", 0)
+    if concurrency > cpus:
+        return (f"--concurrency {concurrency} needs {concurrency} CPUs, the local Ray "
+                f"instance has {cpus:g}; give --concurrency {max(1, int(cpus))} or less")
+    return None
+
+
+def _disagreement(first: Provenance, other: Provenance) -> str:
+    """Why two actors' provenances differ, field by field."""
+    return "; ".join(f"{name}: {describe(first, name)} and {describe(other, name)}"
+                     for name in differences(first, other))
+
+
+def write_parts(ds: ray.data.Dataset, writer: PartWriter, tally: Tally,
+                progress: Progress | None = None, shard: tuple[int, int] | None = None,
+                ) -> str | None:
+    """Stream the rows of ``score_with_ray(..., provenance=True)`` into the parts,
+    counting them; the disagreement of two actors' models where there is one (the run
+    stops there), else None. The parts' sidecars carry the first actor's provenance with
+    the run's ``shard``."""
+    first: Provenance | None = None
+    for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):
+        for prov in batch_provenance(batch):
+            if first is None:
+                first = prov
+                writer.provenance = replace(prov, shard=shard)
+            elif differences(first, prov):
+                return f"the Ray actors loaded different models ({_disagreement(first, prov)})"
+        for row in batch_rows(batch):
+            writer.write(row)
+            tally.add(row.score, row.quality)
+        if progress is not None:
+            progress.update(batch.num_rows)
+    return None
+
+
+def score_to_parts(items: Sequence[tuple[Path, str]], model: str, out: str | os.PathLike,
+                   *, fmt: str = "parquet", rows_per_part: int = DEFAULT_ROWS_PER_PART,
+                   address: str | None = None, verbose: bool = False,
+                   concurrency: int = 1, num_gpus_per_worker: float = 0,
+                   device: str = "cpu", batch_size: int = DEFAULT_BATCH,
+                   shard: tuple[int, int] | None = None, progress_file: TextIO | None = None,
+                   show_progress: bool = True, **options: Any) -> tuple[Tally, list[Path]]:
+    """``blindiqa score --engine ray``'s run: score ``items`` on Ray into numbered parts.
+
+    Args:
+        items: ``(file, display name)`` pairs, walked and sharded as the local engine
+            does (:func:`~blindiqa.scoring.inputs.walk_inputs`).
+        model: a registered name or a model file.
+        out: the folder of the parts (``part-00000.parquet`` ..., each with its sidecar).
+        fmt: ``"parquet"`` or ``"csv"``.
+        rows_per_part: rows per part file.
+        address, verbose: as for :func:`~blindiqa.distributed.cluster.connect`.
+        concurrency, num_gpus_per_worker, batch_size: as for :func:`score_with_ray`.
+        device: where each actor's model runs (``"cuda"`` wherever GPUs are reserved).
+        shard: the run's ``(i, N)``, recorded in the sidecars.
+        progress_file: where the progress line goes (default stderr).
+        show_progress: draw the progress line.
+        **options: model options (``params=``, ``max_side=``).
+
+    Returns:
+        The tally of the rows and the parts written.
+
+    Raises:
+        RayRunError: too few CPUs locally, actors that loaded different models, a part
+            that cannot be written, or a failed Ray task or actor.
+    """
+    ray = import_ray()
+    try:
+        connect(address, verbose=verbose)
+        problem = cpu_shortage(concurrency, address)
+        if problem:
+            raise RayRunError(problem)
+        ds = score_with_ray(list(items), model, concurrency=concurrency,
+                            num_gpus_per_worker=num_gpus_per_worker,
+                            device="cuda" if num_gpus_per_worker > 0 else device,
+                            batch_size=batch_size, provenance=True, **options)
+        writer = PartWriter(out, fmt, rows_per_part=rows_per_part)
+        tally = Tally()
+        with Progress(len(items), "scoring", enabled=show_progress,
+                      file=progress_file) as progress:
+            problem = write_parts(ds, writer, tally, progress, shard)
+        if problem:
+            raise RayRunError(problem)
+        return tally, writer.close()
+    except OSError as exc:
+        raise RayRunError(f"cannot write {exc.filename or out}: {exc.strerror or exc}"
+                          ) from exc
+    except ray.exceptions.RayError as exc:  # a task or actor failed, a lost node ...
+        raise RayRunError(f"the Ray run failed: {type(exc).__name__}: {exc}") from exc

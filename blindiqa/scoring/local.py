@@ -1,5 +1,7 @@
-"""Scoring many files: decoding in worker processes, one record per input, never stopping
-at a bad image. Used by ``blindiqa score`` and ``blindiqa bench``."""
+"""Scoring many files in this process: decoding in worker processes, one record per
+input, never stopping at a bad image (:func:`score_files`, used by ``blindiqa score``,
+``report``, ``fit-scale`` and ``bench``), and the loop of ``blindiqa score`` that writes
+each record's row and quality map as it comes (:func:`score_into`)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ from blindiqa.io.workers import (
     decode_uint8_sized,
 )
 from blindiqa.models.base import QualityModel
+from blindiqa.progress import Progress
+from blindiqa.scoring.outputs import RecordWriter, Tally, map_path, save_png
+from blindiqa.viz.checks import MAP_OPACITY
+from blindiqa.viz.maps import render_quality_map
 
 
 @dataclass
@@ -129,3 +135,61 @@ def score_files(model: QualityModel, items: Iterable[tuple[Path, str]], *, worke
             if rec.error is not None:
                 rec.quality_map = rec.image = rec.reasons = None
         yield rec
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    """How ``blindiqa score --maps`` draws each image's quality map.
+
+    Attributes:
+        folder: where the PNGs go, laid out as the images are below ``base``
+            (see :func:`~blindiqa.scoring.outputs.map_path`).
+        base: the folder the layout mirrors
+            (:attr:`~blindiqa.scoring.inputs.Inputs.maps_base`).
+        opacity: the map's opacity over the photo, 0 to 1.
+        value_range: colour by distance on this fixed ``(lo, hi)`` instead of the
+            model's quality scale.
+        beside: draw the plain photo with its map beside it.
+    """
+
+    folder: Path
+    base: str = ""
+    opacity: float = MAP_OPACITY
+    value_range: tuple[float, float] | None = None
+    beside: bool = False
+
+
+def score_into(model: QualityModel, items: Iterable[tuple[Path, str]],
+               writer: RecordWriter, tally: Tally, *, maps: MapOptions | None = None,
+               progress: Progress | None = None, with_reasons: bool = False,
+               workers: int = 0, prefetch: int = 4,
+               decode_timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Score ``items`` one by one, writing each one's row (and its quality map) as it
+    comes, counting it in ``tally`` and ``progress``.
+
+    Args:
+        model: the scorer.
+        items: ``(path, display_name)`` pairs (e.g. :func:`~blindiqa.scoring.inputs.walk_inputs`).
+        writer: where the rows go.
+        tally: counts the rows.
+        maps: also draw each scored image's quality map.
+        progress: advanced by one per row.
+        with_reasons, workers, prefetch, decode_timeout: as for :func:`score_files`.
+
+    Raises:
+        OSError: a row or a map cannot be written (``BrokenPipeError`` where the reader of
+            standard output has gone).
+    """
+    for rec in score_files(model, items, workers=workers, with_maps=maps is not None,
+                           with_reasons=with_reasons, prefetch=prefetch,
+                           decode_timeout=decode_timeout):
+        writer.write(rec)
+        if progress is not None:
+            progress.update()
+        tally.add(rec.score, rec.quality)
+        if maps is not None and rec.score is not None and rec.quality_map is not None:
+            save_png(render_quality_map(
+                rec.image, rec.quality_map, score=rec.score, alpha=maps.opacity,
+                scale=model.quality_scale, map_range=maps.value_range,
+                window_scale=model.window_scale, beside=maps.beside),
+                map_path(maps.folder, rec, maps.base))

@@ -4,18 +4,19 @@
 This is how ``blindiqa score --engine ray`` writes its ``--out`` folder: one part for
 up to :data:`DEFAULT_ROWS_PER_PART` rows, so that a few hundred photos make one file.
 Each part appears whole (written to a temporary file and renamed), with its sidecar
-(``part-00000.parquet.json``, :mod:`blindiqa.io.sidecar`) written after it, so that
+(``part-00000.parquet.json``, :mod:`blindiqa.scoring.sidecar`) written after it, so that
 ``blindiqa merge DIR/*.parquet`` checks that one model made every row.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
-from blindiqa.io.parquet_rows import write_parquet_rows
-from blindiqa.io.rows import Row, RowWriter
-from blindiqa.io.sidecar import Provenance, sidecar_path, write_sidecar
+from blindiqa.scoring.parquet_rows import write_parquet_rows
+from blindiqa.scoring.rows import Row, RowWriter
+from blindiqa.scoring.sidecar import Provenance, sidecar_path, write_sidecar
 
 __all__ = ["DEFAULT_ROWS_PER_PART", "PART_FORMATS", "PartWriter", "part_files"]
 
@@ -31,6 +32,15 @@ def part_files(folder: str | os.PathLike) -> list[Path]:
     return sorted(p for p in Path(folder).iterdir()
                   if p.name.endswith(suffixes)
                   or p.name.endswith(tuple(s + ".json" for s in suffixes)))
+
+
+def clear_parts(folder: str | os.PathLike) -> None:
+    """Remove the result parts (and their sidecars) an earlier run left in ``folder``
+    (none where it does not exist)."""
+    if not Path(folder).is_dir():
+        return
+    for part in part_files(folder):
+        part.unlink() if part.is_file() else shutil.rmtree(part)
 
 
 class PartWriter:

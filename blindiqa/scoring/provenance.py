@@ -1,5 +1,5 @@
 """What a loaded model puts in the sidecar of the rows it scores
-(:class:`~blindiqa.io.sidecar.Provenance`)."""
+(:class:`~blindiqa.scoring.sidecar.Provenance`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hashlib
 import os
 from typing import Any
 
-from blindiqa.io.sidecar import Provenance
+from blindiqa.scoring.sidecar import Provenance
 from blindiqa.version import __version__
 
 

@@ -1,4 +1,4 @@
-"""blindiqa.io.parquet_rows (Parquet row files) and blindiqa.io.parts (numbered parts
+"""blindiqa.scoring.parquet_rows (Parquet row files) and blindiqa.scoring.parts (numbered parts
 with sidecars)."""
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ pa = pytest.importorskip("pyarrow", reason="pyarrow is not installed "
                          "(pip install 'blindiqa[ray]')")
 import pyarrow.parquet as pq  # noqa: E402
 
-from blindiqa.io import parquet_rows  # noqa: E402
-from blindiqa.io.parquet_rows import (  # noqa: E402
+from blindiqa.scoring import parquet_rows  # noqa: E402
+from blindiqa.scoring.parquet_rows import (  # noqa: E402
     import_pyarrow,
     is_parquet,
     read_parquet_rows,
     write_parquet_rows,
 )
-from blindiqa.io.parts import PartWriter, part_files  # noqa: E402
-from blindiqa.io.rows import Row, RowFileError, read_rows  # noqa: E402
-from blindiqa.io.sidecar import Provenance, read_sidecar, sidecar_path  # noqa: E402
+from blindiqa.scoring.parts import PartWriter, part_files  # noqa: E402
+from blindiqa.scoring.rows import Row, RowFileError, read_rows  # noqa: E402
+from blindiqa.scoring.sidecar import Provenance, read_sidecar, sidecar_path  # noqa: E402
 
 ROWS = [Row("a.jpg", 12.5, 81.23456, None, 640, 480),
         Row("dir/b é.png", None, None, "cannot decode: truncated", None, None),
