@@ -92,3 +92,16 @@ def test_the_layered_picture_holds_each_folder_once_at_its_level(import_graph, r
     assert sum("-->" in ln for ln in lines) == len(boxes) - 1
     top = [n for n, lv in level.items() if lv == max(level.values())]
     assert top == ["cli"]  # the command line sits above everything
+
+
+def test_architecture_md_shows_the_current_levels_and_every_folder(import_graph, report):
+    """docs/architecture.md's picture is the one the script draws today, and its table
+    names every folder and top-level module of the package (regenerate the picture with
+    ``python benchmarks/import_graph.py --format layers``)."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    picture = text.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert picture.rstrip("\n").splitlines() == list(import_graph.layered(report))
+    table = text.split("## The table", 1)[1].split("\n## ", 1)[0]
+    missing = [node for node in report.folder_nodes if node not in ("blindiqa/__init__",)
+               and f"`{node}" not in table and f"`{node}/" not in table]
+    assert missing == []
