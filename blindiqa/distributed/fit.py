@@ -27,7 +27,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch.distributed as dist
+
+from blindiqa.baselines import ilniqe, niqe
+from blindiqa.distributed.cluster import connect, import_ray
 from blindiqa.gaussian.share import FitShare, merge_shares
+from blindiqa.models.bundle import save_bundle
+from blindiqa.models.fit import (
+    fit_files,
+    one_pass_encoder,
+    one_pass_model,
+    one_pass_pristine_stats,
+    one_pass_provenance,
+    require_samples,
+)
+from blindiqa.onepass import OnePassConfig
 
 __all__ = ["KINDS", "fit_share", "fit_torchrun", "fit_with_ray", "finish_fit", "main",
            "plan_fit"]
@@ -46,8 +60,6 @@ def _check_kind(kind: str) -> None:
 
 
 def _baseline(kind: str) -> Any:
-    from blindiqa.baselines import ilniqe, niqe
-
     return niqe if kind == "niqe" else ilniqe
 
 
@@ -55,15 +67,11 @@ def plan_fit(kind: str, dirs: Sequence[str | os.PathLike]) -> list[Any]:
     """The images a fit of ``kind`` reads, in order (the same on every worker)."""
     _check_kind(kind)
     if kind == "pristine":
-        from blindiqa.models.fit import fit_files
-
         return fit_files(dirs)
     return _baseline(kind).fit_plan(dirs)
 
 
 def _pristine_config(settings: dict[str, Any]) -> Any:
-    from blindiqa.onepass import OnePassConfig
-
     return settings.get("config") or OnePassConfig()
 
 
@@ -81,8 +89,6 @@ def fit_share(kind: str, plan: Sequence[Any], indices: Sequence[int],
     given = {k: v for k, v in settings.items() if k in _SHARE_SETTINGS[kind]}
     if kind != "pristine":
         return _baseline(kind).fit_share(plan, indices, **given)
-    from blindiqa.models.fit import one_pass_encoder, one_pass_pristine_stats
-
     _, encoder = one_pass_encoder(_pristine_config(settings), settings.get("checkpoint_path"))
     share: FitShare | None = None
     for i in indices:  # image by image, as the single-process fit adds them
@@ -112,14 +118,6 @@ def finish_fit(kind: str, plan: Sequence[Any], share: FitShare,
         keys = ("block_size", "sharpness_threshold", "reserved_ratio", "dtype")
         given = {k: v for k, v in settings.items() if k in keys}
         return _baseline(kind).fit_finish(plan, share, out, dirs, **given)
-    from blindiqa.models.bundle import save_bundle
-    from blindiqa.models.fit import (
-        one_pass_encoder,
-        one_pass_model,
-        one_pass_provenance,
-        require_samples,
-    )
-
     checkpoint = settings.get("checkpoint_path")
     config, encoder = one_pass_encoder(_pristine_config(settings), checkpoint)
     require_samples(share.stats, "window")
@@ -157,8 +155,6 @@ def fit_with_ray(kind: str, dirs: Sequence[str | os.PathLike],
     Returns:
         As :func:`finish_fit`.
     """
-    from blindiqa.distributed.cluster import connect, import_ray
-
     ray = import_ray()
     connect(address)
     plan = plan_fit(kind, dirs)
@@ -180,8 +176,6 @@ def fit_torchrun(kind: str, dirs: Sequence[str | os.PathLike],
     Returns:
         On rank 0 as :func:`finish_fit`; None on the other ranks.
     """
-    import torch.distributed as dist
-
     own = not dist.is_initialized()
     if own:
         dist.init_process_group("gloo")
@@ -215,8 +209,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     settings: dict[str, Any] = {}
     if args.config:
-        from blindiqa.onepass import OnePassConfig
-
         settings["config"] = OnePassConfig.from_json(json.loads(Path(args.config).read_text()))
     if args.encoder_checkpoint:
         settings["checkpoint_path"] = args.encoder_checkpoint
