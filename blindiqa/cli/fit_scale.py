@@ -42,13 +42,12 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     import numpy as np
-    import torch
 
     from blindiqa.models.bundle import BundleError
     from blindiqa.models.load import load_file
     from blindiqa.models.quality_scale import QualityScale, WindowScale, with_quality_scale
     from blindiqa.scoring.inputs import iter_inputs
-    from blindiqa.scoring.local import score_files
+    from blindiqa.scoring.local import reference_distances
 
     if Path(args.out).exists() and not args.overwrite:
         return fail(f"--out {args.out} exists; give --overwrite to replace it")
@@ -59,18 +58,9 @@ def run(args: argparse.Namespace) -> int:
     items = list(iter_inputs(args.reference))
     if not items:
         return fail("no images found in " + ", ".join(args.reference), code=1)
-    scores, maps, failed = [], [], 0
     with Progress(len(items), "reference", enabled=not args.quiet) as bar:
-        for rec in score_files(model, items, workers=args.workers, with_maps=True):
-            if rec.score is None:
-                failed += 1
-            else:
-                # the photo scale holds the scores `blindiqa score` gives (without maps),
-                # which may differ from the map pass's in the last bits
-                with torch.inference_mode():
-                    scores.append(float(model.score_tensor(rec.image)))
-                maps.append(rec.quality_map)
-            bar.update()
+        scores, maps, failed = reference_distances(model, items, workers=args.workers,
+                                                   progress=bar)
     if not scores:
         return fail("no reference photo could be scored", code=1)
     corpus = args.corpus or f"{', '.join(args.reference)} ({len(scores)} photos)"

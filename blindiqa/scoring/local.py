@@ -193,3 +193,36 @@ def score_into(model: QualityModel, items: Iterable[tuple[Path, str]],
                 scale=model.quality_scale, map_range=maps.value_range,
                 window_scale=model.window_scale, beside=maps.beside),
                 map_path(maps.folder, rec, maps.base))
+
+
+def reference_distances(model: QualityModel, items: Iterable[tuple[Path, str]], *,
+                        workers: int = 0, progress: Progress | None = None,
+                        ) -> tuple[list[float], list[np.ndarray], int]:
+    """The scores and window distances of a reference corpus, for a model's quality and
+    window scales (``blindiqa fit-scale``).
+
+    Each score is the one ``blindiqa score`` gives (without maps), which may differ from
+    the map pass's in the last bits.
+
+    Args:
+        model: the scorer.
+        items: ``(path, display_name)`` pairs of the reference photos.
+        workers: decoding worker processes (as for :func:`score_files`).
+        progress: advanced by one per photo.
+
+    Returns:
+        The scores and the quality maps of the photos scored, and how many failed.
+    """
+    scores: list[float] = []
+    maps: list[np.ndarray] = []
+    failed = 0
+    for rec in score_files(model, items, workers=workers, with_maps=True):
+        if rec.score is None:
+            failed += 1
+        else:
+            with torch.inference_mode():
+                scores.append(float(model.score_tensor(rec.image)))
+            maps.append(rec.quality_map)
+        if progress is not None:
+            progress.update()
+    return scores, maps, failed
