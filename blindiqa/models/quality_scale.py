@@ -126,16 +126,11 @@ class QualityScale:
         Raises:
             ValueError: the stored scale is inconsistent.
         """
-        if TENSOR not in tensors:
+        stored = _stored(tensors, metadata, TENSOR, META, "count",
+                         "quality scale", "reference distances")
+        if stored is None:
             return None
-        meta = dict(metadata.get(META) or {})
-        ref = tensors[TENSOR].detach().cpu().double().numpy()
-        if meta.get("count", ref.size) != ref.size:
-            raise ValueError(f"quality scale: {ref.size} reference distances stored, "
-                             f"the metadata says {meta.get('count')}")
-        corpus = str(meta.pop("corpus", "unknown corpus"))
-        lower_better = bool(meta.pop("lower_better", True))
-        meta.pop("count", None)
+        ref, corpus, lower_better, meta = stored
         return cls(ref, corpus, lower_better, extra=meta)
 
 
@@ -217,21 +212,38 @@ class WindowScale(QualityScale):
         Raises:
             ValueError: the stored scale is inconsistent.
         """
-        if WINDOW_TENSOR not in tensors:
+        stored = _stored(tensors, metadata, WINDOW_TENSOR, WINDOW_META, "quantiles",
+                         "window scale", "quantiles")
+        if stored is None:
             return None
-        meta = dict(metadata.get(WINDOW_META) or {})
-        ref = tensors[WINDOW_TENSOR].detach().cpu().double().numpy()
-        if meta.pop("quantiles", ref.size) != ref.size:
-            raise ValueError(f"window scale: {ref.size} quantiles stored, the metadata "
-                             f"says {metadata[WINDOW_META].get('quantiles')}")
+        ref, corpus, lower_better, meta = stored
         try:
             windows, photos = int(meta.pop("windows")), int(meta.pop("photos"))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError("window scale: the metadata lacks the numbers of windows and "
                              "photos") from exc
-        corpus = str(meta.pop("corpus", "unknown corpus"))
-        lower_better = bool(meta.pop("lower_better", True))
         return cls(ref, corpus, lower_better, extra=meta, windows=windows, photos=photos)
+
+
+def _stored(tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, Any], tensor: str,
+            entry: str, count: str, what: str, values: str,
+            ) -> tuple[np.ndarray, str, bool, dict[str, Any]] | None:
+    """A scale as a bundle stores it: its reference values, corpus, direction and the
+    rest of its metadata entry; None where the bundle has no tensor ``tensor``.
+
+    Raises:
+        ValueError: the metadata's ``count`` disagrees with the values stored (the
+            message names the scale, ``what``, and its ``values``).
+    """
+    if tensor not in tensors:
+        return None
+    meta = dict(metadata.get(entry) or {})
+    ref = tensors[tensor].detach().cpu().double().numpy()
+    said = meta.pop(count, ref.size)
+    if said != ref.size:
+        raise ValueError(f"{what}: {ref.size} {values} stored, the metadata says {said}")
+    corpus = str(meta.pop("corpus", "unknown corpus"))
+    return ref, corpus, bool(meta.pop("lower_better", True)), meta
 
 
 def read_quality_scale(path: str | os.PathLike) -> QualityScale | None:
