@@ -22,17 +22,23 @@ import math
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from blindiqa.crops.features import FeatureExtractor
+from blindiqa.encoders import create_network, get_encoder_spec, list_encoders
 from blindiqa.losses.club import (
     ConditionalGaussian,
     club_upper_bound,
     gaussian_log_likelihood,
     q_loss,
 )
+from blindiqa.train.authentic_data import AuthenticDataset
+from blindiqa.train.content import ContentNetwork
+from blindiqa.train.data import list_training_images
 
 
 @torch.no_grad()
@@ -144,12 +150,6 @@ def evaluate_q(q: ConditionalGaussian, z: torch.Tensor, x_c: torch.Tensor) -> di
 
 
 def main(argv: list[str] | None = None) -> int:
-    from blindiqa.crops.features import FeatureExtractor
-    from blindiqa.encoders import create_network, list_encoders
-    from blindiqa.train.authentic_data import AuthenticDataset
-    from blindiqa.train.content import ContentNetwork
-    from blindiqa.train.data import list_training_images
-
     p = argparse.ArgumentParser(prog="python -m blindiqa.ablate.probe",
                                 description="Sweep q's learning rate on fixed features.")
     p.add_argument("--images", nargs="+", required=True)
@@ -168,16 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
 
-    from pathlib import Path
-
     if args.pairs and Path(args.pairs).is_file():
         saved = torch.load(args.pairs, weights_only=True)
         z, x_c = saved["z"], saved["x_c"]
     else:
         net = create_network(args.encoder, pretrained=args.init == "imagenet",
                              checkpoint_path=None if args.init == "imagenet" else args.init)
-        from blindiqa.encoders import get_encoder_spec
-
         layer = args.layer or get_encoder_spec(args.encoder).default_layer
         enc = FeatureExtractor(net, (layer,), args.normalization).eval().to(args.device)
         content = ContentNetwork().to(args.device)
