@@ -27,11 +27,13 @@ import os
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    import numpy as np
-    from PIL import Image
+import numpy as np
+from PIL import Image, ImageOps
+
+from blindiqa.io import formats
+from blindiqa.io.raw import render_raw
 
 #: Default largest gap between two capture times of one burst, in seconds.
 DEFAULT_SECONDS = 2.0
@@ -116,8 +118,6 @@ def exif_time(exif: Image.Exif) -> float | None:
 def capture_time(path: str | os.PathLike) -> float | None:
     """When a photo was taken, from its EXIF, in seconds since the epoch; None where the
     file has no readable capture time (or cannot be opened)."""
-    from PIL import Image
-
     try:
         with Image.open(path) as image:
             return exif_time(image.getexif())
@@ -133,13 +133,10 @@ def thumbnail_feature(image: Image.Image, side: int = THUMB_SIDE) -> np.ndarray:
     Raises:
         ValueError: ``side`` below 1.
     """
-    import numpy as np
-    from PIL import Image as PILImage
-
     if side < 1:
         raise ValueError(f"side must be at least 1, got {side}")
     image.draft("RGB", (4 * side, 4 * side))  # JPEG: decode at a fraction of the size
-    small = image.convert("RGB").resize((side, side), PILImage.BOX)
+    small = image.convert("RGB").resize((side, side), Image.BOX)
     vec = np.asarray(small, dtype=np.float64).ravel()
     vec -= vec.mean()
     norm = float(np.linalg.norm(vec))
@@ -149,8 +146,6 @@ def thumbnail_feature(image: Image.Image, side: int = THUMB_SIDE) -> np.ndarray:
 def file_feature(path: str | os.PathLike, side: int = THUMB_SIDE) -> np.ndarray | None:
     """:func:`thumbnail_feature` of an image file (after its EXIF orientation), or None
     where it cannot be read."""
-    from PIL import Image, ImageOps
-
     try:
         with Image.open(path) as image:
             image.draft("RGB", (4 * side, 4 * side))
@@ -161,8 +156,6 @@ def file_feature(path: str | os.PathLike, side: int = THUMB_SIDE) -> np.ndarray 
 
 def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
     """``1 - cos(a, b)`` (0 for the same direction, up to 2); 1 where either is zero."""
-    import numpy as np
-
     na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
     if na == 0 or nb == 0:
         return 1.0
@@ -268,7 +261,6 @@ def group_bursts(names: Sequence[str], times: Sequence[float | None],
 
 class Scored(Protocol):
     """A scored shot: a score file's row, a report's row."""
-
     @property
     def score(self) -> float | None: ...
 
@@ -318,10 +310,6 @@ def read_shot(path: str | os.PathLike, with_feature: bool = True, side: int = TH
     """What grouping needs of one file, opened once: whether it can be read as an image,
     its capture time (:func:`exif_time`) and its descriptor (:func:`thumbnail_feature`
     after its EXIF orientation; None unless ``with_feature``)."""
-    from PIL import Image, ImageOps
-
-    from blindiqa.io import formats
-
     if formats.is_raw(path):
         return _read_raw_shot(path, with_feature, side)
     if formats.is_heif_family(path):
@@ -349,10 +337,6 @@ def _read_raw_shot(path: str | os.PathLike, with_feature: bool, side: int,
     Pillow reads the file's TIFF structure (DNG, NEF, CR2, ARW ...), the descriptor from
     the camera's rendering as scoring sees it (:func:`blindiqa.io.raw.render_raw`, the
     embedded preview where large enough; needs the ``[formats]`` extra)."""
-    from PIL import Image
-
-    from blindiqa.io.raw import render_raw
-
     when = None
     try:
         with Image.open(path) as image:
