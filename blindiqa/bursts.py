@@ -261,6 +261,7 @@ def group_bursts(names: Sequence[str], times: Sequence[float | None],
 
 class Scored(Protocol):
     """A scored shot: a score file's row, a report's row."""
+
     @property
     def score(self) -> float | None: ...
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from blindiqa.cli.common import examples
+from blindiqa.cli.choices import ABLATION_VARIANTS as VARIANT_KEYS
+from blindiqa.cli.choices import ENCODERS
+from blindiqa.cli.common import examples, fail, run_command, show_progress
 
 #: Options passed on to every Stage-2 run (AuthenticConfig fields).
 _TRAIN_OPTIONS = ("epochs", "steps_per_epoch", "batch_images", "crop_size", "limit_images",
@@ -33,9 +35,6 @@ def _pair(text: str) -> tuple[str, str]:
 
 def register(subparsers: Any) -> None:
     """Add ``ablate`` to the sub-commands of ``blindiqa``."""
-    from blindiqa.cli.choices import ABLATION_VARIANTS as VARIANT_KEYS
-    from blindiqa.cli.choices import ENCODERS
-
     p = subparsers.add_parser(
         "ablate", help="the training-stage ablation (synthetic / + authentic / + MI)",
         description="Run (or reuse finished runs of) the four variants of the paper's "
@@ -109,7 +108,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from blindiqa.ablate.runner import VARIANT_KEYS, AblationConfig, run_ablation
-    from blindiqa.cli.common import fail, show_progress
 
     train = {k: getattr(args, k) for k in _TRAIN_OPTIONS if getattr(args, k) is not None}
     cfg = AblationConfig(init=args.init, pristine=args.pristine, unlabeled=args.unlabeled,
@@ -135,8 +133,6 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m blindiqa.cli.ablate ...`` (the same as ``blindiqa ablate ...``)."""
-    from blindiqa.cli.common import run_command
-
     return run_command("ablate", register, argv)
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from blindiqa.cli.common import add_score_file_options, examples, fail, read_score_file
+from blindiqa.io.atomic import write_text_atomic
+from blindiqa.scoring.rows import COLUMNS, OUT_EXTENSIONS, format_row, is_jsonl
 
 if TYPE_CHECKING:
     from blindiqa.scoring.rows import Row
@@ -113,7 +115,6 @@ def format_grouped(rows: Sequence[Row], bursts: Sequence[int], best: Sequence[bo
     """The rows with their burst columns (after any further columns every row has), as
     the text of a CSV or JSON lines file."""
     from blindiqa.bursts import burst_sizes
-    from blindiqa.scoring.rows import COLUMNS, format_row
 
     sizes = burst_sizes(bursts)
     columns = (*COLUMNS, *carried_columns(rows))  # format_row writes the carried ones
@@ -135,8 +136,6 @@ def format_grouped(rows: Sequence[Row], bursts: Sequence[int], best: Sequence[bo
 
 def run(args: argparse.Namespace) -> int:
     from blindiqa.bursts import best_of_bursts, goodness, group_files
-    from blindiqa.io.atomic import write_text_atomic
-    from blindiqa.scoring.rows import OUT_EXTENSIONS, is_jsonl
 
     if args.out and not args.out.lower().endswith(OUT_EXTENSIONS):
         return fail(f"--out must end in {', '.join(OUT_EXTENSIONS)}, got {args.out}")

@@ -9,6 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from blindiqa.scoring.rows import OUT_EXTENSIONS, read_rows
+from blindiqa.viz.checks import MAP_OPACITY, check_map_opacity
+
 if TYPE_CHECKING:
     from blindiqa.models.base import QualityModel
     from blindiqa.scoring.rows import Row
@@ -172,8 +175,6 @@ def add_model_options(parser: argparse.ArgumentParser, multiple: bool = False) -
 
 def map_opacity(text: str) -> float:
     """argparse type: a map's opacity over its photo, 0 to 1 (``--map-opacity``)."""
-    from blindiqa.viz.checks import check_map_opacity
-
     try:
         return check_map_opacity(text)
     except ValueError as exc:
@@ -182,8 +183,6 @@ def map_opacity(text: str) -> float:
 
 def add_map_opacity_option(parser: argparse.ArgumentParser, what: str) -> None:
     """``--map-opacity A``: how strongly the quality map covers the photo in ``what``."""
-    from blindiqa.viz.checks import MAP_OPACITY
-
     parser.add_argument("--map-opacity", type=map_opacity, default=MAP_OPACITY, metavar="A",
                         help=f"opacity of {what} over the photo, from 0 (photo only) to 1 "
                              "(map only; default: %(default)s)")
@@ -242,8 +241,6 @@ def show_progress(args: argparse.Namespace) -> bool:
 def add_score_file_options(p: argparse.ArgumentParser) -> None:
     """``SCORES`` (a score file of ``blindiqa score``) and ``--root DIR``, the options of
     the commands that read one (:func:`read_score_file`)."""
-    from blindiqa.scoring.rows import OUT_EXTENSIONS
-
     p.add_argument("scores", metavar="SCORES",
                    help=f"a score file from `blindiqa score --out` "
                         f"({', '.join(OUT_EXTENSIONS)})")
@@ -260,8 +257,6 @@ def read_score_file(scores: str, root: str | None) -> tuple[list[Row], Path]:
         ValueError: the file cannot be read or is not a score file
             (:class:`~blindiqa.scoring.rows.RowFileError`), or ``root`` is not a folder.
     """
-    from blindiqa.scoring.rows import read_rows
-
     rows = read_rows(scores)
     folder = Path(root) if root else Path()
     if root and not folder.is_dir():

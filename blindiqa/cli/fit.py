@@ -7,6 +7,7 @@ import pickle
 import re
 import sys
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 from blindiqa.cli.choices import (
@@ -24,6 +25,7 @@ from blindiqa.cli.common import (
     positive_int,
     show_progress,
 )
+from blindiqa.models.registry import get_entry
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -117,7 +119,6 @@ def check_checkpoint(encoder: str, path: str) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from blindiqa.models.bundle import save_bundle
-    from blindiqa.models.registry import get_entry
 
     out = Path(args.out)
     if out.is_dir():
@@ -198,8 +199,6 @@ def _taps(args: argparse.Namespace, spec) -> tuple[str, ...]:
 
 
 def _fit_one_pass(args: argparse.Namespace, spec, weights: str):
-    from dataclasses import replace
-
     from blindiqa.models.fit import fit_one_pass
     from blindiqa.onepass import OnePassConfig
 
@@ -214,8 +213,6 @@ def _fit_one_pass(args: argparse.Namespace, spec, weights: str):
 
 
 def _fit_head(args: argparse.Namespace):
-    from dataclasses import replace
-
     from blindiqa.models.fit import fit_one_pass
     from blindiqa.train.head import load_head
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from blindiqa.cli.common import add_quiet_option, add_workers_option, examples, fail
 from blindiqa.progress import Progress
@@ -39,8 +40,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     import numpy as np
 
     from blindiqa.models.bundle import BundleError

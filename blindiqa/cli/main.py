@@ -24,6 +24,7 @@ from blindiqa.cli import (
 )
 from blindiqa.cli.common import CommandParser, SubCommands, parse_and_run
 from blindiqa.runtime import limit_openmp_spinning
+from blindiqa.version import __version__
 
 #: The modules of blindiqa.cli providing ``register(subparsers)``, in the order of
 #: ``blindiqa --help``; each adds one sub-command whose parser sets ``func(args) -> int``
@@ -38,7 +39,6 @@ COMMANDS = tuple(m.__name__.rsplit(".", 1)[1] for m in MODULES)
 def build_parser() -> argparse.ArgumentParser:
     parser = CommandParser(prog="blindiqa",
                            description="Completely blind image quality assessment.")
-    from blindiqa.version import __version__
 
     parser.add_argument("--version", action="version", version=f"blindiqa {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser,

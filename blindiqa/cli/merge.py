@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from blindiqa.cli.common import examples, fail
 from blindiqa.scoring.rows import OUT_EXTENSIONS, RowFileError, RowWriter
@@ -43,8 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from blindiqa.scoring.merge import (
         expected_names,
         has_reasons,

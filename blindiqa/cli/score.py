@@ -21,11 +21,14 @@ from blindiqa.cli.common import (
     no_images,
     positive_int,
 )
-from blindiqa.cli.score_ray import add_ray_options
+from blindiqa.cli.score_ray import add_ray_options, run_ray_cli
 from blindiqa.io.lock import OutputLockedError, acquire, release
 from blindiqa.progress import Progress
+from blindiqa.scoring.outputs import RecordWriter, Tally, check_outputs, resume_problem
+from blindiqa.scoring.provenance import provenance_of
 from blindiqa.scoring.rows import RowFileError
 from blindiqa.scoring.sidecar import sidecar_path, write_sidecar
+from blindiqa.viz.checks import parse_map_range
 
 if TYPE_CHECKING:
     from blindiqa.models.base import QualityModel
@@ -57,8 +60,6 @@ def positive_float(text: str) -> float:
 
 def _map_range(text: str) -> tuple[float, float]:
     """argparse type: ``LO,HI`` for ``--map-range``."""
-    from blindiqa.viz.checks import parse_map_range
-
     try:
         return parse_map_range(text)
     except ValueError as exc:
@@ -145,8 +146,6 @@ def _silence_stdout() -> None:
 
 def check_options(args: argparse.Namespace) -> str | None:
     """Why the options do not go together (None where they do)."""
-    from blindiqa.scoring.outputs import check_outputs
-
     if args.resume and not args.out:
         return "--resume needs --out FILE (the file to append to)"
     if args.resume and args.overwrite:
@@ -163,7 +162,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.paths and not args.manifest:  # argparse's usage error, as for no argument
         args.parser.error("the following arguments are required: PATH (or --manifest)")
     if args.engine == "ray" and not args.reasons:
-        from blindiqa.cli.score_ray import run_ray_cli
 
         return run_ray_cli(args)
     problem = check_options(args)
@@ -185,7 +183,6 @@ def run(args: argparse.Namespace) -> int:
 def _run_locked(args: argparse.Namespace) -> int:
     """The local run, once the options are checked and ``--out`` is locked."""
     from blindiqa.scoring.inputs import previous_rows, walk_inputs
-    from blindiqa.scoring.outputs import RecordWriter, Tally
 
     try:
         previous = previous_rows(args.out, args.resume)
@@ -202,8 +199,6 @@ def _run_locked(args: argparse.Namespace) -> int:
             return fail(str(exc))
         prov = None
         if args.out:
-            from blindiqa.scoring.outputs import resume_problem
-            from blindiqa.scoring.provenance import provenance_of
 
             try:
                 prov = provenance_of(model, args.shard)

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from blindiqa.cli.common import fail, model_options, no_images, positive_int
-from blindiqa.scoring.parts import DEFAULT_ROWS_PER_PART
+from blindiqa.distributed.cluster import import_ray
+from blindiqa.distributed.quiet import new_log_path, stderr_to_file
+from blindiqa.scoring.parts import DEFAULT_ROWS_PER_PART, clear_parts
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from blindiqa.scoring.outputs import Tally
@@ -88,10 +90,7 @@ def run_ray_cli(args: argparse.Namespace) -> int:
         0 when every input was scored, 1 when some failed or none was found, 2 for
         options that do not go together or a missing Ray.
     """
-    from blindiqa.distributed.cluster import import_ray
-    from blindiqa.distributed.quiet import new_log_path, stderr_to_file
     from blindiqa.scoring.inputs import walk_inputs
-    from blindiqa.scoring.parts import clear_parts
     from blindiqa.scoring.ray import RayRunError, score_to_parts
 
     problem = _problem(args)

@@ -7,9 +7,13 @@ other back).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from blindiqa.cli.common import fail
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -19,8 +23,6 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     then ``--resume`` and ``--quiet``. Every flag defaults to None ("not given"), so that
     a resumed run's saved settings apply (:func:`~blindiqa.train.settings.merge_with_saved`).
     """
-    import dataclasses
-
     from blindiqa.train.settings import CHOICES_KEY, HELP_KEY, METAVAR_KEY, RunOptions
 
     for f in dataclasses.fields(RunOptions):
@@ -57,7 +59,6 @@ def run_stage(args: argparse.Namespace, config_type: type,
     Returns:
         The exit code: 0, or 1 for bad settings or a non-finite loss.
     """
-    from blindiqa.cli.common import fail
     from blindiqa.train.settings import option_names
 
     given = {name: getattr(args, name) for name in option_names(config_type)}
@@ -77,8 +78,6 @@ def run_stage(args: argparse.Namespace, config_type: type,
 def fit_pristine_command(cfg: Any, out: str) -> str:
     """The ``blindiqa fit-pristine`` command line that makes a model of a run: its head
     (a head stage's config has no ``encoder``), or its encoder, layer and normalisation."""
-    from pathlib import Path
-
     from blindiqa.train.run import ENCODER_FILE
 
     if not hasattr(cfg, "encoder"):

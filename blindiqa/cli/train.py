@@ -21,15 +21,14 @@ import argparse
 import sys
 from typing import Any
 
-from blindiqa.cli.common import CommandParser, SubCommands, examples
+from blindiqa.cli.common import CommandParser, SubCommands, examples, run_command
 from blindiqa.cli.stages import add_run_options, run_stage
+from blindiqa.cli.train_authentic import register_subcommand
+from blindiqa.cli.train_head import register_subcommands as register_head
 
 
 def register(subparsers: Any) -> None:
     """Add ``train`` (with its stages) to ``subparsers`` (from ``add_subparsers``)."""
-    from blindiqa.cli.train_authentic import register_subcommand
-    from blindiqa.cli.train_head import register_subcommands as register_head
-
     parser = subparsers.add_parser(
         "train", help="train an encoder or a quality head (synthetic pre-training, authentic "
              "fine-tuning)",
@@ -141,8 +140,6 @@ def run_synthetic(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m blindiqa.cli.train STAGE ...`` (the same as ``blindiqa train ...``)."""
-    from blindiqa.cli.common import run_command
-
     return run_command("train", register, argv)
 
 
