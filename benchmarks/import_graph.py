@@ -16,7 +16,7 @@ packages are imported before it, but that is the package machinery, not an impor
 module asks for, so it draws no arrow (as in grimp / import-linter).
 
 The folder graph has one node per sub-package folder of ``blindiqa/`` and one per
-top-level module (``blindiqa/__init__``, ``scoring.py``, ...), and one arrow per pair of
+top-level module (``blindiqa/__init__``, ``bursts.py``, ...), and one arrow per pair of
 folders with any import between them. Cycles are listed for modules (strongly connected
 components with one loop spelled out) and for folders.
 
@@ -180,7 +180,7 @@ def module_edges(modules: dict[str, Path]) -> tuple[list[Edge], list[str]]:
 
 def folder_of(module: str) -> str:
     """The folder node of a module: ``models`` for ``blindiqa.models.base``, and the file
-    for a top-level module (``scoring.py``, ``blindiqa/__init__``)."""
+    for a top-level module (``bursts.py``, ``blindiqa/__init__``)."""
     parts = module.split(".")
     if len(parts) == 1:
         return f"{PACKAGE}/__init__"
