@@ -1,7 +1,7 @@
-"""Shared fixtures: sample photos, a small fitted model, a folder of small training
-images, the shared data folder; and, from ``bench_fixtures.py`` beside this file, the
-fake scorer and dataset of the bench tests (tests/bench and the ``blindiqa bench``
-command's tests in tests/cli).
+"""Shared fixtures: sample photos, a small fitted model and its bundle file, a
+folder of small training images, the shared data folder; and, from ``bench_fixtures.py``
+beside this file, the fake scorer and dataset of the bench tests (tests/bench and the
+``blindiqa bench`` command's tests in tests/cli).
 
 Tests must pass on any machine: see "Tests that pass on any machine" in CONTRIBUTING.md
 (golden values with a relative tolerance of ~1e-6, exact equality only within one
@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from bench_fixtures import fake_model, generic_tree  # noqa: F401
 from PIL import Image
+
+from blindiqa.models.bundle import save_bundle
 
 #: benchmarks/robustness_cases.py (the bad inputs that benchmarks/robustness_table.py
 #: tabulates and tests/robustness checks) holds the small model's recipe; the robustness
@@ -88,6 +90,14 @@ def small_model():
     Gaussian fitted on two sample photos."""
     data = pytest.importorskip("skimage.data")
     return fit_small_model((data.astronaut(), data.rocket()))
+
+
+@pytest.fixture(scope="session")
+def model_file(tmp_path_factory: pytest.TempPathFactory, small_model) -> str:
+    """The ``small_model`` fixture saved as a bundle (``score --model FILE``)."""
+    path = tmp_path_factory.mktemp("model") / "small.safetensors"
+    save_bundle(path, *small_model.bundle_contents())
+    return str(path)
 
 
 #: (height, width) of the fixture images: landscape, portrait, square, smaller than the
