@@ -8,13 +8,6 @@ import blindiqa
 from blindiqa.cli.main import main
 
 
-def test_models_lists_default(capsys):
-    assert main(["models"]) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["name", "lower_better", "features", "weights"]
-    assert any(line.startswith("default ") and " True " in line for line in out)
-
-
 def test_fit_pristine_writes_a_usable_bundle(tmp_path, photo, photo2, capsys):
     d = tmp_path / "pristine"
     d.mkdir()
