@@ -100,6 +100,21 @@ def model_file(tmp_path_factory: pytest.TempPathFactory, small_model) -> str:
     return str(path)
 
 
+def _crop(array, side: int = 128) -> torch.Tensor:
+    h, w, _ = array.shape
+    top, left = (h - side) // 2, (w - side) // 2
+    patch = array[top:top + side, left:left + side].copy()
+    return torch.from_numpy(patch).permute(2, 0, 1).float() / 255.0
+
+
+@pytest.fixture(scope="session")
+def images() -> torch.Tensor:
+    """``(3, 3, 128, 128)`` float32 in ``[0, 1]``: 128 x 128 centre crops of
+    scikit-image's astronaut, coffee and chelsea (the distortion tests' images)."""
+    data = pytest.importorskip("skimage.data", reason="scikit-image is a test dependency")
+    return torch.stack([_crop(data.astronaut()), _crop(data.coffee()), _crop(data.chelsea())])
+
+
 #: (height, width) of the fixture images: landscape, portrait, square, smaller than the
 #: working size of the training tests (128) so that they get enlarged.
 _PRISTINE_SIZES = ((100, 140), (150, 120), (128, 128), (90, 160), (200, 96))
