@@ -1,5 +1,6 @@
 """Shared fixtures: sample photos, a small fitted model and its bundle file, a
-folder of small training images, the shared data folder; and, from ``bench_fixtures.py``
+folder of small training images, the distortion tests' images, the report tests' folder
+of photos, the shared data folder; and, from ``bench_fixtures.py``
 beside this file, the fake scorer and dataset of the bench tests (tests/bench and the
 ``blindiqa bench`` command's tests in tests/cli).
 
@@ -137,6 +138,32 @@ def pristine_dir(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("pristine")
     for i, (h, w) in enumerate(_PRISTINE_SIZES):
         Image.fromarray(_smooth_image(h, w, i)).save(d / f"img{i}.png")
+    return d
+
+
+#: A file name that is markup if written into a page unescaped.
+TRICKY_NAME = "a<b>&\"q'.png"
+
+
+@pytest.fixture()
+def tricky_name() -> str:
+    """The name of the photo whose name is markup."""
+    return TRICKY_NAME
+
+
+@pytest.fixture()
+def report_photos(tmp_path, photo, photo2):
+    """Six inputs: five small photos (one with a name full of markup) and a corrupt JPEG."""
+    d = tmp_path / "photos"
+    d.mkdir()
+    noisy = np.clip(photo + np.random.default_rng(0).normal(0, 25, photo.shape), 0, 255)
+    blocky = photo2[::4, ::4].repeat(4, 0).repeat(4, 1)
+    Image.fromarray(photo).save(d / "coffee.jpg", quality=95)
+    Image.fromarray(photo2).save(d / "cat.png")
+    Image.fromarray(noisy.astype(np.uint8)).save(d / "noisy.png")
+    Image.fromarray(blocky).save(d / "blocky.png")
+    Image.fromarray(photo[:, ::-1].copy()).save(d / TRICKY_NAME)
+    (d / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 64)
     return d
 
 
