@@ -1,7 +1,8 @@
-"""Shared fixtures: sample photos, a small fitted model, a folder of small training
-images, the shared data folder; and, from ``bench_fixtures.py`` beside this file, the
-fake scorer and dataset of the bench tests (tests/bench and the ``blindiqa bench``
-command's tests in tests/cli).
+"""Shared fixtures: sample photos, a small fitted model and its bundle file, a
+folder of small training images, the distortion tests' images, the report tests' folder
+of photos, the shared data folder; and, from ``bench_fixtures.py``
+beside this file, the fake scorer and dataset of the bench tests (tests/bench and the
+``blindiqa bench`` command's tests in tests/cli).
 
 Tests must pass on any machine: see "Tests that pass on any machine" in CONTRIBUTING.md
 (golden values with a relative tolerance of ~1e-6, exact equality only within one
@@ -20,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from bench_fixtures import fake_model, generic_tree  # noqa: F401
 from PIL import Image
+
+from blindiqa.models.bundle import save_bundle
 
 #: benchmarks/robustness_cases.py (the bad inputs that benchmarks/robustness_table.py
 #: tabulates and tests/robustness checks) holds the small model's recipe; the robustness
@@ -90,6 +93,29 @@ def small_model():
     return fit_small_model((data.astronaut(), data.rocket()))
 
 
+@pytest.fixture(scope="session")
+def model_file(tmp_path_factory: pytest.TempPathFactory, small_model) -> str:
+    """The ``small_model`` fixture saved as a bundle (``score --model FILE``)."""
+    path = tmp_path_factory.mktemp("model") / "small.safetensors"
+    save_bundle(path, *small_model.bundle_contents())
+    return str(path)
+
+
+def _crop(array, side: int = 128) -> torch.Tensor:
+    h, w, _ = array.shape
+    top, left = (h - side) // 2, (w - side) // 2
+    patch = array[top:top + side, left:left + side].copy()
+    return torch.from_numpy(patch).permute(2, 0, 1).float() / 255.0
+
+
+@pytest.fixture(scope="session")
+def images() -> torch.Tensor:
+    """``(3, 3, 128, 128)`` float32 in ``[0, 1]``: 128 x 128 centre crops of
+    scikit-image's astronaut, coffee and chelsea (the distortion tests' images)."""
+    data = pytest.importorskip("skimage.data", reason="scikit-image is a test dependency")
+    return torch.stack([_crop(data.astronaut()), _crop(data.coffee()), _crop(data.chelsea())])
+
+
 #: (height, width) of the fixture images: landscape, portrait, square, smaller than the
 #: working size of the training tests (128) so that they get enlarged.
 _PRISTINE_SIZES = ((100, 140), (150, 120), (128, 128), (90, 160), (200, 96))
@@ -112,6 +138,32 @@ def pristine_dir(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("pristine")
     for i, (h, w) in enumerate(_PRISTINE_SIZES):
         Image.fromarray(_smooth_image(h, w, i)).save(d / f"img{i}.png")
+    return d
+
+
+#: A file name that is markup if written into a page unescaped.
+TRICKY_NAME = "a<b>&\"q'.png"
+
+
+@pytest.fixture()
+def tricky_name() -> str:
+    """The name of the photo whose name is markup."""
+    return TRICKY_NAME
+
+
+@pytest.fixture()
+def report_photos(tmp_path, photo, photo2):
+    """Six inputs: five small photos (one with a name full of markup) and a corrupt JPEG."""
+    d = tmp_path / "photos"
+    d.mkdir()
+    noisy = np.clip(photo + np.random.default_rng(0).normal(0, 25, photo.shape), 0, 255)
+    blocky = photo2[::4, ::4].repeat(4, 0).repeat(4, 1)
+    Image.fromarray(photo).save(d / "coffee.jpg", quality=95)
+    Image.fromarray(photo2).save(d / "cat.png")
+    Image.fromarray(noisy.astype(np.uint8)).save(d / "noisy.png")
+    Image.fromarray(blocky).save(d / "blocky.png")
+    Image.fromarray(photo[:, ::-1].copy()).save(d / TRICKY_NAME)
+    (d / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 64)
     return d
 
 

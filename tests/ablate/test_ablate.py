@@ -1,4 +1,5 @@
-"""``blindiqa ablate``: orchestration (budget, matched steps, reuse), report, a tiny real run."""
+"""The ablation: orchestration (budget, matched steps, reuse), report, a tiny real run (the
+``blindiqa ablate`` command: tests/cli/test_ablate_command.py)."""
 
 from __future__ import annotations
 
@@ -183,12 +184,3 @@ def test_tiny_real_ablation(tree, tmp_path):
     run_ablation(cfg, echo=lambda m: None)
     assert (out / "models" / "authentic.safetensors").stat().st_mtime_ns == mtime
     assert (out / "models" / "authentic.json").read_text() == stamp
-
-
-def test_cli_parses(tmp_path):
-    from blindiqa.cli.ablate import main
-
-    assert main(["--init", "imagenet", "--pristine", str(tmp_path), "--dataset", "x=" +
-                 str(tmp_path), "--out", str(tmp_path / "o"), "--quiet"]) == 1  # no photos
-    with pytest.raises(SystemExit):
-        main(["--init", "imagenet", "--pristine", "p", "--dataset", "novalue", "--out", "o"])

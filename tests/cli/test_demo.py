@@ -7,6 +7,7 @@ import csv
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from blindiqa.cli.main import build_parser, main
 
@@ -72,3 +73,17 @@ def test_default_out_is_git_ignored() -> None:
     args = build_parser().parse_args(["demo"])
     ignored = (REPO / ".gitignore").read_text().splitlines()
     assert f"{args.out}/" in ignored
+
+
+def test_demo_contact_sheet(tmp_path, capsys):
+    pytest.importorskip("skimage")
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    with Image.open(tmp_path / "contact_sheet.png") as im:
+        assert im.width > 1000
+    with open(tmp_path / "scores.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 10
+    # the strongest level of each distortion scores worse than the original
+    orig = float(rows[0]["score"])
+    for i in (3, 6, 9):
+        assert float(rows[i]["score"]) > orig

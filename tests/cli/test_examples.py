@@ -8,7 +8,6 @@ import shlex
 
 import pytest
 
-from blindiqa.cli.common import ExamplesHelpFormatter, examples
 from blindiqa.cli.main import build_parser
 
 
@@ -48,17 +47,3 @@ def test_every_example_parses(command, line):
         return
     args = build_parser().parse_args(argv)
     assert callable(args.func)
-
-
-def test_examples_keep_their_lines_and_prose_is_wrapped():
-    parser = argparse.ArgumentParser(prog="x", formatter_class=ExamplesHelpFormatter,
-                                     description="word " * 40,
-                                     epilog=examples("x --one", "x --two  # two spaces"))
-    text = parser.format_help()
-    assert "examples:\n  x --one\n  x --two  # two spaces" in text
-    prose_then_examples = argparse.ArgumentParser(
-        prog="x", formatter_class=ExamplesHelpFormatter,
-        epilog="Some words.\n" + examples("x --one")).format_help()
-    assert "Some words.\n\nexamples:\n  x --one" in prose_then_examples
-    prose = text.split("\n\n")[1].splitlines()
-    assert len(prose) > 1 and all(len(line) <= 80 for line in prose)

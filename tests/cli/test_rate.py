@@ -163,15 +163,3 @@ def test_exiftool_reads_the_command_s_rating(album):
                           "photos/a.jpg.xmp", "photos/b.jpg.xmp"], capture_output=True,
                          text=True, check=True).stdout
     assert "4\n" in out and "5\nholiday, beach\n" in out
-
-
-def test_row_problems_counts_reasons_and_names_the_first_ten():
-    from blindiqa.cli.common import row_problems
-
-    assert row_problems("skipped", []) == []
-    problems = [(f"p{i}.jpg", "photo not found: x" if i % 3 else "scoring failed: y")
-                for i in range(12)]
-    lines = row_problems("no rating for", problems)
-    assert lines[0] == "no rating for 12 row(s): 8 photo not found, 4 scoring failed"
-    assert lines[1:11] == [f"  p{i}.jpg: {why}" for i, (_, why) in enumerate(problems[:10])]
-    assert lines[11:] == ["  ... and 2 more"]

@@ -1,5 +1,5 @@
 """``blindiqa train synthetic`` on the command line (progress lines, ``--quiet``), and its
-encoder in fit-pristine."""
+encoder in fit-pristine; every field of a stage's config is an option."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ import pytest
 import blindiqa
 from blindiqa.cli import main as cli_main
 from blindiqa.cli import train as train_cli
+from blindiqa.train.authentic import AuthenticConfig
+from blindiqa.train.settings import option_names
+from blindiqa.train.synthetic import SyntheticConfig
 
 TINY = ["--encoder", "efficientnet_lite0", "--work-size", "128", "--scenes-per-batch", "2",
         "--k", "2", "--device", "cpu", "--workers", "0", "--quiet"]
@@ -101,19 +104,11 @@ def test_authentic_stage_comes_from_its_module(monkeypatch):
     assert parse(["train", "authentic"]).func(None) == 0
 
 
-def test_the_next_command_makes_a_model_of_the_run():
-    from types import SimpleNamespace
-
-    from blindiqa.cli.stages import fit_pristine_command
-
-    synthetic = SimpleNamespace(encoder="resnet50", resolved_layer="layer4",
-                                normalization="imagenet")
-    assert fit_pristine_command(synthetic, "runs/s1") == (
-        "blindiqa fit-pristine DIR --encoder resnet50 --layer layer4 --normalization "
-        "imagenet --encoder-checkpoint runs/s1/encoder.pt --out MODEL")
-    authentic = SimpleNamespace(encoder="resnet50", resolved_layer="layer4",
-                                normalization=None, resolved_normalization="none")
-    assert "--normalization none " in fit_pristine_command(authentic, "runs/s2")
-    head = SimpleNamespace(types=3)
-    assert fit_pristine_command(head, "runs/h1") == (
-        "blindiqa fit-pristine DIR --head runs/h1 --out MODEL")
+@pytest.mark.parametrize("stage,config_type", [("synthetic", SyntheticConfig),
+                                               ("authentic", AuthenticConfig)])
+def test_every_config_field_is_a_cli_option(stage, config_type, tmp_path):
+    parser = argparse.ArgumentParser(prog="blindiqa")
+    train_cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["train", stage, "--out", str(tmp_path)])
+    for name in option_names(config_type):
+        assert getattr(args, name) is None, name  # an option, not given

@@ -5,29 +5,7 @@ import pytest
 import torch
 
 import blindiqa
-from blindiqa.cli.main import main
-from blindiqa.models.bundle import save_bundle
 from blindiqa.models.quality_scale import QualityScale, read_quality_scale, with_quality_scale
-from blindiqa.scoring.rows import read_rows
-
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory, small_model) -> str:
-    path = tmp_path_factory.mktemp("qs") / "small.safetensors"
-    save_bundle(path, *small_model.bundle_contents())
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def sample_folder(tmp_path_factory, small_model):
-    from PIL import Image
-
-    data = pytest.importorskip("skimage.data")
-    folder = tmp_path_factory.mktemp("qs_photos")
-    for name in ("astronaut", "coffee", "chelsea", "rocket", "camera"):
-        img = getattr(data, name)()
-        Image.fromarray(img).convert("RGB").resize((160, 128)).save(folder / f"{name}.png")
-    return folder
 
 
 def test_quality_is_the_share_scoring_worse():
@@ -86,26 +64,6 @@ def test_shipped_models_carry_a_scale_of_452_reference_photos(name):
     ref = model.quality_scale.reference
     median = ref[len(ref) // 2]
     assert float(model.quality_from_score(median)) == pytest.approx(50.0, abs=0.5)
-
-
-def test_fit_scale_command_and_quality_column(tmp_path, model_file, sample_folder):
-    out = tmp_path / "scaled.safetensors"
-    assert main(["fit-scale", model_file, str(sample_folder), "--out", str(out),
-                 "--workers", "0", "--quiet"]) == 0
-    assert main(["fit-scale", model_file, str(sample_folder), "--out", str(out)]) == 2
-    windows = blindiqa.load(out).window_scale  # the maps' scale, from the same photos
-    assert windows is not None and windows.photos == 5 and windows.windows > 5
-    rows_csv = tmp_path / "rows.csv"
-    assert main(["score", str(sample_folder), "--model", str(out), "--workers", "0",
-                 "--quiet", "--out", str(rows_csv)]) == 0
-    rows = read_rows(rows_csv)
-    assert rows_csv.read_text().splitlines()[0] == "path,score,quality,error,width,height"
-    # the reference is the same photos: the best scores 100 x (n-1)/n, the worst 0
-    qualities = sorted(r.quality for r in rows)
-    assert qualities[0] == 0.0 and qualities[-1] == pytest.approx(100 * (len(rows) - 1)
-                                                                 / len(rows), abs=0.01)
-    by_score = sorted(rows, key=lambda r: r.score)
-    assert [r.quality for r in by_score] == sorted(qualities, reverse=True)
 
 
 def test_quality_from_score_returns_a_float64_tensor_like_quality():

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import blindiqa
-from blindiqa.models.bundle import _checksum, load_bundle, save_bundle
+from blindiqa.models.bundle import _checksum, load_bundle
 from blindiqa.models.quality_scale import (
     QUANTILES,
     WINDOW_META,
@@ -25,13 +25,6 @@ SHIPPED_BEFORE = {
     "niqe": "05ad35d5d2db89c27b7dbd54c07d94c03f5b2e9d847345c57294acd747b12d42",
     "ilniqe": "8d02e50e00a61ac8a0f9ee2fda60533ef62ab99352b87f2ec3a5366ad0e48359",
 }
-
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory, small_model) -> str:
-    path = tmp_path_factory.mktemp("ws") / "small.safetensors"
-    save_bundle(path, *small_model.bundle_contents())
-    return str(path)
 
 
 def test_quantiles_summarise_every_window_of_every_photo():

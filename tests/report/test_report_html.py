@@ -1,41 +1,18 @@
-"""The report without a browser: rows and pictures, the page's markup, the command."""
+"""The report without a browser: rows and pictures, the page's markup (the ``blindiqa
+report`` command: tests/cli/test_report_command.py)."""
 
 import os
-from html.parser import HTMLParser
 
 import numpy as np
-import pytest
 import torch
 from PIL import Image
+from report_helpers import cards as _cards
 
-from blindiqa.cli.main import main
 from blindiqa.models.quality_scale import QualityScale
 from blindiqa.report import write_report
 from blindiqa.report.collect import ReportRow, collect_rows, display_name, original_link
 from blindiqa.report.html import extremes, histogram, histogram_svg, render_page
 from blindiqa.scoring import ScoreRecord
-
-
-class _Cards(HTMLParser):
-    """The ``data-*`` attributes of the cards in each section, as the browser reads them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sections: dict[str, list[dict[str, str]]] = {}
-        self.current = ""
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "div" and a.get("id") in ("gallery", "worst", "best"):
-            self.current = a["id"]
-        elif tag == "figure":
-            self.sections.setdefault(self.current, []).append(a)
-
-
-def _cards(page: str) -> dict[str, list[dict[str, str]]]:
-    parser = _Cards()
-    parser.feed(page)
-    return parser.sections
 
 
 def _row(i: int, score: float | None, quality: float | None = None, **kw) -> ReportRow:
@@ -152,62 +129,6 @@ def test_write_report_writes_the_page(tmp_path):
     assert table[0].startswith("path,score,quality,error") and table[1].startswith("a.png,")
     assert 'href="scores.csv"' in page and "lower is better" in page
     assert "<script src" not in page and "http" not in page.replace("http-equiv", "")
-
-
-# ------------------------------------------------------------------------------ command
-def test_command_writes_a_report(report_photos, tricky_name, tmp_path, capsys):
-    out = tmp_path / "rep"
-    bad = report_photos / os.fsdecode(b"bad\xff.png")
-    Image.open(report_photos / "cat.png").save(bad, format="PNG")
-    code = main(["report", str(report_photos), "--model", "niqe", "--out", str(out),
-                 "--workers", "0"])
-    err = capsys.readouterr().err
-    assert code == 1  # the corrupt file
-    assert "report: 7/7" in err and "7 images (1 not scored, model niqe)" in err
-    gallery = _cards((out / "index.html").read_text(encoding="utf-8"))["gallery"]
-    names = [c["data-name"].rsplit("/", 1)[-1] for c in gallery]
-    assert names == sorted(["bad\\xff.png", "blocky.png", "cat.png", "coffee.jpg",
-                            "corrupt.jpg", "noisy.png", tricky_name])
-    assert [c["class"] for c in gallery].count("card failed") == 1
-    assert len(list((out / "thumbs").iterdir())) == len(list((out / "maps").iterdir())) == 6
-
-
-def test_command_refuses_a_non_empty_folder_without_overwrite(report_photos, tmp_path, capsys):
-    out = tmp_path / "rep"
-    out.mkdir()
-    (out / "x").write_text("")
-    one = str(report_photos / "cat.png")
-    assert main(["report", one, "--model", "niqe", "--out", str(out)]) == 2
-    assert "is not empty; give --overwrite" in capsys.readouterr().err
-    assert main(["report", one, "--model", "niqe", "--out", str(out), "--overwrite",
-                 "--quiet"]) == 0
-    assert capsys.readouterr().err == "" and (out / "index.html").is_file()
-
-
-@pytest.mark.parametrize(("case", "code", "message"), [
-    ("out_is_file", 2, "is not a directory"),
-    ("no_images", 1, "no images found"),
-    ("bad_model", 2, "nope"),
-])
-def test_command_errors(case, code, message, tmp_path, report_photos, capsys):
-    (tmp_path / "file").write_text("")
-    (tmp_path / "empty").mkdir()
-    one, out = str(report_photos / "cat.png"), str(tmp_path / "rep")
-    argv = {"out_is_file": [one, "--out", str(tmp_path / "file"), "--model", "niqe"],
-            "no_images": [str(tmp_path / "empty"), "--out", out, "--model", "niqe"],
-            "bad_model": [one, "--out", out, "--model", "nope"]}[case]
-    assert main(["report", *argv]) == code
-    assert message in capsys.readouterr().err
-    assert not (tmp_path / "rep").exists()
-
-
-def test_command_usage_errors(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["report", "x.png", "--out", str(tmp_path / "rep"), "--thumb-side", "0"])
-    assert exc.value.code == 2 and "must be at least 1" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exc:
-        main(["report", "x.png"])
-    assert exc.value.code == 2 and "--out" in capsys.readouterr().err
 
 
 def test_a_quality_below_100_never_reads_100_on_the_page():

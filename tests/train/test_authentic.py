@@ -307,20 +307,3 @@ def test_resolve_config_takes_stage1_settings(tmp_path, pristine_dir):
     bad = tiny(pristine_dir, mi="bogus")
     with pytest.raises(ValueError, match="mi must be"):
         bad.validate()
-
-
-def test_cli_registers_and_runs(pristine_dir, tmp_path):
-    from blindiqa.cli.main import build_parser, main
-
-    parser = build_parser()
-    args = parser.parse_args(["train", "authentic", "--out", str(tmp_path / "r")])
-    assert args.func.__name__ == "run_authentic"
-    code = main(["train", "authentic", "--images", str(pristine_dir), "--init", "imagenet",
-                 "--encoder", "efficientnet_lite0", "--out", str(tmp_path / "r"),
-                 "--mi", "none", "--crop-size", "48", "--batch-images", "2", "--epochs", "1",
-                 "--steps-per-epoch", "2", "--freeze", "stage1-5", "--quiet"])
-    assert code == 0
-    config = json.loads((tmp_path / "r" / "config.json").read_text())
-    assert config["frozen"] == [f"stage{i}" for i in range(1, 6)]
-    assert main(["train", "authentic", "--images", str(pristine_dir), "--out",
-                 str(tmp_path / "r2"), "--quiet"]) == 1  # no --init

@@ -1,14 +1,13 @@
-"""Resume rules and CLI options come from the config dataclasses' fields."""
+"""Resume rules come from the config dataclasses' fields (the command-line options that
+come from them: tests/cli/test_train.py and test_stages.py)."""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from dataclasses import dataclass, field
 
 import pytest
 
-from blindiqa.cli import train as train_cli
 from blindiqa.train.authentic import AuthenticConfig
 from blindiqa.train.settings import (
     FRESH,
@@ -54,50 +53,3 @@ def test_rules_from_metadata():
     assert rules == ["fixed", "inherited", "fresh"]
     with pytest.raises(ValueError, match="resume rule"):
         fixed_fields(Config)
-
-
-@pytest.mark.parametrize("stage,config_type", [("synthetic", SyntheticConfig),
-                                               ("authentic", AuthenticConfig)])
-def test_every_config_field_is_a_cli_option(stage, config_type, tmp_path):
-    parser = argparse.ArgumentParser(prog="blindiqa")
-    train_cli.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["train", stage, "--out", str(tmp_path)])
-    for name in option_names(config_type):
-        assert getattr(args, name) is None, name  # an option, not given
-
-
-def test_run_stage_passes_the_fields_as_settings(tmp_path):
-    seen = {}
-
-    def resolve(given, out, resume):
-        seen.update(given)
-        raise ValueError("stop here")
-
-    args = argparse.Namespace(out=str(tmp_path), resume=False, quiet=True,
-                              **{n: None for n in option_names(SyntheticConfig)})
-    args.lr = 0.5
-    assert train_cli.run_stage(args, SyntheticConfig, resolve, None) == 1
-    assert set(seen) == set(option_names(SyntheticConfig)) and seen["lr"] == 0.5
-
-
-def test_run_option_flags_come_from_the_fields():
-    import argparse
-    import dataclasses
-
-    from blindiqa.cli.stages import add_run_options
-    from blindiqa.train.settings import HELP_KEY, RunOptions, resume_rule
-
-    p = argparse.ArgumentParser()
-    add_run_options(p)
-    by_dest = {a.dest: a for a in p._actions}
-    for f in dataclasses.fields(RunOptions):
-        action = by_dest[f.name]
-        assert action.option_strings[0] == "--" + f.name.replace("_", "-")
-        assert action.help == f.metadata[HELP_KEY] and action.default is None
-        assert resume_rule(f) in ("inherited", "fresh")
-    given = vars(p.parse_args(["--device", "cpu", "--workers", "2", "--no-amp",
-                               "--max-minutes", "1.5", "--max-steps", "7"]))
-    assert given["device"] == "cpu" and given["workers"] == 2 and given["amp"] is False
-    assert given["max_minutes"] == 1.5 and given["max_steps"] == 7
-    assert given["checkpoint_every"] is None and given["channels_last"] is None
-    assert {"resume", "quiet"} <= set(by_dest)

@@ -1,4 +1,5 @@
-"""The contact sheet and the ``blindiqa distortions`` command."""
+"""``blindiqa distortions``: ``sheet`` writes a contact sheet, ``list`` the 25 types;
+errors and a missing action."""
 
 from __future__ import annotations
 
@@ -6,40 +7,9 @@ import argparse
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from blindiqa.cli import distortions as cli
-from blindiqa.distortions import make_sheet
-from blindiqa.distortions.sheet import prepare_tile
-
-
-def test_prepare_tile_keeps_orientation():
-    assert prepare_tile(torch.rand(3, 100, 200), 64).shape == (1, 3, 48, 64)
-    assert prepare_tile(torch.rand(3, 200, 100), 64).shape == (1, 3, 64, 48)
-
-
-def test_make_sheet(tmp_path, images):
-    path = make_sheet(images[0], tmp_path / "sub" / "s.png",
-                      generator=torch.Generator().manual_seed(0), tile=64)
-    assert path.exists()
-    with Image.open(path) as im:
-        w, h = im.size
-        assert im.mode == "RGB"
-    assert h > 25 * 48 and w > 6 * 64
-    again = make_sheet(images[0], tmp_path / "t.png",
-                       generator=torch.Generator().manual_seed(0), tile=64)
-    with Image.open(path) as a, Image.open(again) as b:
-        assert np.array_equal(np.asarray(a), np.asarray(b))
-
-
-def test_make_sheet_errors(tmp_path):
-    with pytest.raises(ValueError):
-        make_sheet(torch.rand(1, 3, 64, 64), tmp_path / "x.png")
-    with pytest.raises(ValueError):
-        make_sheet(torch.zeros(3, 64, 64, dtype=torch.uint8), tmp_path / "x.png")
-    with pytest.raises(ValueError):
-        make_sheet(torch.rand(3, 64, 64), tmp_path / "x.png", tile=32)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,3 +48,25 @@ def test_cli_list_and_no_action(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 25 and "gaussian_blur" in lines[0]
     assert _run(["distortions"]) == 2
+
+
+def test_cli_list_numbers_the_kadid_types_each_with_its_levels(capsys):
+    assert _run(["distortions", "list"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [int(line.split()[0]) for line in lines] == list(range(1, 26))
+    assert len({line.split()[1] for line in lines}) == 25  # one name each
+    assert "sigma (px): 0.5, 1.0, 1.5, 2.5, 5.0" in lines[0]  # gaussian_blur's 5 levels
+
+
+def test_cli_sheet_without_the_reference_column(tmp_path, images, capsys):
+    src = tmp_path / "in.png"
+    arr = (images[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    Image.fromarray(arr).save(src)
+    widths = []
+    for extra in ([], ["--no-reference"]):
+        out = tmp_path / f"sheet{len(extra)}.png"
+        assert _run(["distortions", "sheet", str(src), "--out", str(out), "--size", "64",
+                     *extra]) == 0
+        with Image.open(out) as im:
+            widths.append(im.width)
+    assert widths[1] < widths[0]
