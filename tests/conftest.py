@@ -1,8 +1,10 @@
 """Shared fixtures: sample photos, a small fitted model and its bundle file, a
 folder of small training images, the distortion tests' images, the report tests' folder
-of photos, the shared data folder; and, from ``bench_fixtures.py``
-beside this file, the fake scorer and dataset of the bench tests (tests/bench and the
-``blindiqa bench`` command's tests in tests/cli).
+of photos, the shared data folder; from ``bench_fixtures.py`` beside this file, the fake
+scorer and dataset of the bench tests (tests/bench and the ``blindiqa bench`` command's
+tests in tests/cli); and from ``ray_fixtures.py``, a local Ray instance with a few photos
+and their local scores (scoring on Ray: tests/scoring and the ``score --engine ray``
+command's tests in tests/cli).
 
 Tests must pass on any machine: see "Tests that pass on any machine" in CONTRIBUTING.md
 (golden values with a relative tolerance of ~1e-6, exact equality only within one
@@ -21,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from bench_fixtures import fake_model, generic_tree  # noqa: F401
 from PIL import Image
+from ray_fixtures import local_ray, ray_local_scores, ray_model, ray_photos  # noqa: F401
 
 from blindiqa.models.bundle import save_bundle
 
