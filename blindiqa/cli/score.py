@@ -162,7 +162,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.paths and not args.manifest:  # argparse's usage error, as for no argument
         args.parser.error("the following arguments are required: PATH (or --manifest)")
     if args.engine == "ray" and not args.reasons:
-
         return run_ray_cli(args)
     problem = check_options(args)
     if problem:
@@ -199,7 +198,6 @@ def _run_locked(args: argparse.Namespace) -> int:
             return fail(str(exc))
         prov = None
         if args.out:
-
             try:
                 prov = provenance_of(model, args.shard)
             except OSError as exc:
