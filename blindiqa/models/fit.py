@@ -87,6 +87,14 @@ def _accumulate(files: Iterable[Path], dim: int,
     return stats, n_images, skipped
 
 
+def _record_sources(prov: dict[str, Any], dirs: Sequence[str | os.PathLike],
+                    checkpoint_path: str | os.PathLike | None) -> None:
+    """Add to a fit's provenance the folders it read and the encoder checkpoint, if any."""
+    prov["sources"] = [os.fspath(d) for d in dirs]
+    if checkpoint_path is not None:
+        prov["encoder_checkpoint"] = os.fspath(checkpoint_path)
+
+
 def crops_pristine_stats(extractor: FeatureExtractor, files: Iterable[Path],
                          patch_size: int = PATCH_SIZE, sharpness: float = SHARPNESS_THRESHOLD,
                          colour: float = COLOUR_THRESHOLD, progress: bool = False
@@ -128,12 +136,10 @@ def fit_crops(dirs: Sequence[str | os.PathLike], config: CropsConfig,
     extractor = build_extractor(config, checkpoint_path=checkpoint_path)
     if checkpoint_path is not None:
         config = CropsConfig(**{**config.to_json(), "layers": config.layers,
-                                  "weights": "bundle"})
+                                "weights": "bundle"})
     stats, prov = crops_pristine_stats(extractor, fit_files(dirs), config.patch_size,
                                        progress=progress)
-    prov["sources"] = [os.fspath(d) for d in dirs]
-    if checkpoint_path is not None:
-        prov["encoder_checkpoint"] = os.fspath(checkpoint_path)
+    _record_sources(prov, dirs, checkpoint_path)
     with torch.no_grad():
         return CropsModel(extractor, config, stats.mean, stats.cov, name=name,
                           provenance=prov)
@@ -219,9 +225,7 @@ def one_pass_model(encoder: OnePassEncoder, stats: GaussianStats, prov: dict[str
                    dirs: Sequence[str | os.PathLike], checkpoint_path: str | None = None,
                    name: str = "model", head: QualityHead | None = None) -> OnePassModel:
     """The fitted model from the pooled statistics and provenance of its images."""
-    prov["sources"] = [os.fspath(d) for d in dirs]
-    if checkpoint_path is not None:
-        prov["encoder_checkpoint"] = os.fspath(checkpoint_path)
+    _record_sources(prov, dirs, checkpoint_path)
     return OnePassModel(encoder, stats.mean, stats.cov, name=name, provenance=prov,
                         head=head)
 
