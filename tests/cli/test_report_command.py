@@ -100,7 +100,7 @@ def test_command_refuses_bad_burst_settings(report_photos, tmp_path, capsys):
 
 
 def test_report_maps_show_the_photo_beside_its_map(report_photos, tmp_path, capsys,
-                                                    map_render_spy):
+                                                   map_render_spy):
     out = tmp_path / "rep"
     assert main(["report", str(report_photos / "coffee.jpg"), "--model", "niqe", "--out",
                  str(out), "--workers", "0", "--quiet", "--map-opacity", "0.8"]) == 0

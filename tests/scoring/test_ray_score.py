@@ -32,8 +32,8 @@ def test_scores_and_sizes_equal_the_local_path(local_ray, ray_photos, ray_local_
             assert got[name]["error"] is None
             rel.append(abs(got[name]["score"] - score) / abs(score))
     assert len(rel) == 4 and max(rel) <= 1e-6, rel
-    sizes = {r.name: (r.width, r.height) for r in score_files(ray_model, [(p, str(p)) for p in
-                                                                      ray_photos[:1]])}
+    first = [(p, str(p)) for p in ray_photos[:1]]
+    sizes = {r.name: (r.width, r.height) for r in score_files(ray_model, first)}
     assert (got[str(ray_photos[0])]["width"], got[str(ray_photos[0])]["height"]) == (160, 120)
     assert sizes[str(ray_photos[0])] == (160, 120)
     assert got[str(ray_photos[4])]["width"] is None  # broken.jpg: not decoded
