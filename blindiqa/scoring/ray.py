@@ -29,11 +29,12 @@ from blindiqa.distributed.cluster import connect, import_ray
 from blindiqa.models.load import load
 from blindiqa.progress import Progress
 from blindiqa.scoring.local import score_files
+from blindiqa.scoring.merge import read_part
 from blindiqa.scoring.outputs import Tally
-from blindiqa.scoring.parquet_rows import read_parquet_rows, rows_schema
-from blindiqa.scoring.parts import DEFAULT_ROWS_PER_PART, PartWriter
+from blindiqa.scoring.parquet_rows import rows_schema
+from blindiqa.scoring.parts import DEFAULT_ROWS_PER_PART, PartWriter, part_files
 from blindiqa.scoring.provenance import provenance_of
-from blindiqa.scoring.rows import COLUMNS, Row, read_rows
+from blindiqa.scoring.rows import COLUMNS, Row
 from blindiqa.scoring.sidecar import CHECKED, Provenance, describe, differences
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -174,13 +175,8 @@ def read_parts(folder: str | os.PathLike) -> list[dict[str, Any]]:
     """The rows of the parts a Ray run wrote (Parquet or CSV), in no particular order,
     as dicts of :data:`OUTPUT_COLUMNS` (parts without ``width`` and ``height`` give
     None for them)."""
-    rows: list[dict[str, Any]] = []
-    for part in sorted(Path(folder).iterdir()):
-        if part.suffix == ".parquet":
-            rows += [asdict(r) for r in read_parquet_rows(part)]
-        elif part.suffix == ".csv":
-            rows += [asdict(r) for r in read_rows(part, allow_partial=False)]
-    return rows
+    return [asdict(row) for part in part_files(folder) if part.suffix != ".json"
+            for row in read_part(part)]
 
 
 class RayRunError(Exception):
@@ -269,7 +265,7 @@ def score_to_parts(items: Sequence[tuple[Path, str]], model: str, out: str | os.
         problem = cpu_shortage(concurrency, address)
         if problem:
             raise RayRunError(problem)
-        ds = score_with_ray(list(items), model, concurrency=concurrency,
+        ds = score_with_ray(items, model, concurrency=concurrency,
                             num_gpus_per_worker=num_gpus_per_worker,
                             device="cuda" if num_gpus_per_worker > 0 else device,
                             batch_size=batch_size, provenance=True, **options)
