@@ -33,18 +33,14 @@ def shipped_path(filename: str) -> Path:
     return WEIGHTS_DIR / filename
 
 
-def _feature_dim(path: Path) -> int:
+def _header(path: Path) -> tuple[int, dict]:
+    """A bundle's feature size and metadata, read from its header in one opening."""
     with safe_open(str(path), framework="pt") as f:
-        return int(f.get_slice("pristine.mean").get_shape()[0])
+        dim = int(f.get_slice("pristine.mean").get_shape()[0])
+        return dim, json.loads((f.metadata() or {}).get("metadata", "{}"))
 
 
-def _metadata(path: Path) -> dict:
-    with safe_open(str(path), framework="pt") as f:
-        return json.loads((f.metadata() or {}).get("metadata", "{}"))
-
-
-def _describe(path: Path) -> str:
-    meta = _metadata(path)
+def _describe(filename: str, meta: dict) -> str:
     cfg = meta.get("config", {})
     layers = cfg.get("layers") or cfg.get("taps") or []
     if "taps" in cfg:  # one-pass engine: say how large photos are treated
@@ -52,7 +48,7 @@ def _describe(path: Path) -> str:
         engine = f", one pass, long side <= {side} px" if side else ", one pass, native size"
     else:
         engine = f", {cfg.get('patch_size')}-px crops"
-    return (f"shipped bundle {path.name}: {cfg.get('encoder')} [{'+'.join(layers)}]"
+    return (f"shipped bundle {filename}: {cfg.get('encoder')} [{'+'.join(layers)}]"
             f" {cfg.get('weights')}, norm={cfg.get('normalization')}{engine}")
 
 
@@ -68,8 +64,10 @@ def _factory(name: str, filename: str):
 for _name, (_file, _desc) in SHIPPED.items():
     _path = shipped_path(_file)
     if _path.is_file():
-        register_model(ModelEntry(info=ModelInfo(name=_name, feature_dim=_feature_dim(_path),
-                                                 weights=_describe(_path), description=_desc),
+        _dim, _meta = _header(_path)
+        register_model(ModelEntry(info=ModelInfo(name=_name, feature_dim=_dim,
+                                                 weights=_describe(_file, _meta),
+                                                 description=_desc),
                                   factory=_factory(_name, _file),
-                                  options=bundle_options(_metadata(_path)["kind"]),
-                                  differentiable=_metadata(_path).get("kind") in ONE_PASS_KINDS))
+                                  options=bundle_options(_meta["kind"]),
+                                  differentiable=_meta.get("kind") in ONE_PASS_KINDS))
